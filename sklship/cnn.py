@@ -1,0 +1,219 @@
+"""Convolutional networks for ship chips; the default is the book's network."""
+
+from numbers import Integral, Real
+
+import keras
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import ACTIVATIONS, ShipClassifierBase, check_units
+from .augmentation import AUGMENTATIONS, ChipAugmentation
+
+__all__ = ["CNNShipClassifier"]
+
+# Relative brightness change drawn by the "brightness" augmentation.
+_BRIGHTNESS_DELTA = 0.1
+
+
+class CNNShipClassifier(ShipClassifierBase):
+    """Convolutional neural network classifier for image chips.
+
+    With the defaults this is the book's network: Conv2D(8, 3, relu) ->
+    Conv2D(4, 3, relu) -> Flatten -> Dense(1, sigmoid), trained with Adam
+    for 10 epochs; on 80x80x3 chips it has 23,621 parameters. The other
+    parameters describe a family of architectures for ``GridSearchCV``.
+
+    Kernels and pooling windows are clipped to the size of what they are
+    applied to, so the network is defined for any image size. 2-D rows
+    without ``image_shape`` are taken as 1x1 images with one channel per
+    feature (every convolution is then 1x1), which keeps the estimator
+    usable on tabular data; pass ``image_shape`` for flattened chips.
+
+    Parameters
+    ----------
+    filters : sequence of int, default=(8, 4)
+        Filters of each convolutional layer (valid padding, stride 1).
+    kernel_size : int, default=3
+        Side of the square convolution kernels.
+    activation : str or callable, default="relu"
+        Activation of convolutional and hidden dense layers.
+    pooling : {"max", "avg"} or None, default=None
+        2x2 pooling after each convolutional layer.
+    batch_norm : bool, default=False
+        Batch normalisation after each convolution, before its activation.
+    global_pool : bool, default=False
+        Global average pooling instead of flattening the last feature maps.
+    dense_units : sequence of int, default=()
+        Hidden dense layers between the convolutional part and the output.
+    dropout : float in [0, 1) or None, default=None
+        Dropout before each dense layer (hidden and output) while training.
+    augmentation : sequence of {"flip", "rot90", "brightness"} or None, \
+            default=None
+        Random changes applied to training chips: flips, 90-degree
+        rotations (square chips only), brightness within +-10 %.
+    optimizer : {"adagrad", "adam", "ftrl", "rmsprop", "sgd"} or \
+            keras.optimizers.Optimizer, default="adam"
+        Optimizer; an instance is copied at each fit.
+    learning_rate : float or None, default=None
+        Learning rate; None keeps the optimizer's own (Adam: 0.001).
+    epochs : int, default=10
+        Passes over the training data.
+    batch_size : int, default=32
+        Samples per gradient step.
+    validation_split : float in [0, 1), default=0.0
+        Fraction held out, shuffled and stratified, for ``val_loss`` and
+        early stopping.
+    early_stopping : bool, default=False
+        Stop when the monitored loss stops improving; keep the best weights.
+    patience : int, default=5
+        Epochs without improvement before early stopping.
+    image_shape : tuple of 3 int or None, default=None
+        (height, width, channels) to reshape 2-D rows into images.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``; the
+        book's are ``{0: y.mean(), 1: 1 - y.mean()}``.
+    callbacks : list of keras.callbacks.Callback or None, default=None
+        Extra Keras callbacks for training.
+    warm_start : bool, default=False
+        Continue from the previous fit's weights.
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible fits without global TensorFlow determinism.
+    verbose : int, default=0
+        Keras' progress output.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    model_ : keras.Model
+        The fitted network.
+    history_ : dict of list
+        Loss (and ``val_loss``) per epoch.
+    n_features_in_ : int
+        Pixels times channels of one image.
+    input_shape_ : tuple of int
+        Shape of one image as the model sees it.
+
+    See Also
+    --------
+    DenseShipClassifier : Fully connected network.
+    make_baseline : Logistic regression on pixels.
+
+    Examples
+    --------
+    >>> from sklship import CNNShipClassifier, make_ships
+    >>> X, y = make_ships(200, image_size=16, random_state=0, return_X_y=True)
+    >>> cnn = CNNShipClassifier(epochs=2, random_state=0).fit(X, y)
+    >>> cnn.predict(X[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints = {
+        **ShipClassifierBase._parameter_constraints,
+        "filters": ["array-like"],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(ACTIVATIONS), callable],
+        "pooling": [StrOptions({"max", "avg"}), None],
+        "batch_norm": ["boolean"],
+        "global_pool": ["boolean"],
+        "dense_units": ["array-like"],
+        "dropout": [Interval(Real, 0, 1, closed="left"), None],
+        "augmentation": ["array-like", None],
+    }
+
+    def __init__(
+        self,
+        filters=(8, 4),
+        *,
+        kernel_size=3,
+        activation="relu",
+        pooling=None,
+        batch_norm=False,
+        global_pool=False,
+        dense_units=(),
+        dropout=None,
+        augmentation=None,
+        optimizer="adam",
+        learning_rate=None,
+        epochs=10,
+        batch_size=32,
+        validation_split=0.0,
+        early_stopping=False,
+        patience=5,
+        image_shape=None,
+        class_weight=None,
+        callbacks=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.activation = activation
+        self.pooling = pooling
+        self.batch_norm = batch_norm
+        self.global_pool = global_pool
+        self.dense_units = dense_units
+        self.dropout = dropout
+        self.augmentation = augmentation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.validation_split = validation_split
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.image_shape = image_shape
+        self.class_weight = class_weight
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _rows_without_image_shape(self, X):
+        return X.reshape(X.shape[0], 1, 1, X.shape[1])
+
+    def _augmentation_layer(self, x):
+        names = set(self.augmentation)
+        unknown = names - set(AUGMENTATIONS)
+        if unknown:
+            raise ValueError(
+                f"augmentation must name some of {AUGMENTATIONS}; got unknown "
+                f"{sorted(unknown)}."
+            )
+        if "rot90" in names and x.shape[1] != x.shape[2]:
+            raise ValueError(
+                "augmentation 'rot90' needs square images; got images of "
+                f"{x.shape[1]}x{x.shape[2]} pixels."
+            )
+        return ChipAugmentation(
+            flip="flip" in names, rot90="rot90" in names,
+            brightness=_BRIGHTNESS_DELTA if "brightness" in names else 0.0,
+        )
+
+    def _build_body(self, x):
+        filters = check_units("filters", self.filters)
+        dense_units = check_units("dense_units", self.dense_units)
+        if self.augmentation:
+            x = self._augmentation_layer(x)(x)
+        for n_filters in filters:
+            kernel = tuple(min(self.kernel_size, d) for d in x.shape[1:3])
+            x = keras.layers.Conv2D(n_filters, kernel, use_bias=not self.batch_norm)(x)
+            if self.batch_norm:
+                x = keras.layers.BatchNormalization()(x)
+            x = keras.layers.Activation(self.activation)(x)
+            if self.pooling is not None:
+                window = tuple(min(2, d) for d in x.shape[1:3])
+                pool = (keras.layers.MaxPooling2D if self.pooling == "max"
+                        else keras.layers.AveragePooling2D)
+                x = pool(window)(x)
+        if self.global_pool:
+            x = keras.layers.GlobalAveragePooling2D()(x)
+        else:
+            x = keras.layers.Flatten()(x)
+        for units in dense_units:
+            if self.dropout:
+                x = keras.layers.Dropout(self.dropout)(x)
+            x = keras.layers.Dense(units, activation=self.activation)(x)
+        if self.dropout:
+            x = keras.layers.Dropout(self.dropout)(x)
+        return x

@@ -1,0 +1,248 @@
+"""The compatibility base: sklearn behaviour, seeding, inputs, errors."""
+
+import random
+
+import joblib
+import keras
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import tensorflow as tf
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.model_selection import GridSearchCV, cross_validate
+from tensorflow.python.framework import config as tf_config
+
+from sklship import (
+    CNNShipClassifier,
+    DenseShipClassifier,
+    DenseShipRegressor,
+    make_baseline,
+    make_ships,
+)
+
+SIZE = 16  # small chips keep every fit here well under a second
+
+
+@pytest.fixture(scope="module")
+def chips():
+    data = make_ships(160, image_size=SIZE, random_state=0)
+    return data.images, data.target
+
+
+def small_dense(**params):
+    return DenseShipClassifier(**{"hidden_units": (8,), "epochs": 2, "random_state": 0,
+                                  **params})
+
+
+def small_cnn(**params):
+    return CNNShipClassifier(**{"epochs": 2, "random_state": 0, **params})
+
+
+def test_estimator_types():
+    assert is_classifier(DenseShipClassifier())
+    assert is_classifier(CNNShipClassifier())
+    assert is_regressor(DenseShipRegressor())
+    assert not is_classifier(DenseShipRegressor())
+
+
+def test_cross_validation_stratifies(chips):
+    X, y = chips
+    order = np.argsort(y, kind="stable")  # all no-ship chips first
+    result = cross_validate(small_dense(), X[order], y[order], cv=5,
+                            return_indices=True)
+    for test in result["indices"]["test"]:
+        assert abs(y[order][test].mean() - y.mean()) < 0.05
+
+
+def test_same_random_state_same_model_and_no_global_state_left(chips):
+    X, y = chips
+    determinism_before = tf_config.is_op_determinism_enabled()
+    np.random.seed(123)
+    random.seed(123)
+    expected = (np.random.rand(), random.random())
+    np.random.seed(123)
+    random.seed(123)
+    first = small_cnn().fit(X, y).predict_proba(X)
+    assert (np.random.rand(), random.random()) == expected
+    second = small_cnn().fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+    assert tf_config.is_op_determinism_enabled() == determinism_before
+    tf.random.uniform((2,))  # random ops keep working after a seeded fit
+    other = small_cnn(random_state=1).fit(X, y).predict_proba(X)
+    assert not np.array_equal(first, other)
+
+
+def test_images_and_rows_give_the_same_model(chips):
+    X, y = chips
+    images = small_cnn().fit(X, y)
+    rows = small_cnn(image_shape=(SIZE, SIZE, 3)).fit(X.reshape(len(X), -1), y)
+    np.testing.assert_array_equal(images.predict_proba(X),
+                                  rows.predict_proba(X.reshape(len(X), -1)))
+    assert rows.n_features_in_ == images.n_features_in_ == SIZE * SIZE * 3
+
+
+def test_float_images_work(chips):
+    X, y = chips
+    clf = small_cnn().fit(X.astype(np.float32) / 255, y)
+    assert clf.input_scale_ == 1.0
+    assert clf.predict_proba(X.astype(np.float32) / 255).shape == (len(X), 2)
+
+
+def test_uint8_chips_reach_keras_uncopied(chips, monkeypatch):
+    X, y = chips
+    seen = []
+    original_fit = keras.Model.fit
+
+    def recording_fit(model, x=None, *args, **kwargs):
+        seen.append(x)
+        return original_fit(model, x, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", recording_fit)
+    small_cnn().fit(X, y)
+    assert seen[0].dtype == np.uint8
+    assert np.shares_memory(seen[0], X)
+
+
+def test_string_labels_are_kept(chips):
+    X, y = chips
+    labels = np.where(y == 1, "ship", "no-ship")
+    clf = small_dense().fit(X, labels)
+    assert list(clf.classes_) == ["no-ship", "ship"]
+    assert set(clf.predict(X)) <= {"ship", "no-ship"}
+
+
+def test_class_weight_equals_sample_weight(chips):
+    X, y = chips
+    book_weights = {0: y.mean(), 1: 1 - y.mean()}
+    by_class = small_dense(class_weight=book_weights).fit(X, y)
+    weights = np.where(y == 1, 1 - y.mean(), y.mean())
+    by_sample = small_dense().fit(X, y, sample_weight=weights.copy())
+    np.testing.assert_allclose(by_class.predict_proba(X), by_sample.predict_proba(X),
+                               atol=1e-6)
+    balanced = small_dense(class_weight="balanced").fit(X, y)
+    assert not np.allclose(balanced.predict_proba(X), by_sample.predict_proba(X))
+
+
+def test_sample_weight_is_not_modified(chips):
+    X, y = chips
+    weights = np.ones(len(y))
+    small_dense(class_weight="balanced").fit(X, y, sample_weight=weights)
+    np.testing.assert_array_equal(weights, np.ones(len(y)))
+
+
+def test_early_stopping_on_validation_split(chips):
+    X, y = chips
+    clf = DenseShipClassifier(hidden_units=(8,), epochs=100, validation_split=0.25,
+                              early_stopping=True, patience=1, random_state=0)
+    clf.fit(X, np.random.RandomState(0).permutation(y))  # nothing to learn
+    assert "val_loss" in clf.history_
+    assert len(clf.history_["loss"]) < 100
+
+
+def test_validation_split_too_large_for_data(chips):
+    X, y = chips
+    with pytest.raises(ValueError, match="validation"):
+        small_dense(validation_split=0.999).fit(X[:20], y[:20])
+
+
+def test_callbacks_warm_start_and_partial_fit(chips):
+    X, y = chips
+
+    class CountEpochs(keras.callbacks.Callback):
+        epochs_seen = 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            CountEpochs.epochs_seen += 1
+
+    clf = small_dense(callbacks=[CountEpochs()], warm_start=True).fit(X, y)
+    assert CountEpochs.epochs_seen == 2
+    model, weights = clf.model_, clf.model_.get_weights()
+    clf.fit(X, y)
+    assert clf.model_ is model  # warm start continues the same network
+    assert not np.allclose(weights[0], clf.model_.get_weights()[0])
+    partial = small_dense()
+    partial.partial_fit(X, y, classes=[0, 1]).partial_fit(X, y)
+    assert len(partial.history_["loss"]) == 2
+
+
+def test_quiet_by_default(chips, capsys):
+    X, y = chips
+    small_dense().fit(X, y).predict(X)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+
+
+def test_misspelt_parameter_fails_at_once():
+    with pytest.raises(TypeError, match="hiden_units"):
+        DenseShipClassifier(hiden_units=(3,))
+
+
+@pytest.mark.parametrize("value, message", [(np.nan, "NaN"), (np.inf, "infinity")])
+def test_non_finite_pixels(chips, value, message):
+    X, y = chips
+    X = X.astype(np.float32)
+    X[3, 1, 1, 0] = value
+    with pytest.raises(ValueError, match=message):
+        small_cnn().fit(X, y)
+
+
+def test_input_errors_name_the_problem(chips):
+    X, y = chips
+    with pytest.raises(ValueError, match="4-D images .* got X with 3 dimensions"):
+        small_cnn().fit(X[..., 0], y)
+    with pytest.raises(ValueError, match="one class"):
+        small_cnn().fit(X, np.zeros_like(y))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        small_cnn().fit(X, y[:-1])
+    with pytest.raises(TypeError, match="sparse"):
+        small_dense().fit(sp.csr_matrix(X.reshape(len(X), -1)), y)
+    with pytest.raises(ValueError, match="image_shape"):
+        small_cnn(image_shape=(5, 5, 3)).fit(X.reshape(len(X), -1), y)
+    fitted = small_cnn().fit(X, y)
+    with pytest.raises(ValueError, match=r"images of shape \(10, 10, 3\).*\(16, 16, 3\)"):
+        fitted.predict(X[:, :10, :10])
+    with pytest.raises(ValueError, match="dtype float32.*uint8"):
+        fitted.predict(X.astype(np.float32) / 255)
+
+
+def test_grid_search_same_result_in_parallel(chips):
+    X, y = chips
+    grid = {"filters": [(4,), (8, 4)], "pooling": [None, "max"]}
+    results = [
+        GridSearchCV(small_cnn(), grid, cv=3, n_jobs=n_jobs).fit(X, y)
+        for n_jobs in (1, 2)
+    ]
+    assert results[0].best_params_ == results[1].best_params_
+    np.testing.assert_allclose(results[0].cv_results_["mean_test_score"],
+                               results[1].cv_results_["mean_test_score"])
+
+
+def test_clone_fitted_and_unfitted(chips):
+    X, y = chips
+    fitted = small_cnn(pooling="max").fit(X, y)
+    for estimator in (fitted, small_cnn(pooling="max")):
+        copy = clone(estimator)
+        assert copy.get_params() == estimator.get_params()
+        assert not hasattr(copy, "model_")
+
+
+@pytest.mark.parametrize("make", [
+    small_dense, small_cnn,
+    lambda: small_cnn(augmentation=("flip", "rot90", "brightness"), batch_norm=True),
+    make_baseline,
+])
+def test_joblib_round_trip(chips, tmp_path, make):
+    X, y = chips
+    estimator = make().fit(X, y)
+    joblib.dump(estimator, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
+
+
+def test_regressor_joblib_round_trip(chips, tmp_path):
+    X, y = chips
+    reg = DenseShipRegressor(hidden_units=(8,), epochs=2, random_state=0)
+    reg.fit(X, y.astype(float))
+    joblib.dump(reg, tmp_path / "reg.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "reg.joblib").predict(X),
+                                  reg.predict(X))

@@ -1,0 +1,38 @@
+"""scikit-learn's estimator checks: the contract every sklship estimator keeps.
+
+Settings are small (few units, few epochs) so the suite stays fast; they are
+still large enough for the checks that demand a decent fit.
+"""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklship import CNNShipClassifier, DenseShipClassifier, DenseShipRegressor
+
+# The one place where expected failures are listed, each with its reason.
+EXPECTED_FAILED_CHECKS = {
+    "check_mixin_order": (
+        "scikeras' KerasClassifier/KerasRegressor list BaseEstimator before "
+        "ClassifierMixin/RegressorMixin; no subclass can change its parents' "
+        "order. Estimator type and tags are set right in __sklearn_tags__."
+    ),
+    "check_sample_weight_equivalence_on_dense_data": (
+        "A network trained by shuffled mini-batches cannot make a weight of 2 "
+        "exactly equal to a repeated row: the number and make-up of batches differ."
+    ),
+}
+
+
+def _small_settings():
+    common = dict(epochs=10, batch_size=16, optimizer="adam", learning_rate=0.02)
+    return [
+        DenseShipClassifier(hidden_units=(16,), **common),
+        DenseShipRegressor(hidden_units=(16,), **common),
+        CNNShipClassifier(filters=(8,), **common),
+    ]
+
+
+@parametrize_with_checks(
+    _small_settings(), expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
