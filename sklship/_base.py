@@ -441,7 +441,6 @@ class _ShipKerasMixin:
     # -------------------------------------------------------------------- tags
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
         tags.target_tags.required = True
         return tags
 

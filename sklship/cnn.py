@@ -3,9 +3,8 @@
 from numbers import Integral, Real
 
 import keras
-from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import ACTIVATIONS, ShipClassifierBase, check_units
+from ._base import ACTIVATIONS, Interval, ShipClassifierBase, StrOptions, check_units
 from .augmentation import AUGMENTATIONS, ChipAugmentation
 
 __all__ = ["CNNShipClassifier"]

@@ -3,9 +3,15 @@
 from numbers import Real
 
 import keras
-from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import ACTIVATIONS, ShipClassifierBase, ShipRegressorBase, check_units
+from ._base import (
+    ACTIVATIONS,
+    Interval,
+    ShipClassifierBase,
+    ShipRegressorBase,
+    StrOptions,
+    check_units,
+)
 
 __all__ = ["DenseShipClassifier", "DenseShipRegressor"]
 

@@ -209,7 +209,7 @@ def test_grid_search_same_result_in_parallel(chips):
     X, y = chips
     grid = {"filters": [(4,), (8, 4)], "pooling": [None, "max"]}
     results = [
-        GridSearchCV(small_cnn(), grid, cv=3, n_jobs=n_jobs).fit(X, y)
+        GridSearchCV(small_cnn(), grid, cv=2, n_jobs=n_jobs).fit(X, y)
         for n_jobs in (1, 2)
     ]
     assert results[0].best_params_ == results[1].best_params_

@@ -5,7 +5,6 @@ import pytest
 from sklearn.model_selection import StratifiedGroupKFold, cross_val_score
 
 from sklship import CNNShipClassifier, load_shipsnet, make_ships
-from sklship.augmentation import ChipAugmentation
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +38,6 @@ def test_architecture_parameters(chips, params, n_params):
     assert cnn.model_.count_params() == n_params
 
 
-def test_augmentation_draws_rotations_and_flips():
-    image = np.arange(2 * 2 * 1, dtype="float32").reshape(1, 2, 2, 1)
-    layer = ChipAugmentation(seed=0)
-    np.testing.assert_array_equal(layer(image, training=False), image)
-    symmetries = {np.rot90(m, k).tobytes() for m in (image[0], image[0][::-1])
-                  for k in range(4)}
-    drawn = {np.asarray(layer(image, training=True))[0].tobytes() for _ in range(60)}
-    assert drawn == symmetries
-
-
 def test_augmentation_errors(chips):
     X, y = chips
     with pytest.raises(ValueError, match="unknown.*'zoom'"):
@@ -68,8 +57,13 @@ def test_book_cnn_on_real_chips_across_scenes(shipsnet_dir):
     data = load_shipsnet(shipsnet_dir)
     assert data.images.shape == (3196, 80, 80, 3)
     assert int(data.target.sum()) == 789
-    cv = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=0)
+    # Three of the five folds keep the suite within its time budget (each fold
+    # trains the book's 10 epochs on ~2,500 chips, about a minute on 2 cores).
+    folds = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=0)
+    splits = list(folds.split(data.images, data.target, groups=data.scene_id))[:3]
+    for train, test in splits:
+        assert not set(data.scene_id[train]) & set(data.scene_id[test])
     scores = cross_val_score(CNNShipClassifier(random_state=0), data.images, data.target,
-                             groups=data.scene_id, cv=cv)
+                             cv=splits)
     print("book CNN, StratifiedGroupKFold by scene, accuracy per fold:", scores)
     assert scores.mean() >= 0.93

@@ -73,8 +73,8 @@ def test_regressor_several_targets():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(200, 4))
     Y = np.column_stack([X[:, 0] + X[:, 1], X[:, 2] - X[:, 3]])
-    reg = DenseShipRegressor(hidden_units=(16,), optimizer="adam", learning_rate=0.01,
-                             epochs=60, random_state=0).fit(X, Y)
+    reg = DenseShipRegressor(hidden_units=(16,), optimizer="adam", learning_rate=0.02,
+                             epochs=25, random_state=0).fit(X, Y)
     assert reg.predict(X).shape == (200, 2)
     assert reg.score(X, Y) > 0.9
 

@@ -23,7 +23,7 @@ EXPECTED_FAILED_CHECKS = {
 
 
 def _small_settings():
-    common = dict(epochs=10, batch_size=16, optimizer="adam", learning_rate=0.02)
+    common = dict(epochs=5, batch_size=16, optimizer="adam", learning_rate=0.05)
     return [
         DenseShipClassifier(hidden_units=(16,), **common),
         DenseShipRegressor(hidden_units=(16,), **common),
