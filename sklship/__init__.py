@@ -1,9 +1,12 @@
-"""scikit-learn compatible Keras estimators for ships in satellite image chips."""
+"""scikit-learn compatible Keras estimators for ships in satellite image chips.
 
-from .baseline import make_baseline
-from .cnn import CNNShipClassifier
+The estimators are imported on first use, so that ``sklship.datasets`` (and
+anything else that needs no network) loads without TensorFlow.
+"""
+
+import importlib
+
 from .datasets import load_shipsnet, make_ships
-from .dense import DenseShipClassifier, DenseShipRegressor
 
 __all__ = [
     "CNNShipClassifier",
@@ -15,3 +18,20 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "CNNShipClassifier": ".cnn",
+    "DenseShipClassifier": ".dense",
+    "DenseShipRegressor": ".dense",
+    "make_baseline": ".baseline",
+}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'sklship' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name], __name__), name)
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))

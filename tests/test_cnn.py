@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import StratifiedGroupKFold, cross_val_score
 
-from sklship import CNNShipClassifier, load_shipsnet, make_ships
+from sklship import CNNShipClassifier, load_shipsnet, make_baseline, make_ships
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +46,14 @@ def test_augmentation_errors(chips):
         CNNShipClassifier(augmentation=("rot90",), epochs=1).fit(X[:, :, :12], y)
 
 
-def test_learns_synthetic_ships():
+def test_learns_synthetic_ships_better_than_the_baseline():
+    # measured: CNN 0.912, logistic regression 0.812, majority class 0.75
     data = make_ships(600, image_size=32, random_state=3)
-    scores = cross_val_score(CNNShipClassifier(epochs=8, random_state=0),
-                             data.images, data.target, cv=3)
-    assert scores.mean() > 0.8
+    cnn = cross_val_score(CNNShipClassifier(epochs=20, random_state=0),
+                          data.images, data.target, cv=3)
+    baseline = cross_val_score(make_baseline(), data.images, data.target, cv=3)
+    assert cnn.mean() > 0.87
+    assert cnn.mean() > baseline.mean() + 0.05
 
 
 def test_book_cnn_on_real_chips_across_scenes(shipsnet_dir):
