@@ -12,9 +12,13 @@ __all__ = [
     "CNNShipClassifier",
     "DenseShipClassifier",
     "DenseShipRegressor",
+    "PretrainedShipClassifier",
+    "ScanDisplay",
     "load_shipsnet",
     "make_baseline",
+    "make_scene",
     "make_ships",
+    "scan_scene",
 ]
 
 __version__ = "0.1.0"
@@ -23,7 +27,11 @@ _LAZY = {
     "CNNShipClassifier": ".cnn",
     "DenseShipClassifier": ".dense",
     "DenseShipRegressor": ".dense",
+    "PretrainedShipClassifier": ".pretrained",
+    "ScanDisplay": ".plotting",
     "make_baseline": ".baseline",
+    "make_scene": ".scan",
+    "scan_scene": ".scan",
 }
 
 

@@ -1,0 +1,581 @@
+"""Transfer learning from ``keras.applications`` backbones, done right and fast.
+
+The backbone's own ``preprocess_input`` sits inside the model, chips are
+resized where a backbone needs larger input, and while the backbone is frozen
+its features are computed once per fit (optionally cached across fits with a
+``joblib.Memory``), not once per epoch.
+"""
+
+import contextlib
+import os
+import warnings
+from collections import namedtuple
+from numbers import Integral, Real
+
+import joblib
+import keras
+import numpy as np
+from sklearn.utils.validation import check_memory
+
+from ._base import (
+    ACTIVATIONS,
+    Interval,
+    ShipClassifierBase,
+    StrOptions,
+    check_units,
+    predict_in_full_batches,
+)
+
+__all__ = ["PretrainedShipClassifier", "BackbonePreprocessing", "BACKBONES"]
+
+_Backbone = namedtuple(
+    "_Backbone", ["constructor", "preprocess_module", "min_size", "imagenet_file"]
+)
+
+#: Supported backbones: the ``keras.applications`` constructor, the module
+#: whose ``preprocess_input`` the backbone expects, the smallest input side it
+#: accepts (``obtain_input_shape(min_size=...)`` in Keras 3), and the name of
+#: its Keras ImageNet weights file without the top (``{size}``: input side).
+BACKBONES = {
+    "resnet50": _Backbone(
+        "ResNet50", "resnet50", 32,
+        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    "mobilenetv2": _Backbone(
+        "MobileNetV2", "mobilenet_v2", 32,
+        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{size}_no_top.h5"),
+    "efficientnetb0": _Backbone(
+        "EfficientNetB0", "efficientnet", 32, "efficientnetb0_notop.h5"),
+}
+
+# Input sides with MobileNetV2 ImageNet weights.
+_MOBILENETV2_SIZES = (96, 128, 160, 192, 224)
+
+# Layer names inside ``model_``.
+_PREPROCESS, _BACKBONE = "preprocess", "backbone"
+
+# Rows per feature-extraction batch. Every batch is padded to this size, so a
+# chip's features do not depend on the other chips in X (as in
+# ``predict_in_full_batches``), while small data sets are not padded to 256.
+_FEATURE_BATCH_SIZE = 64
+
+
+def imagenet_weights_file(backbone, size=224):
+    """File name of the Keras ImageNet weights (without top) of ``backbone``.
+
+    Parameters
+    ----------
+    backbone : str
+        A key of ``BACKBONES``.
+    size : int, default=224
+        Input side; only MobileNetV2 has one file per size (96, 128, 160,
+        192 or 224).
+
+    Returns
+    -------
+    name : str
+        The file name Keras downloads to ``~/.keras/models``.
+    """
+    if backbone == "mobilenetv2" and size not in _MOBILENETV2_SIZES:
+        size = 224  # what Keras falls back to
+    return BACKBONES[backbone].imagenet_file.format(size=size)
+
+
+@keras.saving.register_keras_serializable(package="sklship")
+class BackbonePreprocessing(keras.layers.Layer):
+    """Scale to 0..255, resize, then the backbone's own ``preprocess_input``.
+
+    ``keras.applications`` preprocessing expects RGB pixel values in 0..255:
+    uint8 chips go in as they are (``scale=1``), float chips in [0, 1] are
+    multiplied by 255 (``scale=255``).
+
+    Parameters
+    ----------
+    backbone : str
+        A key of ``BACKBONES``; selects ``preprocess_input``.
+    scale : float, default=1.0
+        Factor that brings the input to 0..255.
+    size : int or None, default=None
+        Side of the square images the backbone gets (bilinear resizing);
+        None keeps the input size.
+    """
+
+    def __init__(self, backbone, scale=1.0, size=None, **kwargs):
+        super().__init__(**kwargs)
+        self.backbone = backbone
+        self.scale = float(scale)
+        self.size = None if size is None else int(size)
+
+    def call(self, inputs):
+        x = keras.ops.cast(inputs, self.compute_dtype)
+        if self.scale != 1.0:
+            x = x * self.scale
+        if self.size is not None:
+            x = keras.ops.image.resize(x, (self.size, self.size),
+                                       interpolation="bilinear")
+        return preprocess_function(self.backbone)(x)
+
+    def compute_output_shape(self, input_shape):
+        if self.size is None:
+            return tuple(input_shape)
+        return (input_shape[0], self.size, self.size, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "backbone": self.backbone,
+                "scale": self.scale, "size": self.size}
+
+
+def preprocess_function(backbone):
+    """``keras.applications.<module>.preprocess_input`` of ``backbone``."""
+    module = getattr(keras.applications, BACKBONES[backbone].preprocess_module)
+    return module.preprocess_input
+
+
+def _run_extractor(extractor, X):
+    """Backbone features of X in inference mode, in padded fixed-size batches."""
+    n_samples = len(X)
+    padding = -n_samples % _FEATURE_BATCH_SIZE
+    if padding:
+        X = np.concatenate([X, np.zeros((padding,) + X.shape[1:], dtype=X.dtype)])
+    features = extractor.predict(X, batch_size=_FEATURE_BATCH_SIZE, verbose=0)
+    return np.asarray(features[:n_samples], dtype=np.float32)
+
+
+def _extract_features(X, backbone, input_spec, weights_digest, extractor):
+    """Features of X; the cached unit of ``memory`` (``extractor`` not hashed).
+
+    The key is the data, the backbone name, the input specification (dtype,
+    scale, size) and a digest of the backbone's weights values, which is what
+    the features depend on; the Keras model running them is ignored.
+    """
+    return _run_extractor(extractor, X)
+
+
+class PretrainedShipClassifier(ShipClassifierBase):
+    """Transfer learning from an ImageNet backbone of ``keras.applications``.
+
+    The model is: input (uint8 kept uint8) -> :class:`BackbonePreprocessing`
+    (to 0..255, resize to ``input_size``, the backbone's own
+    ``preprocess_input``) -> backbone without its top, global average
+    pooling, always called in inference mode -> head (optional dense layers
+    and dropout) -> sigmoid (two classes) or softmax output.
+
+    Fitting has two phases. First the head is trained with the backbone
+    frozen: the backbone's features do not change, so they are computed once
+    (inference mode, batches) and the head alone is trained on them for
+    ``epochs`` epochs. This gives the same head as training the whole model
+    with a frozen backbone, for a fraction of the work. With ``memory`` the
+    features are also cached across fits, keyed by the data, the backbone,
+    its weights and the input specification, so a grid search over head
+    parameters extracts them once per fold; predictions then also go
+    through the cache. Then, if ``fine_tune_epochs > 0``, the top
+    ``fine_tune_layers`` layers of the backbone are unfrozen (batch
+    normalisation layers stay frozen and in inference mode, as Keras
+    recommends) and the whole model is trained on the images with Adam at
+    ``fine_tune_learning_rate``.
+
+    Pixel scale: uint8 chips are taken as 0..255 and float chips as [0, 1]
+    (they are multiplied by 255 inside the model), since every
+    ``keras.applications`` preprocessing expects 0..255. ResNet50 then
+    subtracts the ImageNet channel means in BGR order (caffe style),
+    MobileNetV2 maps to [-1, 1], EfficientNetB0 needs nothing (its
+    normalisation is part of the network).
+
+    Parameters
+    ----------
+    backbone : {"resnet50", "mobilenetv2", "efficientnetb0"}, default="resnet50"
+        The ``keras.applications`` network, without its classification top.
+    weights : "imagenet", None or path, default="imagenet"
+        "imagenet" downloads Keras' ImageNet weights (or takes them from
+        ``~/.keras/models``); None initialises randomly; a path loads a local
+        weights file of this backbone without its top (a Keras ImageNet
+        ``*_notop.h5`` file, or one saved by ``backbone.save_weights``),
+        for machines without internet.
+    input_size : int or None, default=None
+        Side of the square images the backbone gets; chips are resized to
+        it inside the model. None keeps the chip size. Every backbone needs
+        at least 32 pixels; ImageNet features are best near 224 (MobileNetV2
+        has weights for 96, 128, 160, 192 and 224).
+    dense_units : sequence of int, default=()
+        Hidden dense layers of the head, between pooling and the output.
+    activation : str or callable, default="relu"
+        Activation of the hidden dense layers.
+    dropout : float in [0, 1) or None, default=None
+        Dropout before each dense layer of the head (hidden and output).
+    memory : str, joblib.Memory or None, default=None
+        Cache of the backbone features (a directory or a ``joblib.Memory``),
+        as in ``sklearn.pipeline.Pipeline``. None computes them once per fit
+        and does not cache predictions.
+    fine_tune_epochs : int, default=0
+        Epochs of fine-tuning after the head is trained; 0 skips it.
+    fine_tune_learning_rate : float, default=1e-5
+        Adam learning rate of fine-tuning (the book's).
+    fine_tune_layers : int or None, default=None
+        How many of the backbone's top layers (counted in
+        ``backbone.layers``) are unfrozen for fine-tuning; None unfreezes
+        all. Batch normalisation layers stay frozen.
+    optimizer : {"adagrad", "adam", "ftrl", "rmsprop", "sgd"} or \
+            keras.optimizers.Optimizer, default="adam"
+        Optimizer of the head phase; an instance is copied at each fit.
+    learning_rate : float or None, default=None
+        Learning rate of the head phase; None keeps the optimizer's own.
+    epochs : int, default=10
+        Epochs of head training on the features.
+    batch_size : int, default=32
+        Samples per gradient step (both phases).
+    validation_split : float in [0, 1), default=0.0
+        Fraction held out, shuffled and stratified, for ``val_loss`` and
+        early stopping; the same samples in both phases.
+    early_stopping : bool, default=False
+        Stop each phase when the monitored loss stops improving; keep the
+        best weights.
+    patience : int, default=5
+        Epochs without improvement before early stopping.
+    image_shape : tuple of 3 int or None, default=None
+        (height, width, channels) to reshape 2-D rows into images; rows
+        need it.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``.
+    callbacks : list of keras.callbacks.Callback or None, default=None
+        Extra Keras callbacks for training (both phases).
+    warm_start : bool, default=False
+        Continue from the previous fit's weights.
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible fits (head initialisation, shuffling and, with
+        ``weights=None``, the backbone) without global TensorFlow determinism.
+    verbose : int, default=0
+        Keras' progress output.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    model_ : keras.Model
+        The whole network (preprocessing, backbone, head, output); layers
+        ``"preprocess"`` and ``"backbone"`` can be taken with ``get_layer``.
+    history_ : dict of list
+        Loss (and ``val_loss``) per epoch: head epochs, then fine-tuning
+        epochs.
+    n_features_in_ : int
+        Pixels times channels of one image.
+    input_shape_ : tuple of int
+        Shape of one image as the model receives it (before resizing).
+
+    See Also
+    --------
+    CNNShipClassifier : Convolutional network trained from scratch.
+    DenseShipClassifier : Fully connected network.
+
+    Notes
+    -----
+    ``partial_fit`` trains the head for one epoch on the features (no
+    fine-tuning).
+
+    Examples
+    --------
+    >>> from sklship import make_ships
+    >>> from sklship.pretrained import PretrainedShipClassifier
+    >>> X, y = make_ships(40, image_size=32, random_state=0, return_X_y=True)
+    >>> clf = PretrainedShipClassifier("mobilenetv2", weights=None, epochs=2,
+    ...                                random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    _parameter_constraints = {
+        **ShipClassifierBase._parameter_constraints,
+        "backbone": [StrOptions(set(BACKBONES))],
+        "weights": [str, os.PathLike, None],
+        "input_size": [Interval(Integral, 1, None, closed="left"), None],
+        "dense_units": ["array-like"],
+        "activation": [StrOptions(ACTIVATIONS), callable],
+        "dropout": [Interval(Real, 0, 1, closed="left"), None],
+        "memory": [str, joblib.Memory, None],
+        "fine_tune_epochs": [Interval(Integral, 0, None, closed="left")],
+        "fine_tune_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "fine_tune_layers": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    # Train the head on extracted features (True) or, the slow way, the whole
+    # model with a frozen backbone on the images (False; benchmarks and tests).
+    _head_on_features = True
+    # Set while partial_fit runs: head only, no fine-tuning.
+    _head_only = False
+
+    def __init__(
+        self,
+        backbone="resnet50",
+        *,
+        weights="imagenet",
+        input_size=None,
+        dense_units=(),
+        activation="relu",
+        dropout=None,
+        memory=None,
+        fine_tune_epochs=0,
+        fine_tune_learning_rate=1e-5,
+        fine_tune_layers=None,
+        optimizer="adam",
+        learning_rate=None,
+        epochs=10,
+        batch_size=32,
+        validation_split=0.0,
+        early_stopping=False,
+        patience=5,
+        image_shape=None,
+        class_weight=None,
+        callbacks=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.backbone = backbone
+        self.weights = weights
+        self.input_size = input_size
+        self.dense_units = dense_units
+        self.activation = activation
+        self.dropout = dropout
+        self.memory = memory
+        self.fine_tune_epochs = fine_tune_epochs
+        self.fine_tune_learning_rate = fine_tune_learning_rate
+        self.fine_tune_layers = fine_tune_layers
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.validation_split = validation_split
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.image_shape = image_shape
+        self.class_weight = class_weight
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------ the network
+    def _set_input_spec(self, X):
+        # keras.applications preprocessing expects 0..255: uint8 as it is,
+        # float [0, 1] times 255 (inside BackbonePreprocessing, so the base
+        # adds no Rescaling layer).
+        super()._set_input_spec(X)
+        self.input_scale_ = 1.0
+
+    def _rows_without_image_shape(self, X):
+        raise ValueError(
+            f"{type(self).__name__} needs RGB images: pass X as (n_samples, "
+            "height, width, 3) or set image_shape=(height, width, 3) for 2-D "
+            f"rows; got rows of {X.shape[1]} features and image_shape=None."
+        )
+
+    def _build_body(self, x):
+        dense_units = check_units("dense_units", self.dense_units)
+        spec = BACKBONES[self.backbone]
+        height, width, channels = x.shape[1:]
+        if channels != 3:
+            raise ValueError(
+                f"backbone {self.backbone!r} needs RGB images with 3 channels; "
+                f"got images of shape {tuple(x.shape[1:])}."
+            )
+        size = (self.input_size, self.input_size) if self.input_size else (height, width)
+        if min(size) < spec.min_size:
+            got = (f"input_size={self.input_size}" if self.input_size
+                   else f"{height}x{width} chips and input_size=None")
+            raise ValueError(
+                f"backbone {self.backbone!r} needs input of at least "
+                f"{spec.min_size}x{spec.min_size} pixels; got {got}. Set "
+                f"input_size to {spec.min_size} or more to resize the chips."
+            )
+        scale = 1.0 if self.X_dtype_ == np.uint8 else 255.0
+        x = BackbonePreprocessing(self.backbone, scale=scale, size=self.input_size,
+                                  name=_PREPROCESS)(x)
+        backbone = self._load_backbone(size + (3,))
+        backbone.trainable = False
+        # Inference mode always (Keras' transfer-learning recipe): batch
+        # normalisation keeps its ImageNet statistics, also when fine-tuning.
+        x = backbone(x, training=False)
+        for units in dense_units:
+            if self.dropout:
+                x = keras.layers.Dropout(self.dropout)(x)
+            x = keras.layers.Dense(units, activation=self.activation)(x)
+        if self.dropout:
+            x = keras.layers.Dropout(self.dropout)(x)
+        return x
+
+    def _load_backbone(self, input_shape):
+        """The backbone with the requested weights, or an error that says why not."""
+        spec = BACKBONES[self.backbone]
+        weights = self.weights
+        if weights is not None and weights != "imagenet":
+            weights = os.fspath(weights)
+            if not os.path.isfile(weights):
+                raise FileNotFoundError(
+                    f"weights={self.weights!r}: no such weights file for backbone "
+                    f"{self.backbone!r}. Pass 'imagenet', None or the path of an "
+                    f"existing file (Keras' name for the ImageNet one is "
+                    f"{imagenet_weights_file(self.backbone, input_shape[0])!r})."
+                )
+        constructor = getattr(keras.applications, spec.constructor)
+        try:
+            # Keras warns once per layer it cannot fill before it raises; the
+            # error below says it once. Warnings of a successful load are kept.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                backbone = constructor(include_top=False, weights=weights,
+                                       input_shape=input_shape, pooling="avg",
+                                       name=_BACKBONE)
+            for warning in caught:
+                warnings.warn_explicit(warning.message, warning.category,
+                                       warning.filename, warning.lineno)
+            return backbone
+        except Exception as exc:
+            if weights == "imagenet":
+                raise OSError(
+                    f"Could not get the ImageNet weights of backbone "
+                    f"{self.backbone!r} ({type(exc).__name__}: {exc}). Without "
+                    f"internet, copy Keras' file "
+                    f"{imagenet_weights_file(self.backbone, input_shape[0])!r} to "
+                    "this machine and pass its path as weights=..."
+                ) from exc
+            if weights is None:
+                raise
+            raise ValueError(
+                f"weights file {weights!r} does not fit backbone {self.backbone!r} "
+                f"(include_top=False, input {input_shape}); is it the weights "
+                f"file of another architecture? Keras said: {exc}"
+            ) from exc
+
+    def _backbone_layer(self):
+        return self.model_.get_layer(_BACKBONE)
+
+    def _feature_extractor(self):
+        """Input -> preprocessing -> backbone (inference mode), sharing model_'s layers."""
+        inputs = keras.Input(shape=self.input_shape_, dtype=self.model_.inputs[0].dtype)
+        x = self.model_.get_layer(_PREPROCESS)(inputs)
+        x = self._backbone_layer()(x, training=False)
+        return keras.Model(inputs, x, name="feature_extractor")
+
+    def _head_model(self):
+        """Features -> head -> output, sharing model_'s layers after the backbone."""
+        layers = self.model_.layers
+        start = [layer.name for layer in layers].index(_BACKBONE) + 1
+        features = keras.Input(shape=(self._backbone_layer().output.shape[-1],))
+        x = features
+        for layer in layers[start:]:
+            x = layer(x)
+        return keras.Model(features, x, name="head")
+
+    def _weights_digest(self):
+        return joblib.hash([np.asarray(w) for w in self._backbone_layer().get_weights()])
+
+    def _features(self, X):
+        """Backbone features of X: computed, or taken from ``memory``."""
+        extractor = self._feature_extractor()
+        if self.memory is None:
+            return _run_extractor(extractor, X)
+        cached = check_memory(self.memory).cache(_extract_features, ignore=["extractor"])
+        input_spec = (str(self.model_.inputs[0].dtype), self.input_shape_,
+                      self.model_.get_layer(_PREPROCESS).get_config()["scale"],
+                      self.input_size)
+        return cached(X, self.backbone, input_spec, self._weights_digest(),
+                      extractor=extractor)
+
+    # --------------------------------------------------------------- training
+    @contextlib.contextmanager
+    def _training(self, model):
+        """Let the base's training loop fit ``model`` instead of ``model_``."""
+        full = self.model_
+        self.model_ = model
+        try:
+            yield
+        finally:
+            self.model_ = full
+
+    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch):
+        """Head on features (backbone frozen), then optional fine-tuning."""
+        self._validation_indices = None  # one split for both phases
+        try:
+            self._backbone_layer().trainable = False
+            if self._head_on_features:
+                features = self._features(X)
+                head = self._head_model()
+                head.compile(optimizer=self._make_optimizer(), loss=self._loss())
+                with self._training(head):
+                    super()._fit_keras_model(features, y, sample_weight, warm_start,
+                                             epochs, initial_epoch)
+                # model_ keeps the optimizer that trained its trainable weights.
+                self.model_.compile(optimizer=head.optimizer, loss=self._loss())
+            else:  # the slow way: the frozen backbone runs in every epoch
+                self.model_.compile(optimizer=self._make_optimizer(), loss=self._loss())
+                super()._fit_keras_model(X, y, sample_weight, warm_start, epochs,
+                                         initial_epoch)
+            if self.fine_tune_epochs and not self._head_only:
+                self._unfreeze()
+                self.model_.compile(
+                    optimizer=keras.optimizers.Adam(self.fine_tune_learning_rate),
+                    loss=self._loss(),
+                )
+                super()._fit_keras_model(X, y, sample_weight, warm_start=True,
+                                         epochs=self.fine_tune_epochs,
+                                         initial_epoch=self.current_epoch)
+        finally:
+            del self._validation_indices
+
+    def _unfreeze(self):
+        """Top ``fine_tune_layers`` backbone layers trainable, batch norm frozen."""
+        backbone = self._backbone_layer()
+        backbone.trainable = True
+        layers = backbone.layers
+        first = 0 if self.fine_tune_layers is None else max(
+            len(layers) - self.fine_tune_layers, 0)
+        for index, layer in enumerate(layers):
+            layer.trainable = index >= first and not isinstance(
+                layer, keras.layers.BatchNormalization)
+
+    def _split_validation(self, X, y, sample_weight):
+        # The base draws the split; keep its indices so that the fine-tuning
+        # phase holds out the same samples as the head phase.
+        indices = getattr(self, "_validation_indices", None)
+        if indices is None:
+            (train, _, _), (val, _) = super()._split_validation(
+                np.arange(len(X)), y, None)
+            indices = self._validation_indices = (train, val)
+        train, val = indices
+        if sample_weight is None:
+            return (X[train], y[train], None), (X[val], y[val])
+        return ((X[train], y[train], sample_weight[train]),
+                (X[val], y[val], sample_weight[val]))
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train the head for one more epoch on the features (no fine-tuning).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, height, width, 3) or \
+                (n_samples, n_features)
+            Images, or rows with ``image_shape``.
+        y : array-like of shape (n_samples,)
+            Labels.
+        classes : array-like of shape (n_classes,), default=None
+            All labels that will ever be seen; needed on the first call when
+            its ``y`` does not hold every class.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        self._head_only = True
+        try:
+            return super().partial_fit(X, y, classes=classes,
+                                       sample_weight=sample_weight)
+        finally:
+            del self._head_only
+
+    # -------------------------------------------------------------- prediction
+    def _predict_raw(self, X):
+        if self.memory is None or not self.initialized_:
+            return super()._predict_raw(X)
+        X, _ = self._validate_data(X)
+        return predict_in_full_batches(self._head_model(), self._features(X))

@@ -1,0 +1,214 @@
+"""Scene scanning: both engines equal per-window predict_proba, detection quality."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from sklship import CNNShipClassifier, make_ships
+from sklship.scan import ScanResult, make_scene, non_max_suppression, scan_scene
+
+WINDOW = 32
+
+
+@pytest.fixture(scope="module")
+def chips():
+    return make_ships(600, image_size=WINDOW, random_state=3, return_X_y=True)
+
+
+@pytest.fixture(scope="module")
+def book_cnn(chips):
+    # The book's architecture on 32-pixel chips, trained well enough to find ships.
+    return CNNShipClassifier(epochs=15, random_state=0).fit(*chips)
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return make_scene(96, 136, n_ships=2, chip_size=WINDOW, random_state=5)[0]
+
+
+def per_window_probabilities(estimator, scene, window, stride):
+    """The reference: predict_proba on every window, cut out one by one."""
+    rows = (scene.shape[0] - window) // stride + 1
+    cols = (scene.shape[1] - window) // stride + 1
+    windows = np.stack([scene[i * stride:i * stride + window, j * stride:j * stride + window]
+                        for i in range(rows) for j in range(cols)])
+    return estimator.predict_proba(windows)[:, 1].reshape(rows, cols)
+
+
+ARCHITECTURES = {
+    "book": {},
+    "pooling_batch_norm": {"pooling": "max", "batch_norm": True},
+    "avg_pool_global_dense_dropout": {"pooling": "avg", "global_pool": True,
+                                      "dense_units": (6,), "dropout": 0.2,
+                                      "augmentation": ("flip",)},
+}
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_both_engines_equal_per_window_predict_proba(name, book_cnn, chips, scene):
+    if name == "book":
+        cnn = book_cnn
+    else:
+        X, y = chips
+        cnn = CNNShipClassifier(epochs=2, random_state=0, **ARCHITECTURES[name])
+        cnn.fit(X[:300], y[:300])
+    stride = 4  # a multiple of the pooling factor 4 (two 2x2 poolings)
+    expected = per_window_probabilities(cnn, scene, WINDOW, stride)
+    shared = scan_scene(cnn, scene, stride=stride, engine="shared")
+    batched = scan_scene(cnn, scene, stride=stride, engine="batched", batch_size=50)
+    assert shared.engine == "shared" and batched.engine == "batched"
+    assert shared.probabilities.shape == expected.shape == (17, 27)
+    assert np.abs(shared.probabilities - expected).max() <= 1e-4
+    assert np.abs(batched.probabilities - expected).max() <= 1e-4
+    assert scan_scene(cnn, scene, stride=stride).engine == "shared"  # auto
+
+
+def test_auto_falls_back_when_stride_is_not_a_multiple_of_the_pooling(chips, scene):
+    X, y = chips
+    cnn = CNNShipClassifier(epochs=1, pooling="max", random_state=0).fit(X[:200], y[:200])
+    with pytest.raises(ValueError, match="stride 6 is not a multiple of.*pooling factor"):
+        scan_scene(cnn, scene, stride=6, engine="shared")
+    result = scan_scene(cnn, scene, stride=6)
+    assert result.engine == "batched"
+    expected = per_window_probabilities(cnn, scene, WINDOW, 6)
+    assert np.abs(result.probabilities - expected).max() <= 1e-4
+
+
+@pytest.mark.parametrize("engine", ["shared", "batched"])
+def test_tiles_give_the_same_grid_as_one_tile(book_cnn, engine):
+    scene, _ = make_scene(150, 210, n_ships=3, chip_size=WINDOW, random_state=1)
+    whole = scan_scene(book_cnn, scene, stride=4, engine=engine, tile_size=1000)
+    tiled = scan_scene(book_cnn, scene, stride=4, engine=engine, tile_size=50)
+    assert tiled.probabilities.shape == whole.probabilities.shape == (30, 45)
+    np.testing.assert_allclose(tiled.probabilities, whole.probabilities, atol=1e-6)
+    pd.testing.assert_frame_equal(tiled.detections, whole.detections, atol=1e-6)
+
+
+def matches(detections, ships, window):
+    """Greedy one-to-one matching within half a window: (found ships, true detections)."""
+    found, used = 0, set()
+    for row, col in ships[["row", "col"]].to_numpy():
+        distance = np.array(np.hypot(detections["row"] - row, detections["col"] - col))
+        distance[list(used)] = np.inf
+        best = int(np.argmin(distance)) if len(distance) else None
+        if best is not None and distance[best] <= window / 2:
+            found += 1
+            used.add(best)
+    return found, len(used)
+
+
+def test_recall_and_precision_on_a_synthetic_scene(book_cnn):
+    # 24 ships and 12 hazy bright distractors in a 512 x 640 scene. Measured on
+    # scenes 7, 8, 9: recall 1.0, 1.0, 0.92; precision 0.89, 0.92, 0.96 (27, 26,
+    # 23 detections). A detector trained for 2 epochs instead finds no ship.
+    scene, ships = make_scene(512, 640, n_ships=24, n_distractors=12,
+                              chip_size=WINDOW, random_state=7)
+    result = scan_scene(book_cnn, scene, stride=4)
+    found, true_detections = matches(result.detections, ships, WINDOW)
+    recall, precision = found / len(ships), true_detections / max(result.count, 1)
+    assert recall >= 0.85, (recall, precision)
+    assert precision >= 0.8, (recall, precision)
+    assert abs(result.count - len(ships)) <= 5
+
+
+def test_result_and_detections(book_cnn):
+    scene, ships = make_scene(128, 160, n_ships=2, chip_size=WINDOW, random_state=0)
+    result = scan_scene(book_cnn, scene, stride=8, threshold=0.3)
+    assert isinstance(result, ScanResult)
+    assert list(result.detections.columns) == ["row", "col", "probability"]
+    assert result.count == len(result.detections)
+    assert (result.detections["probability"] >= 0.3).all()
+    assert result.detections["probability"].is_monotonic_decreasing
+    assert result.window == WINDOW and result.stride == 8
+    assert "count=" in repr(result)
+
+
+def test_non_max_suppression_merges_neighbours():
+    grid = np.zeros((10, 12))
+    grid[2, 2], grid[2, 3], grid[3, 2] = 0.9, 0.8, 0.7  # one ship seen by 3 windows
+    grid[8, 10] = 0.6  # another, far away
+    grid[5, 5] = 0.4  # below the threshold
+    detections = non_max_suppression(grid, window=32, stride=4, threshold=0.5)
+    assert detections.to_dict("list") == {
+        "row": [2 * 4 + 16, 8 * 4 + 16], "col": [2 * 4 + 16, 10 * 4 + 16],
+        "probability": [0.9, 0.6],
+    }
+    # A radius smaller than the stride suppresses nothing.
+    assert len(non_max_suppression(grid, window=32, stride=4, min_distance=3)) == 4
+
+
+def test_image_path_gives_the_same_result_as_the_array(book_cnn, scene, tmp_path):
+    path = tmp_path / "scene.png"
+    Image.fromarray(scene).save(path)
+    from_path = scan_scene(book_cnn, str(path), stride=4)
+    from_array = scan_scene(book_cnn, scene, stride=4)
+    np.testing.assert_array_equal(from_path.probabilities, from_array.probabilities)
+    assert scan_scene(book_cnn, path, stride=4).count == from_array.count
+
+
+def test_bad_input_errors(book_cnn, scene, tmp_path):
+    with pytest.raises(ValueError, match="smaller than the 32x32 window"):
+        scan_scene(book_cnn, scene[:20])
+    with pytest.raises(ValueError, match="4 channels.*fitted on chips with 3"):
+        scan_scene(book_cnn, np.zeros((64, 64, 4), np.uint8))
+    with pytest.raises(ValueError, match=r"height, width, channels.*shape \(64, 64\)"):
+        scan_scene(book_cnn, np.zeros((64, 64), np.uint8))
+    with pytest.raises(ValueError, match="stride must be an integer >= 1; got 0"):
+        scan_scene(book_cnn, scene, stride=0)
+    with pytest.raises(TypeError, match="stride must be an integer"):
+        scan_scene(book_cnn, scene, stride=2.5)
+    with pytest.raises(ValueError, match="window=80 does not match.*32x32"):
+        scan_scene(book_cnn, scene, window=80)
+    with pytest.raises(ValueError, match="threshold must be"):
+        scan_scene(book_cnn, scene, threshold=1.5)
+    with pytest.raises(ValueError, match="engine must be one of"):
+        scan_scene(book_cnn, scene, engine="fast")
+    with pytest.raises(ValueError, match="dtype float64.*fitted on uint8"):
+        scan_scene(book_cnn, scene / 255.0)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        scan_scene(book_cnn, tmp_path / "missing.png")
+
+
+def test_make_scene():
+    scene, ships = make_scene(200, 300, n_ships=6, n_distractors=3, chip_size=WINDOW,
+                              random_state=0)
+    assert scene.shape == (200, 300, 3) and scene.dtype == np.uint8
+    assert list(ships.columns) == ["row", "col"] and len(ships) == 6
+    again, ships_again = make_scene(200, 300, n_ships=6, n_distractors=3,
+                                    chip_size=WINDOW, random_state=0)
+    np.testing.assert_array_equal(scene, again)
+    pd.testing.assert_frame_equal(ships, ships_again)
+    # Ships are bright hulls centred where make_scene says, far apart.
+    rows, cols = ships["row"].astype(int), ships["col"].astype(int)
+    assert (scene[rows, cols].mean(axis=1) > np.median(scene.mean(axis=2)) + 20).all()
+    gaps = np.hypot(*(ships.to_numpy()[:, None] - ships.to_numpy()[None]).T)
+    assert gaps[~np.eye(6, dtype=bool)].min() > WINDOW * 0.7
+    with pytest.raises(ValueError, match="cannot place"):
+        make_scene(64, 64, n_ships=5, chip_size=WINDOW)
+
+
+def test_make_scene_with_real_chips():
+    X, y = make_ships(40, image_size=24, random_state=0, return_X_y=True)
+    scene, ships = make_scene(100, 120, n_ships=3, chips=X[y == 1], random_state=0)
+    assert scene.shape == (100, 120, 3)
+    assert ((ships.to_numpy() - 12) % 1 == 0).all()  # chip centres
+    with pytest.raises(ValueError, match="chips must be square RGB"):
+        make_scene(100, 120, chips=X[:, :, :20])
+
+
+def test_scan_display_png(book_cnn, tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from sklship.plotting import ScanDisplay
+
+    scene, ships = make_scene(128, 192, n_ships=3, chip_size=WINDOW, random_state=2)
+    result = scan_scene(book_cnn, scene, stride=4)
+    display = ScanDisplay.from_result(result, scene, true_positions=ships)
+    assert len(display.boxes_) == result.count
+    assert f"{result.count} ship" in display.ax_.get_title()
+    assert display.ax_.get_xlabel() == "column (pixels)"
+    path = display.savefig(tmp_path / "scan.png")
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.size[0] > 400
+    matplotlib.pyplot.close(display.figure_)
