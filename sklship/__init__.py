@@ -10,14 +10,22 @@ from .datasets import load_shipsnet, make_ships
 
 __all__ = [
     "CNNShipClassifier",
+    "ChipMetadataEncoder",
     "DenseShipClassifier",
     "DenseShipRegressor",
+    "MultiOutputShipClassifier",
     "PretrainedShipClassifier",
     "ScanDisplay",
+    "WideDeepClassifier",
+    "WideDeepRegressor",
+    "compare_models",
+    "load_model",
     "load_shipsnet",
     "make_baseline",
     "make_scene",
     "make_ships",
+    "recommended_model",
+    "save_model",
     "scan_scene",
 ]
 
@@ -25,12 +33,20 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "CNNShipClassifier": ".cnn",
+    "ChipMetadataEncoder": ".metadata",
     "DenseShipClassifier": ".dense",
     "DenseShipRegressor": ".dense",
+    "MultiOutputShipClassifier": ".multi_output",
     "PretrainedShipClassifier": ".pretrained",
     "ScanDisplay": ".plotting",
+    "WideDeepClassifier": ".wide_deep",
+    "WideDeepRegressor": ".wide_deep",
+    "compare_models": ".compare",
+    "load_model": ".persistence",
     "make_baseline": ".baseline",
     "make_scene": ".scan",
+    "recommended_model": ".recommended",
+    "save_model": ".persistence",
     "scan_scene": ".scan",
 }
 

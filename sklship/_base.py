@@ -62,8 +62,10 @@ OPTIMIZERS = {
 ACTIVATIONS = {"elu", "gelu", "leaky_relu", "linear", "relu", "selu", "sigmoid",
                "silu", "softplus", "swish", "tanh"}
 
-# Prediction batches only bound memory; larger ones amortise Keras' per-batch cost.
-_PREDICT_BATCH_SIZE = 256
+# Rows per prediction batch; every batch is padded to it (see
+# predict_in_full_batches). Large enough to amortise Keras' per-batch cost,
+# small enough that padding a few rows costs little.
+_PREDICT_BATCH_SIZE = 64
 
 
 # scikeras 0.13 predates scikit-learn 1.6 tags: its BaseWrapper defines only
@@ -134,6 +136,64 @@ def predict_in_full_batches(model, X):
         X = np.concatenate([X, np.zeros((padding,) + X.shape[1:], dtype=X.dtype)])
     raw = model.predict(X, batch_size=_PREDICT_BATCH_SIZE, verbose=0)
     return raw[:n_samples]
+
+
+class CosineEpochDecay(keras.callbacks.Callback):
+    """Cosine decay of the learning rate from its initial value to 0, per epoch.
+
+    Epoch ``e`` of ``epochs`` trains at ``initial * (1 + cos(pi * e / epochs)) / 2``;
+    epochs past ``epochs`` (``partial_fit``) keep the last rate.
+
+    Parameters
+    ----------
+    initial : float
+        Learning rate of the first epoch.
+    epochs : int
+        Length of the decay in epochs.
+    """
+
+    def __init__(self, initial, epochs):
+        super().__init__()
+        self.initial = float(initial)
+        self.epochs = int(epochs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        progress = min(epoch, self.epochs - 1) / self.epochs
+        self.model.optimizer.learning_rate = (
+            self.initial * 0.5 * (1.0 + np.cos(np.pi * progress))
+        )
+
+
+def schedule_callbacks(schedule, initial, epochs, monitor, patience):
+    """Callbacks for a named learning-rate schedule.
+
+    Parameters
+    ----------
+    schedule : {"cosine", "plateau"} or None
+        "cosine" decays the rate from ``initial`` to 0 over ``epochs``;
+        "plateau" divides it by 5 when ``monitor`` has not improved for
+        ``max(1, patience // 2)`` epochs; None adds nothing.
+    initial : float
+        Initial learning rate.
+    epochs : int
+        Epochs of the fit.
+    monitor : str
+        Quantity watched by "plateau" ("val_loss" or "loss").
+    patience : int
+        Early-stopping patience; "plateau" reacts after half of it.
+
+    Returns
+    -------
+    callbacks : list of keras.callbacks.Callback
+    """
+    if schedule == "cosine":
+        return [CosineEpochDecay(initial, epochs)]
+    if schedule == "plateau":
+        return [keras.callbacks.ReduceLROnPlateau(
+            monitor=monitor, factor=0.2, patience=max(1, patience // 2),
+            min_lr=initial * 1e-3,
+        )]
+    return []
 
 
 def _draw_seed(random_state):
@@ -297,6 +357,9 @@ class _ShipKerasMixin:
             (X, y, sample_weight), validation_data = self._split_validation(
                 X, y, sample_weight
             )
+        callbacks += self._schedule_callbacks(
+            "val_loss" if validation_data is not None else "loss"
+        )
         if self.early_stopping:
             callbacks.append(keras.callbacks.EarlyStopping(
                 monitor="val_loss" if validation_data is not None else "loss",
@@ -312,6 +375,10 @@ class _ShipKerasMixin:
             self.history_ = defaultdict(list)
         for key, values in history.history.items():
             self.history_[key] += values
+
+    def _schedule_callbacks(self, monitor):
+        """Learning-rate schedule callbacks for ``model_.fit`` (hook; none here)."""
+        return []
 
     def _split_validation(self, X, y, sample_weight):
         """Hold out a shuffled (for classifiers stratified) validation part.

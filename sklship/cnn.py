@@ -3,8 +3,17 @@
 from numbers import Integral, Real
 
 import keras
+import numpy as np
 
-from ._base import ACTIVATIONS, Interval, ShipClassifierBase, StrOptions, check_units
+from ._base import (
+    ACTIVATIONS,
+    Interval,
+    ShipClassifierBase,
+    StrOptions,
+    check_units,
+    predict_in_full_batches,
+    schedule_callbacks,
+)
 from .augmentation import AUGMENTATIONS, ChipAugmentation
 
 __all__ = ["CNNShipClassifier"]
@@ -30,9 +39,13 @@ class CNNShipClassifier(ShipClassifierBase):
     Parameters
     ----------
     filters : sequence of int, default=(8, 4)
-        Filters of each convolutional layer (valid padding, stride 1).
+        Filters of each convolutional layer (valid padding; stride 1
+        after the first, see ``first_stride``).
     kernel_size : int, default=3
         Side of the square convolution kernels.
+    first_stride : int, default=1
+        Stride of the first convolution; 2 computes it on every other
+        pixel, which quarters the work of every layer after it.
     activation : str or callable, default="relu"
         Activation of convolutional and hidden dense layers.
     pooling : {"max", "avg"} or None, default=None
@@ -49,11 +62,20 @@ class CNNShipClassifier(ShipClassifierBase):
             default=None
         Random changes applied to training chips: flips, 90-degree
         rotations (square chips only), brightness within +-10 %.
+    test_time_augmentation : bool, default=False
+        Average the predicted probabilities over the eight flips and
+        90-degree rotations of each chip (the four flips for non-square
+        images): eight forward passes per prediction, no training cost.
     optimizer : {"adagrad", "adam", "ftrl", "rmsprop", "sgd"} or \
             keras.optimizers.Optimizer, default="adam"
         Optimizer; an instance is copied at each fit.
     learning_rate : float or None, default=None
         Learning rate; None keeps the optimizer's own (Adam: 0.001).
+    lr_schedule : {"cosine", "plateau"} or None, default=None
+        Learning-rate schedule: "cosine" decays it per epoch from
+        ``learning_rate`` to 0 over ``epochs``; "plateau" divides it by 5
+        when the monitored loss (``val_loss`` with a validation split) has
+        not improved for ``max(1, patience // 2)`` epochs; None keeps it fixed.
     epochs : int, default=10
         Passes over the training data.
     batch_size : int, default=32
@@ -110,6 +132,7 @@ class CNNShipClassifier(ShipClassifierBase):
         **ShipClassifierBase._parameter_constraints,
         "filters": ["array-like"],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "first_stride": [Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(ACTIVATIONS), callable],
         "pooling": [StrOptions({"max", "avg"}), None],
         "batch_norm": ["boolean"],
@@ -117,6 +140,8 @@ class CNNShipClassifier(ShipClassifierBase):
         "dense_units": ["array-like"],
         "dropout": [Interval(Real, 0, 1, closed="left"), None],
         "augmentation": ["array-like", None],
+        "test_time_augmentation": ["boolean"],
+        "lr_schedule": [StrOptions({"cosine", "plateau"}), None],
     }
 
     def __init__(
@@ -124,6 +149,7 @@ class CNNShipClassifier(ShipClassifierBase):
         filters=(8, 4),
         *,
         kernel_size=3,
+        first_stride=1,
         activation="relu",
         pooling=None,
         batch_norm=False,
@@ -131,8 +157,10 @@ class CNNShipClassifier(ShipClassifierBase):
         dense_units=(),
         dropout=None,
         augmentation=None,
+        test_time_augmentation=False,
         optimizer="adam",
         learning_rate=None,
+        lr_schedule=None,
         epochs=10,
         batch_size=32,
         validation_split=0.0,
@@ -147,6 +175,7 @@ class CNNShipClassifier(ShipClassifierBase):
     ):
         self.filters = filters
         self.kernel_size = kernel_size
+        self.first_stride = first_stride
         self.activation = activation
         self.pooling = pooling
         self.batch_norm = batch_norm
@@ -154,8 +183,10 @@ class CNNShipClassifier(ShipClassifierBase):
         self.dense_units = dense_units
         self.dropout = dropout
         self.augmentation = augmentation
+        self.test_time_augmentation = test_time_augmentation
         self.optimizer = optimizer
         self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
         self.epochs = epochs
         self.batch_size = batch_size
         self.validation_split = validation_split
@@ -167,6 +198,24 @@ class CNNShipClassifier(ShipClassifierBase):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+
+    def _schedule_callbacks(self, monitor):
+        if self.lr_schedule is None:
+            return []
+        initial = float(keras.ops.convert_to_numpy(self._make_optimizer().learning_rate))
+        return schedule_callbacks(self.lr_schedule, initial, self.epochs, monitor,
+                                  self.patience)
+
+    def _predict_raw(self, X):
+        raw = super()._predict_raw(X)
+        if not self.test_time_augmentation:
+            return raw
+        X, _ = self._validate_data(X)
+        n_views = 1
+        for view in _symmetric_views(X):  # one copy of X at a time
+            raw = raw + predict_in_full_batches(self.model_, view)
+            n_views += 1
+        return raw / n_views
 
     def _rows_without_image_shape(self, X):
         return X.reshape(X.shape[0], 1, 1, X.shape[1])
@@ -194,9 +243,11 @@ class CNNShipClassifier(ShipClassifierBase):
         dense_units = check_units("dense_units", self.dense_units)
         if self.augmentation:
             x = self._augmentation_layer(x)(x)
-        for n_filters in filters:
+        for i, n_filters in enumerate(filters):
             kernel = tuple(min(self.kernel_size, d) for d in x.shape[1:3])
-            x = keras.layers.Conv2D(n_filters, kernel, use_bias=not self.batch_norm)(x)
+            strides = self.first_stride if i == 0 else 1
+            x = keras.layers.Conv2D(n_filters, kernel, strides=strides,
+                                    use_bias=not self.batch_norm)(x)
             if self.batch_norm:
                 x = keras.layers.BatchNormalization()(x)
             x = keras.layers.Activation(self.activation)(x)
@@ -216,3 +267,16 @@ class CNNShipClassifier(ShipClassifierBase):
         if self.dropout:
             x = keras.layers.Dropout(self.dropout)(x)
         return x
+
+
+def _symmetric_views(X):
+    """Yield the 7 other flips and 90-degree rotations of square images (3 if not)."""
+    square = X.shape[1] == X.shape[2]
+    for transpose in (False, True) if square else (False,):
+        Z = X.transpose(0, 2, 1, 3) if transpose else X
+        for flip_rows in (False, True):
+            for flip_cols in (False, True):
+                if transpose or flip_rows or flip_cols:
+                    view = Z[:, ::-1] if flip_rows else Z
+                    view = view[:, :, ::-1] if flip_cols else view
+                    yield np.ascontiguousarray(view)

@@ -652,8 +652,11 @@ def _across_border(half_length, size, rng):
     return centre, angle
 
 
-def _draw_hulls(images, size, rng, *, cut_by_border):
-    """Paint one bright hull per chip, some with a wake or a dark deck line."""
+def _draw_hulls(images, size, rng, *, cut_by_border, return_centres=False):
+    """Paint one bright hull per chip, some with a wake or a dark deck line.
+
+    With ``return_centres``, also return the hull centres (n, 2) as (x, y).
+    """
     n = len(images)
     half_length = rng.uniform(0.175, 0.30, n) * size
     half_width = np.maximum(1, half_length * rng.uniform(0.15, 0.30, n))  # pixels
@@ -676,7 +679,8 @@ def _draw_hulls(images, size, rng, *, cut_by_border):
     deck = np.clip(deck_width - np.abs(across) + 0.5, 0, 1)
     deck *= (np.abs(along) < 0.6 * half_length) & (rng.random(n) < 0.5)[:, None, None]
     paint = _bright_colours(n, rng) * (1 - 0.4 * deck[:, None])
-    return _blend(images, hull, paint)
+    images = _blend(images, hull, paint)
+    return (images, centre) if return_centres else images
 
 
 def _wake_alpha(along, across, half_length, half_width):

@@ -53,11 +53,6 @@ _MOBILENETV2_SIZES = (96, 128, 160, 192, 224)
 # Layer names inside ``model_``.
 _PREPROCESS, _BACKBONE = "preprocess", "backbone"
 
-# Rows per feature-extraction batch. Every batch is padded to this size, so a
-# chip's features do not depend on the other chips in X (as in
-# ``predict_in_full_batches``), while small data sets are not padded to 256.
-_FEATURE_BATCH_SIZE = 64
-
 
 def imagenet_weights_file(backbone, size=224):
     """File name of the Keras ImageNet weights (without top) of ``backbone``.
@@ -132,12 +127,7 @@ def preprocess_function(backbone):
 
 def _run_extractor(extractor, X):
     """Backbone features of X in inference mode, in padded fixed-size batches."""
-    n_samples = len(X)
-    padding = -n_samples % _FEATURE_BATCH_SIZE
-    if padding:
-        X = np.concatenate([X, np.zeros((padding,) + X.shape[1:], dtype=X.dtype)])
-    features = extractor.predict(X, batch_size=_FEATURE_BATCH_SIZE, verbose=0)
-    return np.asarray(features[:n_samples], dtype=np.float32)
+    return np.asarray(predict_in_full_batches(extractor, X), dtype=np.float32)
 
 
 def _extract_features(X, backbone, input_spec, weights_digest, extractor):

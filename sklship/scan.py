@@ -505,7 +505,8 @@ def _fully_convolutional(model, window, stride):
                     return None, f"layer {layer.name} keeps dimensions."
                 pool = (keras.layers.MaxPooling2D if kind == "GlobalMaxPooling2D"
                         else keras.layers.AveragePooling2D)
-                x = pool(feature_shape[:2], strides=stride // factor)(x)
+                x = pool(feature_shape[:2], strides=stride // factor,
+                         name=f"{layer.name}_as_pooling")(x)
             else:
                 dense = _next_dense(layers, layer)
                 if dense is None:
@@ -545,10 +546,12 @@ def _conv_from_dense(dense, kernel, bias, strides):
     """A Conv2D computing ``dense`` at every position of a feature map."""
     import keras
 
+    # Named after the Dense it replaces: an automatic name can repeat one of
+    # the copied layers' names when the model was loaded from a file.
     conv = keras.layers.Conv2D(
         kernel.shape[-1], kernel.shape[:2], strides=strides,
         activation=dense.activation, use_bias=bool(bias),
-        dtype=dense.dtype_policy,
+        dtype=dense.dtype_policy, name=f"{dense.name}_as_conv",
     )
     conv.build((None, None, None, kernel.shape[2]))
     conv.set_weights([kernel, *bias])
@@ -696,8 +699,8 @@ def make_scene(height=1000, width=1000, *, n_ships=10, chip_size=80, chips=None,
     ship_corners, distractor_corners = corners[:n_ships], corners[n_ships:]
     patches = _patches(image, ship_corners, chip_size)
     if chips is None:
-        centres = _hull_centres(rng, n_ships, chip_size)
-        patches = ds._draw_hulls(patches, chip_size, rng, cut_by_border=False)
+        patches, centres = ds._draw_hulls(patches, chip_size, rng, cut_by_border=False,
+                                          return_centres=True)
     else:
         picked = chips[rng.integers(len(chips), size=n_ships)]
         patches = _feathered(patches, picked, chip_size)
@@ -713,7 +716,7 @@ def make_scene(height=1000, width=1000, *, n_ships=10, chip_size=80, chips=None,
     image *= 255
     image += 0.5
     scene = image.astype(np.uint8).transpose(1, 2, 0)
-    # _hull_centres gives (x, y) within the chip: x is the column, y the row.
+    # Hull centres are (x, y) within the chip: x is the column, y the row.
     ships = pd.DataFrame({
         "row": ship_corners[:, 0] + centres[:, 1],
         "col": ship_corners[:, 1] + centres[:, 0],
@@ -748,21 +751,6 @@ def _water(colour, sea_state, height, width, cells, rng):
     shade = 1 + np.float32(sea_state) * (weights(height, cells[0]) @ grid
                                          @ weights(width, cells[1]).T)
     return colour.astype(np.float32)[:, None, None] * shade[None]
-
-
-def _hull_centres(rng, n, size):
-    """The hull centres (x, y) that ``datasets._draw_hulls`` will draw from ``rng``.
-
-    ``_draw_hulls`` does not return its centres; this replays its draws on a
-    copy of the generator (two length/width draws, then ``_centred``).
-    """
-    from . import datasets as ds
-
-    replay = np.random.default_rng()
-    replay.bit_generator.state = rng.bit_generator.state
-    replay.uniform(0.175, 0.30, n)
-    replay.uniform(0.15, 0.30, n)
-    return ds._centred(n, size, replay)
 
 
 def _patches(image, corners, size):

@@ -207,7 +207,7 @@ def test_input_errors_name_the_problem(chips):
 
 def test_grid_search_same_result_in_parallel(chips):
     X, y = chips
-    grid = {"filters": [(4,), (8, 4)], "pooling": [None, "max"]}
+    grid = {"filters": [(4,), (8, 4)]}
     results = [
         GridSearchCV(small_cnn(), grid, cv=2, n_jobs=n_jobs).fit(X, y)
         for n_jobs in (1, 2)

@@ -1,0 +1,683 @@
+"""The ``sklship`` command: compare, train, predict, search and scan from a shell.
+
+Argument parsing and output only; the work is done by the library
+(:func:`~sklship.compare.compare_models`, :mod:`sklship.persistence`,
+:func:`~sklship.scan.scan_scene`, :mod:`sklship.plotting`). Every command runs
+without data arguments on synthetic chips from :func:`~sklship.make_ships`.
+Exit status: 0 on success, 2 for bad arguments, 1 for missing or bad files.
+"""
+
+import argparse
+import json
+import logging
+import os
+import re
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+__all__ = ["main"]
+
+# Defaults of the synthetic data: ShipsNet's chip size, few enough chips that
+# every command finishes in about a minute on two cores.
+_SYNTHETIC_SAMPLES = 240
+_CHIP_SIZE = 80
+_NATIVE_SUFFIX = ".sklship"
+
+
+class CommandError(Exception):
+    """A failure to report in one line; ``status`` 1 (bad file) or 2 (bad argument)."""
+
+    def __init__(self, message, status):
+        super().__init__(message)
+        self.status = status
+
+
+def _bad_file(exc):
+    return CommandError(str(exc), 1)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line ``sklship: error: ...`` and status 2."""
+
+    def error(self, message):
+        raise CommandError(f"{message} (see '{self.prog} --help')", 2)
+
+
+def main(argv=None):
+    """Run the ``sklship`` command line.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        Arguments without the program name; None reads ``sys.argv``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 1 for a missing or bad file, 2 for bad arguments.
+    """
+    from threadpoolctl import threadpool_limits
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    try:
+        args = _parser().parse_args(argv)
+        # One BLAS thread: TensorFlow keeps the cores busy with its own pools,
+        # and OpenBLAS threads spinning against them made the logistic
+        # baseline 30x slower on two cores (67 s instead of 2 s per fit).
+        with threadpool_limits(limits=1, user_api="blas"):
+            return args.run(args) or 0
+    except CommandError as exc:
+        print(f"sklship: error: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        print("sklship: interrupted", file=sys.stderr)
+        return 130
+
+
+# --------------------------------------------------------------------------
+# Arguments
+# --------------------------------------------------------------------------
+
+
+def _parser():
+    from .compare import GRIDS, MODELS
+
+    parser = _Parser(prog="sklship", description="Find ships in satellite image chips "
+                     "with scikit-learn compatible Keras models.")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    compare = commands.add_parser(
+        "compare", help="cross-validate models and tabulate their scores",
+        description="Cross-validate models on the same folds; write results.csv, "
+        "results.md and, per model, a confusion matrix, learning curves and the "
+        "misclassified chips as PNG.")
+    _add_data_arguments(compare)
+    compare.add_argument("--models", nargs="+", choices=sorted(MODELS), metavar="NAME",
+                         default=[name for name, (_, default) in MODELS.items() if default],
+                         help="models to compare, of: " + ", ".join(
+                             f"{name} ({text})" for name, (text, _) in MODELS.items())
+                         + " (default: %(default)s)")
+    compare.add_argument("--cv", type=_at_least(2), default=3, metavar="N",
+                         help="number of folds (default: %(default)s)")
+    compare.add_argument("--group-by-scene", action="store_true",
+                         help="keep the chips of one scene in one fold")
+    compare.add_argument("--epochs", type=_at_least(1), metavar="N",
+                         help="epochs of every network (default: each model's own)")
+    compare.add_argument("--out", type=Path, default=Path("sklship-compare"),
+                         metavar="DIR", help="output folder (default: %(default)s)")
+    compare.set_defaults(run=_compare)
+
+    train = commands.add_parser(
+        "train", help="fit one model on all chips and save it",
+        description="Fit a model on all chips and save it: a .joblib name writes "
+        "joblib (pickle), any other name sklship's pickle-free native format.")
+    _add_data_arguments(train)
+    train.add_argument("--model", choices=sorted(MODELS), default="cnn",
+                       help="model to train (default: %(default)s)")
+    train.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                       type=_key_value, help="set a model parameter; VALUE is JSON "
+                       "(3, 0.01, [16,8], null) or else a string; repeatable")
+    train.add_argument("--out", type=Path, default=Path("model" + _NATIVE_SUFFIX),
+                       metavar="FILE", help="model file to write (default: %(default)s)")
+    train.set_defaults(run=_train)
+
+    predict = commands.add_parser(
+        "predict", help="classify PNG chips with a saved model",
+        description="Classify PNG chips (files or folders of them) with a model "
+        "saved by 'sklship train'; without PATH, synthetic chips. Writes CSV: "
+        "file, probability (of a ship), label.")
+    predict.add_argument("model_file", type=Path, metavar="MODEL_FILE")
+    predict.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                         help="PNG files or folders of them")
+    predict.add_argument("--n-samples", type=_at_least(1), default=20, metavar="N",
+                         help="synthetic chips to classify without PATH "
+                         "(default: %(default)s)")
+    predict.add_argument("--image-size", type=_at_least(16), metavar="N",
+                         help="side of the synthetic chips (default: the model's "
+                         f"input size, else {_CHIP_SIZE})")
+    predict.add_argument("--seed", type=int, default=0, help="seed of the synthetic "
+                         "chips (default: %(default)s)")
+    predict.add_argument("--out", type=Path, metavar="FILE",
+                         help="CSV file to write (default: standard output)")
+    predict.set_defaults(run=_predict)
+
+    search = commands.add_parser(
+        "search", help="grid search over parameters, optionally on a Dask cluster",
+        description="GridSearchCV over a named grid or one given as JSON; writes "
+        "cv_results.csv and the refitted best model.")
+    _add_data_arguments(search)
+    search.add_argument("--grid", default="pooling", metavar="GRID",
+                        help="a named grid (" + "; ".join(
+                            f"{name}: {model} {grid}" for name, (model, grid)
+                            in GRIDS.items()) + "), a JSON object of parameter "
+                        "lists, or a JSON file (default: %(default)s)")
+    search.add_argument("--model", choices=sorted(MODELS),
+                        help="model to search (default: the named grid's, else cnn)")
+    search.add_argument("--cv", type=_at_least(2), default=3, metavar="N",
+                        help="number of folds (default: %(default)s)")
+    search.add_argument("--group-by-scene", action="store_true",
+                        help="keep the chips of one scene in one fold")
+    search.add_argument("--scoring", default="balanced_accuracy",
+                        help="scikit-learn scorer name (default: %(default)s)")
+    search.add_argument("--epochs", type=_at_least(1), metavar="N",
+                        help="epochs of the network (default: the model's own)")
+    cluster = search.add_mutually_exclusive_group()
+    cluster.add_argument("--scheduler", metavar="ADDRESS",
+                         help="run the fits on the Dask cluster at ADDRESS "
+                         "(e.g. tcp://10.0.0.5:8786)")
+    cluster.add_argument("--dask-workers", type=_at_least(1), metavar="N",
+                         help="start a local Dask cluster of N worker processes")
+    search.add_argument("--out", type=Path, default=Path("sklship-search"),
+                        metavar="DIR", help="output folder (default: %(default)s)")
+    search.set_defaults(run=_search)
+
+    scan = commands.add_parser(
+        "scan", help="find and count ships in whole scenes",
+        description="Slide a saved chip model over scene images; write "
+        "detections.csv, counts.csv and an overlay PNG per scene. Without "
+        "MODEL_FILE a CNN is trained on synthetic chips first; without SCENE a "
+        "synthetic scene is scanned.")
+    scan.add_argument("files", nargs="*", type=Path, metavar="MODEL_FILE [SCENE ...]",
+                      help="a model saved by 'sklship train', then scene images")
+    scan.add_argument("--stride", type=_at_least(1), metavar="S",
+                      help="step between windows in pixels (default: window / 8)")
+    scan.add_argument("--threshold", type=_probability, default=0.5,
+                      help="ship probability that counts (default: %(default)s)")
+    scan.add_argument("--scene-size", type=_at_least(16), default=800, metavar="N",
+                      help="side of the synthetic scene (default: %(default)s)")
+    scan.add_argument("--n-ships", type=_at_least(0), default=8, metavar="N",
+                      help="ships in the synthetic scene (default: %(default)s)")
+    scan.add_argument("--n-samples", type=_at_least(20), default=_SYNTHETIC_SAMPLES,
+                      metavar="N", help="synthetic chips to train the model on "
+                      "(default: %(default)s)")
+    scan.add_argument("--image-size", type=_at_least(16), default=_CHIP_SIZE,
+                      metavar="N", help="synthetic chip side (default: %(default)s)")
+    scan.add_argument("--epochs", type=_at_least(1), default=5, metavar="N",
+                      help="epochs of the synthetic model (default: %(default)s)")
+    scan.add_argument("--seed", type=int, default=0,
+                      help="seed of the synthetic data and model (default: %(default)s)")
+    scan.add_argument("--out", type=Path, default=Path("sklship-scan"), metavar="DIR",
+                      help="output folder (default: %(default)s)")
+    scan.set_defaults(run=_scan)
+
+    for command in (compare, scan):
+        command.add_argument("--no-progress", dest="progress", action="store_false",
+                             help="no progress bars")
+    return parser
+
+
+def _add_data_arguments(parser):
+    parser.add_argument("--data", type=Path, metavar="PATH",
+                        help="ShipsNet chips: a folder of PNGs, a zip or shipsnet.json "
+                        "(default: synthetic chips from make_ships)")
+    parser.add_argument("--n-samples", type=_at_least(20), default=_SYNTHETIC_SAMPLES,
+                        metavar="N", help="synthetic chips (default: %(default)s)")
+    parser.add_argument("--image-size", type=_at_least(16), default=_CHIP_SIZE,
+                        metavar="N", help="synthetic chip side (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the synthetic chips and the models "
+                        "(default: %(default)s)")
+
+
+def _at_least(minimum):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}; got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def _probability(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number; got {text!r}")
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1; got {value}")
+    return value
+
+
+def _key_value(text):
+    key, sep, value = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE; got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+# --------------------------------------------------------------------------
+# Shared steps
+# --------------------------------------------------------------------------
+
+
+def _load_data(args):
+    """(X, y, scene ids, description) from --data, else synthetic chips."""
+    from .datasets import load_shipsnet, make_ships
+
+    if args.data is None:
+        data = make_ships(args.n_samples, image_size=args.image_size,
+                          random_state=args.seed)
+        what = (f"{len(data.target)} synthetic {args.image_size}x{args.image_size} "
+                "chips (make_ships)")
+    else:
+        try:
+            data = load_shipsnet(args.data)
+        except (OSError, ValueError) as exc:
+            raise _bad_file(exc) from exc
+        what = f"{len(data.target)} chips from {args.data}"
+    n_ships = int(data.target.sum())
+    return (data.images, data.target, data.scene_id,
+            f"{what}: {n_ships} ships, {len(data.target) - n_ships} without")
+
+
+def _configured(name, y, seed, epochs=None, params=()):
+    """The named model with the seed, epochs and KEY=VALUE parameters applied."""
+    from .compare import make_model
+
+    model = make_model(name, y, random_state=seed)
+    settable = model.get_params()
+    updates = {"epochs": epochs} if epochs is not None and "epochs" in settable else {}
+    for key, value in params:
+        if key not in settable:
+            raise CommandError(
+                f"--param {key}: {name} has no parameter {key!r}; it has "
+                f"{', '.join(sorted(k for k in settable if '__' not in k))}", 2)
+        updates[key] = value
+    return model.set_params(**updates)
+
+
+def _save_estimator(estimator, path):
+    """Write a .joblib file with joblib, anything else in the native format."""
+    import joblib
+
+    from .persistence import atomic_path, save_model
+
+    try:
+        if path.suffix == ".joblib":
+            with atomic_path(path) as tmp:
+                joblib.dump(estimator, tmp)
+        else:
+            save_model(estimator, path)
+    except TypeError as exc:
+        raise CommandError(f"--out {path}: {exc}", 2) from exc
+    except OSError as exc:
+        raise _bad_file(exc) from exc
+
+
+def _load_estimator(path):
+    """A model file written by 'sklship train' (joblib or native)."""
+    import joblib
+
+    from .persistence import load_model
+
+    try:
+        if path.suffix == ".joblib":
+            if not path.is_file():
+                raise FileNotFoundError(f"model file {path} does not exist.")
+            return joblib.load(path)
+        return load_model(path)
+    except (OSError, ValueError, EOFError) as exc:
+        raise _bad_file(exc) from exc
+
+
+def _out_folder(path):
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _bad_file(exc) from exc
+    return path
+
+
+def _write_text(path, text):
+    from .persistence import atomic_write
+
+    try:
+        with atomic_write(path) as file:
+            file.write(text)
+    except OSError as exc:
+        raise _bad_file(exc) from exc
+
+
+def _fitting(step):
+    """Run a fit or search; parameter errors become bad-argument errors."""
+    try:
+        return step()
+    except (ValueError, TypeError) as exc:
+        raise CommandError(str(exc).splitlines()[0], 2) from exc
+
+
+def _file_stem(name):
+    return re.sub(r"[^\w.-]+", "_", str(name))
+
+
+# --------------------------------------------------------------------------
+# compare
+# --------------------------------------------------------------------------
+
+
+def _compare(args):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .compare import compare_models, format_table
+
+    X, y, scenes, what = _load_data(args)
+    out = _out_folder(args.out)
+    models = {name: _configured(name, y, args.seed, args.epochs)
+              for name in dict.fromkeys(args.models)}
+    groups = scenes if args.group_by_scene else None
+    split = (f"{args.cv}-fold stratified group cross-validation by scene "
+             f"({len(set(scenes))} scenes)" if groups is not None
+             else f"{args.cv}-fold stratified cross-validation")
+    print(f"Comparing {', '.join(models)} on {what}; {split}.", file=sys.stderr)
+    table, details = _fitting(lambda: compare_models(
+        models, X, y, cv=args.cv, groups=groups, progress=args.progress,
+        return_details=True))
+
+    pretty = format_table(table)
+    markdown = pretty.to_markdown(disable_numparse=True)
+    print(markdown)
+    _write_text(out / "results.csv", table.to_csv())
+    _write_text(out / "results.md", f"# sklship compare\n\n{what}; {split}. Scores: "
+                f"mean ± standard deviation over the folds.\n\n{markdown}\n")
+    for name, detail in details.items():
+        _write_model_plots(out, name, detail, X, y)
+    print(f"Wrote results.csv, results.md and plots to {out}", file=sys.stderr)
+
+
+def _write_model_plots(out, name, detail, X, y):
+    import matplotlib.pyplot as plt
+
+    from .plotting import (
+        MisclassifiedChipsDisplay,
+        TrainingHistoryDisplay,
+        plot_confusion_matrix,
+        save_figure,
+    )
+
+    stem = _file_stem(name)
+    try:
+        matrix = plot_confusion_matrix(
+            y, detail.y_pred, title=f"{name}: out-of-fold predictions (n = {len(y)})")
+        save_figure(matrix.figure_, out / f"{stem}_confusion.png")
+        if any(hasattr(e, "history_") for e in detail.estimators):
+            history = TrainingHistoryDisplay.from_estimators(
+                detail.estimators, title=f"{name}: learning curves per fold")
+            history.savefig(out / f"{stem}_learning_curves.png")
+        chips = MisclassifiedChipsDisplay.from_predictions(
+            X, y, detail.y_pred, proba=detail.proba,
+            title=f"{name}: misclassified chips, most confident first")
+        chips.savefig(out / f"{stem}_misclassified.png")
+    except OSError as exc:
+        raise _bad_file(exc) from exc
+    finally:
+        plt.close("all")
+
+
+# --------------------------------------------------------------------------
+# train / predict
+# --------------------------------------------------------------------------
+
+
+def _train(args):
+    X, y, _, what = _load_data(args)
+    model = _configured(args.model, y, args.seed, params=args.param)
+    _fitting(lambda: model.fit(X, y))
+    _save_estimator(model, args.out)
+    print(f"Trained {args.model} on {what}; training accuracy "
+          f"{model.score(X, y):.3f}; wrote {args.out}")
+
+
+def _predict(args):
+    import numpy as np
+    import pandas as pd
+
+    model = _load_estimator(args.model_file)
+    if not hasattr(model, "predict_proba"):
+        raise CommandError(f"{args.model_file} holds a {type(model).__name__}, not a "
+                           "classifier with predict_proba", 1)
+    if args.paths:
+        names, chips = _read_chips(args.paths)
+    else:
+        from .datasets import make_ships
+
+        size = args.image_size or getattr(model, "input_shape_", (_CHIP_SIZE,))[0]
+        chips = make_ships(args.n_samples, image_size=size,
+                           random_state=args.seed).images
+        names = [f"synthetic-{i}" for i in range(len(chips))]
+    try:
+        proba = model.predict_proba(chips)
+    except ValueError as exc:
+        raise CommandError(f"the chips do not fit {args.model_file}: "
+                           f"{str(exc).splitlines()[0]}", 1) from exc
+    column = 1 if proba.shape[1] == 2 else np.argmax(proba, axis=1)
+    table = pd.DataFrame({
+        "file": names,
+        "probability": np.round(proba[np.arange(len(proba)), column], 6),
+        "label": model.classes_[np.argmax(proba, axis=1)],
+    })
+    if args.out is None:
+        table.to_csv(sys.stdout, index=False)
+    else:
+        _write_text(args.out, table.to_csv(index=False))
+        print(f"Wrote {len(table)} predictions to {args.out}", file=sys.stderr)
+
+
+def _read_chips(paths):
+    """(names, images) of PNG files and folders (searched recursively) of them."""
+    import numpy as np
+    from PIL import Image
+
+    files = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.rglob("*.png"))
+            if not found:
+                raise CommandError(f"folder {path} holds no .png files", 1)
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise CommandError(f"{path} does not exist", 1)
+    chips = []
+    for file in files:
+        try:
+            with Image.open(file) as image:
+                chips.append(np.asarray(image.convert("RGB")))
+        except (OSError, SyntaxError) as exc:
+            raise CommandError(f"cannot read {file} as an image ({exc})", 1) from exc
+    shapes = {chip.shape for chip in chips}
+    if len(shapes) > 1:
+        raise CommandError(f"the chips differ in size: {sorted(shapes)}; give chips of "
+                           "the size the model was trained on", 1)
+    return [str(file) for file in files], np.stack(chips)
+
+
+# --------------------------------------------------------------------------
+# search
+# --------------------------------------------------------------------------
+
+
+def _search(args):
+    import pandas as pd
+    from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
+
+    model_name, grid = _grid(args.grid, args.model)
+    X, y, scenes, what = _load_data(args)
+    model = _configured(model_name, y, args.seed, args.epochs)
+    cv = StratifiedGroupKFold(args.cv) if args.group_by_scene else args.cv
+    out = _out_folder(args.out)
+    with ExitStack() as stack:
+        n_jobs = None
+        if args.scheduler or args.dask_workers:
+            n_jobs = -1
+            where = _dask(stack, args.scheduler, args.dask_workers)
+        else:
+            where = "in this process"
+        search = GridSearchCV(model, grid, cv=cv, scoring=args.scoring, n_jobs=n_jobs)
+        print(f"Searching {model_name} over {grid} on {what}; {args.cv} folds on "
+              f"{where}.", file=sys.stderr)
+        _fitting(lambda: search.fit(X, y, groups=scenes if args.group_by_scene
+                                    else None))
+    results = pd.DataFrame(search.cv_results_)
+    shown = results[["params", "mean_test_score", "std_test_score", "mean_fit_time",
+                     "rank_test_score"]].sort_values("rank_test_score")
+    print(shown.to_markdown(index=False, floatfmt=".3f"))
+    print(f"Best {args.scoring}: {search.best_score_:.3f} with {search.best_params_}")
+    _write_text(out / "cv_results.csv", results.to_csv(index=False))
+    _save_estimator(search.best_estimator_, out / ("best_model" + _NATIVE_SUFFIX))
+    print(f"Wrote cv_results.csv and best_model{_NATIVE_SUFFIX} to {out}",
+          file=sys.stderr)
+
+
+def _grid(text, model):
+    """(model name, grid) from a named grid, a JSON object or a JSON file."""
+    from .compare import GRIDS
+
+    if text in GRIDS:
+        grid_model, grid = GRIDS[text]
+        if model is not None and model != grid_model:
+            raise CommandError(f"--grid {text} is a grid for {grid_model}, not for "
+                               f"--model {model}", 2)
+        return grid_model, grid
+    source = text
+    if not text.lstrip().startswith(("{", "[")):
+        path = Path(text)
+        if not path.is_file():
+            raise CommandError(
+                f"--grid {text!r} is neither a named grid ({', '.join(GRIDS)}), a "
+                "JSON object nor an existing JSON file", 2)
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _bad_file(exc) from exc
+    try:
+        grid = json.loads(source)
+    except json.JSONDecodeError as exc:
+        status = 2 if source is text else 1
+        raise CommandError(f"--grid is not valid JSON ({exc})", status) from exc
+    grids = grid if isinstance(grid, list) else [grid]
+    if not grids or not all(isinstance(g, dict) and g and all(
+            isinstance(v, list) and v for v in g.values()) for g in grids):
+        raise CommandError(
+            "--grid must be a JSON object of non-empty lists of values, e.g. "
+            f'{{"filters": [[8, 4], [16, 8]]}}; got {grid!r}', 2)
+    return model or "cnn", grid
+
+
+def _dask(stack, scheduler, n_workers):
+    """Enter a Dask client and joblib's Dask backend; say where the fits run."""
+    import joblib
+
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise CommandError("--scheduler and --dask-workers need dask.distributed: "
+                           "pip install 'dask[distributed]'", 2) from exc
+    if scheduler:
+        try:
+            stack.enter_context(Client(scheduler, timeout="10s"))
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise CommandError(f"--scheduler {scheduler}: cannot connect ({exc})",
+                               2) from exc
+        where = f"the Dask cluster at {scheduler}"
+    else:
+        # One thread per worker process: TensorFlow's seeding is per process.
+        cluster = stack.enter_context(LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True,
+            dashboard_address=None))
+        stack.enter_context(Client(cluster))
+        where = f"a local Dask cluster of {n_workers} workers"
+    stack.enter_context(joblib.parallel_config(backend="dask"))
+    return where
+
+
+# --------------------------------------------------------------------------
+# scan
+# --------------------------------------------------------------------------
+
+
+def _scan(args):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from .plotting import ScanDisplay
+    from .scan import make_scene, read_scene, scan_scene
+
+    out = _out_folder(args.out)
+    if args.files:
+        model = _load_estimator(args.files[0])
+        size = model.input_shape_[0] if hasattr(model, "input_shape_") else None
+    else:
+        model, size = _quick_model(args), args.image_size
+    scenes = [(path.stem, _read_scene(path, read_scene), None)
+              for path in args.files[1:]]
+    if not scenes:
+        if size is None:
+            raise CommandError(f"{args.files[0]} does not say its chip size; give a "
+                               "SCENE to scan", 2)
+        scene, ships = make_scene(args.scene_size, args.scene_size, n_ships=args.n_ships,
+                                  chip_size=size, random_state=args.seed)
+        scenes = [("synthetic-scene", scene, ships)]
+
+    detections, counts = [], []
+    for name, scene, ships in scenes:
+        try:
+            result = scan_scene(model, scene, stride=args.stride,
+                                threshold=args.threshold, progress=args.progress)
+        except ValueError as exc:
+            raise CommandError(f"{name}: {str(exc).splitlines()[0]}", 1) from exc
+        print(f"{name}: {result.count} ships"
+              + ("" if ships is None else f" ({len(ships)} placed)"))
+        detections.append(result.detections.assign(scene=name))
+        counts.append({"scene": name, "count": result.count})
+        display = ScanDisplay.from_result(result, scene, true_positions=ships)
+        display.ax_.set_title(f"{name}: {display.ax_.get_title()}", fontsize=9)
+        try:
+            display.savefig(out / f"{_file_stem(name)}_scan.png")
+        except OSError as exc:
+            raise _bad_file(exc) from exc
+        plt.close(display.figure_)
+    table = pd.concat(detections, ignore_index=True)[["scene", "row", "col",
+                                                      "probability"]]
+    _write_text(out / "detections.csv", table.to_csv(index=False))
+    _write_text(out / "counts.csv", pd.DataFrame(counts).to_csv(index=False))
+    print(f"Wrote detections.csv, counts.csv and overlays to {out}", file=sys.stderr)
+
+
+def _read_scene(path, read_scene):
+    try:
+        return read_scene(path)
+    except (OSError, ValueError) as exc:
+        raise _bad_file(exc) from exc
+
+
+def _quick_model(args):
+    """The book CNN fitted on synthetic chips, for scanning without a model file."""
+    from . import CNNShipClassifier
+    from .datasets import make_ships
+
+    data = make_ships(args.n_samples, image_size=args.image_size,
+                      random_state=args.seed)
+    print(f"Training a CNN on {args.n_samples} synthetic chips ({args.epochs} epochs).",
+          file=sys.stderr)
+    model = CNNShipClassifier(epochs=args.epochs, class_weight="balanced",
+                              random_state=args.seed)
+    return _fitting(lambda: model.fit(data.images, data.target))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
