@@ -269,14 +269,32 @@ class CNNShipClassifier(ShipClassifierBase):
         return x
 
 
-def _symmetric_views(X):
-    """Yield the 7 other flips and 90-degree rotations of square images (3 if not)."""
-    square = X.shape[1] == X.shape[2]
+def symmetries(square=True):
+    """The 7 other flips and 90-degree rotations of an image (3 if not square).
+
+    Yields ``(transpose, flip_rows, flip_cols)``, to be applied in that
+    order by :func:`symmetric_view`.
+    """
     for transpose in (False, True) if square else (False,):
-        Z = X.transpose(0, 2, 1, 3) if transpose else X
         for flip_rows in (False, True):
             for flip_cols in (False, True):
                 if transpose or flip_rows or flip_cols:
-                    view = Z[:, ::-1] if flip_rows else Z
-                    view = view[:, :, ::-1] if flip_cols else view
-                    yield np.ascontiguousarray(view)
+                    yield transpose, flip_rows, flip_cols
+
+
+def symmetric_view(images, transpose, flip_rows, flip_cols):
+    """``images`` (..., height, width, channels) transposed, then flipped (a view)."""
+    rows, cols = images.ndim - 3, images.ndim - 2
+    if transpose:
+        images = np.swapaxes(images, rows, cols)
+    if flip_rows:
+        images = np.flip(images, rows)
+    if flip_cols:
+        images = np.flip(images, cols)
+    return images
+
+
+def _symmetric_views(X):
+    """Yield copies of X in the 7 other flips and 90-degree rotations (3 if not square)."""
+    for symmetry in symmetries(square=X.shape[1] == X.shape[2]):
+        yield np.ascontiguousarray(symmetric_view(X, *symmetry))

@@ -16,10 +16,13 @@ Two engines compute the grid of window probabilities:
     ``stride`` expressed in feature-map pixels, later Dense layers become
     1x1 convolutions, global pooling becomes pooling over the window's
     feature map. This is exact (same numbers as ``predict_proba`` on each
-    window, up to float32 rounding) for valid convolutions, pooling when
-    ``stride`` is a multiple of the pooling factor, batch normalisation,
-    rescaling, activations, global pooling and dense layers; dropout and
-    augmentation layers are identity at inference.
+    window, up to float32 rounding) for valid convolutions, strided
+    convolutions and pooling when ``stride`` is a multiple of the network's
+    down-sampling factor, batch normalisation, rescaling, activations,
+    global pooling and dense layers; dropout and augmentation layers are
+    identity at inference. An estimator with ``test_time_augmentation``
+    gets the same average of 8 flips and rotations: the tile is flipped and
+    rotated as a whole.
 ``"batched"``
     Anything else (pretrained backbones, pipelines, a stride that is not a
     multiple of the pooling factor): the windows of a tile are viewed
@@ -44,6 +47,8 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.utils import check_random_state
+
+from .cnn import symmetric_view, symmetries
 
 __all__ = ["ScanResult", "make_scene", "scan_scene"]
 
@@ -140,7 +145,8 @@ def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
     stride : int or None, default=None
         Step between windows in pixels; None means ``max(1, window // 8)``
         (10 for 80-pixel chips). The shared engine needs a multiple of the
-        network's pooling factor (4 for two 2x2 poolings).
+        network's down-sampling factor (4 for two 2x2 poolings, 16 for
+        :func:`~sklship.recommended_model`).
     batch_size : int, default=1024
         Windows per ``predict_proba`` call in the batched engine.
     threshold : float in [0, 1], default=0.5
@@ -211,8 +217,10 @@ def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
                 "Use engine='batched' or 'auto'."
             )
     if shared is not None:
+        symmetric = getattr(estimator, "test_time_augmentation", False)
+
         def evaluate(tile):
-            return _shared_probabilities(shared, tile)
+            return _shared_probabilities(shared, tile, symmetric)
     else:
         def evaluate(tile):
             return _batched_probabilities(estimator, tile, window, stride, batch_size)
@@ -558,12 +566,34 @@ def _conv_from_dense(dense, kernel, bias, strides):
     return conv
 
 
-def _shared_probabilities(fcn, tile):
-    """Ship probability of every window of a tile, from the fully conv. model."""
+def _shared_probabilities(fcn, tile, symmetric=False):
+    """Ship probability of every window of a tile, from the fully conv. model.
+
+    With ``symmetric`` (the estimator's test-time augmentation) the outputs
+    are averaged over the tile's 8 flips and 90-degree rotations: a flipped
+    or transposed tile holds every window flipped or transposed, at the
+    mirrored position of the grid, which is flipped back. The tile's side
+    minus the window is a multiple of the stride, so the mirrored positions
+    fall on the same grid.
+    """
     out = np.asarray(fcn(tile[None]))[0].astype(np.float64)
+    if symmetric:
+        for symmetry in symmetries(square=True):
+            view = np.ascontiguousarray(symmetric_view(tile, *symmetry))
+            out += _unmirror(np.asarray(fcn(view[None]))[0], *symmetry)
+        out /= 8
     if out.shape[-1] == 1:  # one sigmoid unit: P(classes_[1])
         return out[..., 0]
     return out[..., 1] / out.sum(axis=-1)
+
+
+def _unmirror(grid, transpose, flip_rows, flip_cols):
+    """Undo :func:`~sklship.cnn.symmetric_view` on a (rows, cols, units) grid."""
+    if flip_cols:
+        grid = np.flip(grid, 1)
+    if flip_rows:
+        grid = np.flip(grid, 0)
+    return np.swapaxes(grid, 0, 1) if transpose else grid
 
 
 # -------------------------------------------------------------------- NMS

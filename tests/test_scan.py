@@ -42,6 +42,10 @@ ARCHITECTURES = {
     "avg_pool_global_dense_dropout": {"pooling": "avg", "global_pool": True,
                                       "dense_units": (6,), "dropout": 0.2,
                                       "augmentation": ("flip",)},
+    # the recommended model's kind: strided first convolution, test-time
+    # augmentation (8 flips and rotations averaged)
+    "stride_tta": {"first_stride": 2, "pooling": "max", "batch_norm": True,
+                   "global_pool": True, "test_time_augmentation": True},
 }
 
 
@@ -53,12 +57,14 @@ def test_both_engines_equal_per_window_predict_proba(name, book_cnn, chips, scen
         X, y = chips
         cnn = CNNShipClassifier(epochs=2, random_state=0, **ARCHITECTURES[name])
         cnn.fit(X[:300], y[:300])
-    stride = 4  # a multiple of the pooling factor 4 (two 2x2 poolings)
+    # a multiple of the down-sampling factor: two 2x2 poolings, and stride 2
+    stride = 8 if name == "stride_tta" else 4
     expected = per_window_probabilities(cnn, scene, WINDOW, stride)
     shared = scan_scene(cnn, scene, stride=stride, engine="shared")
     batched = scan_scene(cnn, scene, stride=stride, engine="batched", batch_size=50)
     assert shared.engine == "shared" and batched.engine == "batched"
-    assert shared.probabilities.shape == expected.shape == (17, 27)
+    assert shared.probabilities.shape == expected.shape == (64 // stride + 1,
+                                                           104 // stride + 1)
     assert np.abs(shared.probabilities - expected).max() <= 1e-4
     assert np.abs(batched.probabilities - expected).max() <= 1e-4
     assert scan_scene(cnn, scene, stride=stride).engine == "shared"  # auto
