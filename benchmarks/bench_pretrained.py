@@ -11,8 +11,9 @@ Both are fitted on the book's split of the real chips
 (``train_test_split(test_size=0.2, random_state=0)``) and scored on its test
 part, after a small warm-up fit each way; the fast way is timed 3 times
 (median), the book's way once. Prints the times and accuracies, the largest
-difference between the two ways' test probabilities (same head initialisation and batch order, so
-they should agree to float precision), and ``speedup: X.X`` (book / sklship).
+difference between the two ways' test probabilities (same head
+initialisation and batch order, so they should agree to float precision),
+and ``speedup: X.X`` (book / sklship).
 
 Part 2: a 5-fold GridSearchCV over 6 head configurations (dense units x
 dropout) with ``memory`` set, against the time of extracting the features of
@@ -23,8 +24,8 @@ ImageNet weights cannot be downloaded here: the backbone uses the ImageNet
 file from ``$SKLSHIP_WEIGHTS_DIR`` when that is set, and otherwise random
 weights with batch-norm statistics taken from the chips, loaded from a
 weights file like ImageNet ones (the timings are the same; the accuracies
-are those of random features). The input is resized to ``--input-size`` (default 128, a size with
-Keras ImageNet weights for MobileNetV2).
+are those of random features). The input is resized to ``--input-size``
+(default 128, a size with Keras ImageNet weights for MobileNetV2).
 
 Run: python benchmarks/bench_pretrained.py [--data PATH] [--input-size 128]
 """
@@ -84,7 +85,7 @@ def speedup(X, y, weights, args):
                                                         random_state=0)
     # Warm-up: a process's first runs of a network pay one-time TensorFlow
     # set-up; one small fit each way pays it before the clock starts.
-    warm = np.r_[np.flatnonzero(y_train == 0)[:32], np.flatnonzero(y_train == 1)[:32]]
+    warm = _both_classes(y_train)
     for way in ("sklship", "book"):
         _fit_way(way, weights, args, X_train[warm], y_train[warm])
     results, probabilities = {}, {}
@@ -106,6 +107,11 @@ def speedup(X, y, weights, args):
           "(book fit time / sklship fit time)")
 
 
+def _both_classes(y, n=32):
+    """Indices of the first ``n`` chips of each class (the data is sorted by label)."""
+    return np.r_[np.flatnonzero(y == 0)[:n], np.flatnonzero(y == 1)[:n]]
+
+
 def _fit_way(way, weights, args, X, y):
     """Fit the book's way (whole model every epoch) or sklship's; return it and seconds."""
     clf = _classifier(weights, args)
@@ -120,7 +126,7 @@ def grid_search_ratio(X, y, weights, args):
     cv = StratifiedKFold(5, shuffle=True, random_state=0)
     folds = list(cv.split(X, y))
 
-    sample = np.r_[np.flatnonzero(y == 0)[:32], np.flatnonzero(y == 1)[:32]]
+    sample = _both_classes(y)
     extractor = _classifier(weights, args).set_params(epochs=1).fit(X[sample], y[sample])
     extractor = extractor._feature_extractor()
     start = time.perf_counter()
@@ -180,8 +186,8 @@ def _random_weights(X, y, size, folder):
     in through ``weights=path``, as ImageNet weights would.
     """
     sample = np.random.default_rng(0).choice(len(y), 128, replace=False)
-    model = _classifier(None, argparse.Namespace(input_size=size, epochs=1)).fit(
-        X[sample], y[sample]).model_
+    model = PretrainedShipClassifier(BACKBONE, weights=None, input_size=size, epochs=1,
+                                     random_state=0).fit(X[sample], y[sample]).model_
     backbone = model.get_layer("backbone")
     backbone.trainable = True  # frozen batch norm would ignore training=True
     for layer in backbone.layers:
