@@ -122,7 +122,7 @@ def check_units(name, units):
     return tuple(int(u) for u in values)
 
 
-def predict_in_full_batches(model, X):
+def predict_in_full_batches(model, X, batch_size=_PREDICT_BATCH_SIZE):
     """``model.predict`` on batches of one fixed size, the last one padded.
 
     On the CPU a row's float32 result can depend in the last bits on where
@@ -131,10 +131,10 @@ def predict_in_full_batches(model, X):
     of the other rows, so reordering or subsetting X gives the same numbers.
     """
     n_samples = len(X)
-    padding = -n_samples % _PREDICT_BATCH_SIZE
+    padding = -n_samples % batch_size
     if padding:
         X = np.concatenate([X, np.zeros((padding,) + X.shape[1:], dtype=X.dtype)])
-    raw = model.predict(X, batch_size=_PREDICT_BATCH_SIZE, verbose=0)
+    raw = model.predict(X, batch_size=batch_size, verbose=0)
     return raw[:n_samples]
 
 
@@ -228,6 +228,9 @@ class _ShipKerasMixin:
         "random_state": ["random_state"],
         "verbose": [Interval(Integral, 0, 2, closed="both")],
     }
+
+    # Rows per prediction batch (see predict_in_full_batches).
+    _predict_batch_size = _PREDICT_BATCH_SIZE
 
     # sklearn's parameter handling (signature based), not scikeras' (__dict__ based):
     # every parameter is declared in ``__init__``, so a misspelt one fails at once.
@@ -413,7 +416,7 @@ class _ShipKerasMixin:
                 "with appropriate arguments before using this estimator."
             )
         X, _ = self._validate_data(X)
-        return predict_in_full_batches(self.model_, X)
+        return predict_in_full_batches(self.model_, X, self._predict_batch_size)
 
     # -------------------------------------------------------- input validation
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):

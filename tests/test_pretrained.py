@@ -151,6 +151,20 @@ def test_memory_extracts_once_across_fits_and_predictions(chips, tmp_path,
     np.testing.assert_allclose(proba, small().fit(X, y).predict_proba(X), atol=1e-5)
 
 
+def test_user_callbacks_see_every_batch_of_head_training(chips):
+    # Without callbacks the head runs an epoch per TensorFlow call; a callback
+    # the user passes still gets each batch.
+    X, y = chips
+    batches = []
+
+    class Batches(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            batches.append(batch)
+
+    small(epochs=2, batch_size=16, callbacks=[Batches()]).fit(X, y)
+    assert batches == [0, 1, 2] * 2
+
+
 def test_partial_fit_trains_the_head_one_epoch(chips):
     X, y = chips
     clf = small(fine_tune_epochs=1)
@@ -171,6 +185,36 @@ def test_local_weights_file_round_trip(chips, fitted, tmp_path):
     other.fit(*chips)
     for mine, theirs in zip(other.model_.get_layer("backbone").get_weights(),
                             fitted.model_.get_layer("backbone").get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_weights_file_is_read_once_until_it_changes(chips, fitted, tmp_path,
+                                                    monkeypatch):
+    X, y = chips
+    reads = []
+    constructor = keras.applications.MobileNetV2
+
+    def counting(**kwargs):
+        if kwargs["weights"] is not None:
+            reads.append(kwargs["weights"])
+        return constructor(**kwargs)
+
+    monkeypatch.setattr(keras.applications, "MobileNetV2", counting)
+    path = tmp_path / "mobilenetv2.weights.h5"
+    fitted.model_.get_layer("backbone").save_weights(path)
+    first = small(weights=path).fit(X, y)
+    again = small(weights=path).fit(X, y)
+    assert len(reads) == 1
+    np.testing.assert_array_equal(again.predict_proba(X), first.predict_proba(X))
+
+    other = small(random_state=1).fit(X, y).model_.get_layer("backbone")
+    other.save_weights(path)  # new contents, size or modification time
+    status = os.stat(path)
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns + 10**9))
+    changed = small(weights=path).fit(X, y)
+    assert len(reads) == 2
+    for mine, theirs in zip(changed.model_.get_layer("backbone").get_weights(),
+                            other.get_weights()):
         np.testing.assert_array_equal(mine, theirs)
 
 
