@@ -12,16 +12,18 @@ from sklship.cli import main
 distributed = pytest.importorskip("dask.distributed")
 
 
-@pytest.fixture(scope="module")
-def cluster():
+def test_grid_search_on_dask_matches_n_jobs_1_and_cli_uses_the_scheduler(tmp_path,
+                                                                        capsys):
+    # One cluster for both parts: starting one costs more than either part.
     # Processes, one thread each: TensorFlow's seeding is per process, so
     # threads sharing a process would interleave their seeded fits.
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
-        yield cluster
+        _check_grid_search_matches_n_jobs_1(cluster)
+        _check_cli_search_runs_on_the_scheduler(cluster, tmp_path, capsys)
 
 
-def test_grid_search_on_dask_matches_n_jobs_1(cluster):
+def _check_grid_search_matches_n_jobs_1(cluster):
     X, y = make_ships(100, image_size=16, random_state=0, return_X_y=True)
     grid = {"hidden_units": [(4,), (8,)]}
     estimator = DenseShipClassifier(epochs=2, random_state=0)
@@ -38,7 +40,7 @@ def test_grid_search_on_dask_matches_n_jobs_1(cluster):
     np.testing.assert_array_equal(remote.predict_proba(X), local.predict_proba(X))
 
 
-def test_cli_search_runs_on_a_scheduler(cluster, tmp_path, capsys):
+def _check_cli_search_runs_on_the_scheduler(cluster, tmp_path, capsys):
     status = main(["search", "--model", "dense", "--grid", '{"hidden_units": [[2]]}',
                    "--n-samples", "40", "--image-size", "16", "--cv", "2",
                    "--epochs", "1", "--scheduler", cluster.scheduler_address,
