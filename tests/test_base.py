@@ -103,6 +103,23 @@ def test_uint8_chips_reach_keras_uncopied(chips, monkeypatch):
     assert np.shares_memory(seen[0], X)
 
 
+
+def test_training_step_is_traced_once_per_fit(chips, monkeypatch):
+    # Keras creates Adam's variables inside the first trace of the step when
+    # they do not exist yet, and TensorFlow then traces it again; the
+    # estimator builds the optimizer first. 160 chips in batches of 32.
+    X, y = chips
+    traces = []
+    original_step = keras.Model.train_step
+
+    def recording_step(model, data):
+        traces.append(model.name)
+        return original_step(model, data)
+
+    monkeypatch.setattr(keras.Model, "train_step", recording_step)
+    small_dense(optimizer="adam", batch_size=32).fit(X, y)
+    assert traces == ["DenseShipClassifier"]
+
 def test_string_labels_are_kept(chips):
     X, y = chips
     labels = np.where(y == 1, "ship", "no-ship")
