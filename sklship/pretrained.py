@@ -630,4 +630,4 @@ class PretrainedShipClassifier(ShipClassifierBase):
             return super()._predict_raw(X)
         X, _ = self._validate_data(X)
         return predict_in_full_batches(self._head_model(), self._features(X),
-                                       _BACKBONE_BATCH_SIZE)
+                                       self._predict_batch_size)

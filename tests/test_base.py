@@ -103,7 +103,6 @@ def test_uint8_chips_reach_keras_uncopied(chips, monkeypatch):
     assert np.shares_memory(seen[0], X)
 
 
-
 def test_training_step_is_traced_once_per_fit(chips, monkeypatch):
     # Keras creates Adam's variables inside the first trace of the step when
     # they do not exist yet, and TensorFlow then traces it again; the
@@ -119,6 +118,7 @@ def test_training_step_is_traced_once_per_fit(chips, monkeypatch):
     monkeypatch.setattr(keras.Model, "train_step", recording_step)
     small_dense(optimizer="adam", batch_size=32).fit(X, y)
     assert traces == ["DenseShipClassifier"]
+
 
 def test_string_labels_are_kept(chips):
     X, y = chips
