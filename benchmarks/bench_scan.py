@@ -30,7 +30,8 @@ import tracemalloc
 import numpy as np
 
 from sklship import CNNShipClassifier, make_ships
-from sklship.scan import make_scene, scan_scene
+from sklship.datasets import make_scene
+from sklship.scan import scan_scene
 
 SIZE, STRIDE, WINDOW = 3000, 10, 80
 

@@ -6,7 +6,7 @@ anything else that needs no network) loads without TensorFlow.
 
 import importlib
 
-from .datasets import load_shipsnet, make_ships
+from .datasets import load_shipsnet, make_scene, make_ships
 
 __all__ = [
     "CNNShipClassifier",
@@ -44,7 +44,6 @@ _LAZY = {
     "compare_models": ".compare",
     "load_model": ".persistence",
     "make_baseline": ".baseline",
-    "make_scene": ".scan",
     "recommended_model": ".recommended",
     "save_model": ".persistence",
     "scan_scene": ".scan",

@@ -25,6 +25,79 @@ _CHIP_SIZE = 80
 _NATIVE_SUFFIX = ".sklship"
 
 
+# --------------------------------------------------------------------------
+# Named models and grids (what the ``sklship`` command line offers)
+# --------------------------------------------------------------------------
+
+#: Model names, what they are, and whether ``sklship compare`` runs them by default.
+MODELS = {
+    "baseline": ("standardised logistic regression on pixels (make_baseline)", True),
+    "dense": ("the book's dense network: 4 sigmoid units, Adam, 20% validation, "
+              "book class weights", True),
+    "cnn": ("the book's CNN: Conv2D 8 -> Conv2D 4 -> Dense 1, Adam, book class "
+            "weights", True),
+    "recommended": ("sklship's recommended CNN for new scenes (recommended_model: "
+                    "4 conv blocks, augmentation, up to 30 epochs)", False),
+    "pretrained": ("MobileNetV2 ImageNet features at 96 px with a sigmoid head "
+                   "(needs the Keras ImageNet weights file)", False),
+}
+
+#: Named grids for ``sklship search``: name -> (model name, parameter grid).
+GRIDS = {
+    "pooling": ("cnn", {"pooling": [None, "max"]}),
+    "architectures": ("cnn", {"filters": [(8, 4), (16, 8)], "pooling": [None, "max"]}),
+    "cnn-depth": ("cnn", {"filters": [(8, 4), (16, 8), (16, 16, 8)], "pooling": ["max"],
+                          "dense_units": [(), (32,)]}),
+    "dense-layers": ("dense", {"hidden_units": [(4,), (64,), (256, 128, 64, 32)],
+                               "activation": ["sigmoid", "relu"]}),
+    "baseline-C": ("baseline", {"logistic__C": [0.01, 0.1, 1.0]}),
+}
+
+
+def make_model(name, y=None, *, random_state=None):
+    """A fresh model by name (see ``MODELS``), as ``sklship`` runs it.
+
+    Parameters
+    ----------
+    name : str
+        A key of ``MODELS``.
+    y : array-like of shape (n_samples,) or None, default=None
+        0/1 training labels, for the book's class weights; None leaves the
+        classes unweighted.
+    random_state : int or None, default=None
+        Seed of the model.
+
+    Returns
+    -------
+    estimator : estimator
+        Unfitted.
+    """
+    import numpy as np
+
+    from . import CNNShipClassifier, DenseShipClassifier, PretrainedShipClassifier
+    from .baseline import make_baseline
+
+    if name not in MODELS:
+        raise ValueError(f"model must be one of {sorted(MODELS)}; got {name!r}.")
+    ship_share = None if y is None else float(np.mean(np.asarray(y) == 1))
+    # The book's class weights {0: mean(y), 1: 1 - mean(y)}.
+    weights = None if y is None else {0: ship_share, 1: 1.0 - ship_share}
+    if name == "baseline":
+        return make_baseline(random_state=random_state)
+    if name == "dense":
+        return DenseShipClassifier((4,), activation="sigmoid", optimizer="adam",
+                                   learning_rate=None, validation_split=0.2,
+                                   class_weight=weights, random_state=random_state)
+    if name == "cnn":
+        return CNNShipClassifier(class_weight=weights, random_state=random_state)
+    if name == "recommended":
+        from .recommended import recommended_model
+
+        return recommended_model(random_state=random_state)
+    return PretrainedShipClassifier("mobilenetv2", input_size=96, class_weight=weights,
+                                    random_state=random_state)
+
+
 class CommandError(Exception):
     """A failure to report in one line; ``status`` 1 (bad file) or 2 (bad argument)."""
 
@@ -82,7 +155,6 @@ def main(argv=None):
 
 
 def _parser():
-    from .compare import GRIDS, MODELS
 
     parser = _Parser(prog="sklship", description="Find ships in satellite image chips "
                      "with scikit-learn compatible Keras models.")
@@ -282,7 +354,6 @@ def _load_data(args):
 
 def _configured(name, y, seed, epochs=None, params=()):
     """The named model with the seed, epochs and KEY=VALUE parameters applied."""
-    from .compare import make_model
 
     model = make_model(name, y, random_state=seed)
     settable = model.get_params()
@@ -300,7 +371,8 @@ def _save_estimator(estimator, path):
     """Write a .joblib file with joblib, anything else in the native format."""
     import joblib
 
-    from .persistence import atomic_path, save_model
+    from ._io import atomic_path
+    from .persistence import save_model
 
     try:
         if path.suffix == ".joblib":
@@ -339,7 +411,7 @@ def _out_folder(path):
 
 
 def _write_text(path, text):
-    from .persistence import atomic_write
+    from ._io import atomic_write
 
     try:
         with atomic_write(path) as file:
@@ -406,6 +478,7 @@ def _write_model_plots(out, name, detail, X, y):
     )
 
     stem = _file_stem(name)
+    X, y = X[detail.indices], y[detail.indices]  # the samples some fold tested
     try:
         matrix = plot_confusion_matrix(
             y, detail.y_pred, title=f"{name}: out-of-fold predictions (n = {len(y)})")
@@ -476,7 +549,8 @@ def _predict(args):
 def _read_chips(paths):
     """(names, images) of PNG files and folders (searched recursively) of them."""
     import numpy as np
-    from PIL import Image
+
+    from ._io import read_rgb
 
     files = []
     for path in paths:
@@ -492,10 +566,9 @@ def _read_chips(paths):
     chips = []
     for file in files:
         try:
-            with Image.open(file) as image:
-                chips.append(np.asarray(image.convert("RGB")))
-        except (OSError, SyntaxError) as exc:
-            raise CommandError(f"cannot read {file} as an image ({exc})", 1) from exc
+            chips.append(read_rgb(file))
+        except ValueError as exc:
+            raise CommandError(str(exc), 1) from exc
     shapes = {chip.shape for chip in chips}
     if len(shapes) > 1:
         raise CommandError(f"the chips differ in size: {sorted(shapes)}; give chips of "
@@ -542,8 +615,6 @@ def _search(args):
 
 def _grid(text, model):
     """(model name, grid) from a named grid, a JSON object or a JSON file."""
-    from .compare import GRIDS
-
     if text in GRIDS:
         grid_model, grid = GRIDS[text]
         if model is not None and model != grid_model:
@@ -615,7 +686,8 @@ def _scan(args):
     import pandas as pd
 
     from .plotting import ScanDisplay
-    from .scan import make_scene, read_scene, scan_scene
+    from .datasets import make_scene
+    from .scan import read_scene, scan_scene
 
     out = _out_folder(args.out)
     if args.files:

@@ -3,7 +3,6 @@
 from numbers import Integral, Real
 
 import keras
-import numpy as np
 
 from ._base import (
     ACTIVATIONS,
@@ -15,6 +14,7 @@ from ._base import (
     schedule_callbacks,
 )
 from .augmentation import AUGMENTATIONS, ChipAugmentation
+from .symmetry import symmetric_views
 
 __all__ = ["CNNShipClassifier"]
 
@@ -212,7 +212,7 @@ class CNNShipClassifier(ShipClassifierBase):
             return raw
         X, _ = self._validate_data(X)
         n_views = 1
-        for view in _symmetric_views(X):  # one copy of X at a time
+        for view in symmetric_views(X):  # one copy of X at a time
             raw = raw + predict_in_full_batches(self.model_, view)
             n_views += 1
         return raw / n_views
@@ -267,34 +267,3 @@ class CNNShipClassifier(ShipClassifierBase):
         if self.dropout:
             x = keras.layers.Dropout(self.dropout)(x)
         return x
-
-
-def symmetries(square=True):
-    """The 7 other flips and 90-degree rotations of an image (3 if not square).
-
-    Yields ``(transpose, flip_rows, flip_cols)``, to be applied in that
-    order by :func:`symmetric_view`.
-    """
-    for transpose in (False, True) if square else (False,):
-        for flip_rows in (False, True):
-            for flip_cols in (False, True):
-                if transpose or flip_rows or flip_cols:
-                    yield transpose, flip_rows, flip_cols
-
-
-def symmetric_view(images, transpose, flip_rows, flip_cols):
-    """``images`` (..., height, width, channels) transposed, then flipped (a view)."""
-    rows, cols = images.ndim - 3, images.ndim - 2
-    if transpose:
-        images = np.swapaxes(images, rows, cols)
-    if flip_rows:
-        images = np.flip(images, rows)
-    if flip_cols:
-        images = np.flip(images, cols)
-    return images
-
-
-def _symmetric_views(X):
-    """Yield copies of X in the 7 other flips and 90-degree rotations (3 if not square)."""
-    for symmetry in symmetries(square=X.shape[1] == X.shape[2]):
-        yield np.ascontiguousarray(symmetric_view(X, *symmetry))

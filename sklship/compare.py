@@ -40,16 +40,22 @@ class CrossValidationDetails:
         curves).
     test_indices : list of ndarray
         The test samples of each fold.
-    y_pred : ndarray of shape (n_samples,)
-        Out-of-fold prediction of each sample (from the last fold that
-        tested it).
-    proba : ndarray of shape (n_samples,) or None
+    indices : ndarray of shape (n_tested,)
+        The samples some fold tested, in increasing order: all of them for
+        K-fold splitters, fewer for splitters such as ``ShuffleSplit``.
+        ``y_pred`` and ``proba`` are aligned with it; a sample no fold
+        tested has no prediction.
+    y_pred : ndarray of shape (n_tested,)
+        Out-of-fold prediction of each tested sample (from the last fold
+        that tested it).
+    proba : ndarray of shape (n_tested,) or None
         Out-of-fold probability of the positive class (``classes_[1]``, the
         ship) for binary classifiers with ``predict_proba``; else None.
     """
 
     estimators: list
     test_indices: list
+    indices: np.ndarray
     y_pred: np.ndarray
     proba: np.ndarray = None
 
@@ -272,84 +278,11 @@ def _details(fitted, folds, X, y):
             y_pred[test] = estimator.classes_[np.argmax(fold_proba, axis=1)]
         else:
             y_pred[test] = estimator.predict(X[test])
+    tested = np.unique(np.concatenate([test for _, test in folds]))
     return CrossValidationDetails(estimators=list(fitted),
                                   test_indices=[test for _, test in folds],
-                                  y_pred=y_pred, proba=proba)
-
-
-# --------------------------------------------------------------------------
-# Named models and grids (what the ``sklship`` command line offers)
-# --------------------------------------------------------------------------
-
-#: Model names, what they are, and whether ``sklship compare`` runs them by default.
-MODELS = {
-    "baseline": ("standardised logistic regression on pixels (make_baseline)", True),
-    "dense": ("the book's dense network: 4 sigmoid units, Adam, 20% validation, "
-              "book class weights", True),
-    "cnn": ("the book's CNN: Conv2D 8 -> Conv2D 4 -> Dense 1, Adam, book class "
-            "weights", True),
-    "recommended": ("sklship's recommended CNN for new scenes (recommended_model: "
-                    "4 conv blocks, augmentation, up to 30 epochs)", False),
-    "pretrained": ("MobileNetV2 ImageNet features at 96 px with a sigmoid head "
-                   "(needs the Keras ImageNet weights file)", False),
-}
-
-#: Named grids for ``sklship search``: name -> (model name, parameter grid).
-GRIDS = {
-    "pooling": ("cnn", {"pooling": [None, "max"]}),
-    "architectures": ("cnn", {"filters": [(8, 4), (16, 8)], "pooling": [None, "max"]}),
-    "cnn-depth": ("cnn", {"filters": [(8, 4), (16, 8), (16, 16, 8)], "pooling": ["max"],
-                          "dense_units": [(), (32,)]}),
-    "dense-layers": ("dense", {"hidden_units": [(4,), (64,), (256, 128, 64, 32)],
-                               "activation": ["sigmoid", "relu"]}),
-    "baseline-C": ("baseline", {"logistic__C": [0.01, 0.1, 1.0]}),
-}
-
-
-def book_class_weight(y):
-    """The book's class weights ``{0: mean(y), 1: 1 - mean(y)}`` for 0/1 labels."""
-    ship_share = float(np.mean(np.asarray(y) == 1))
-    return {0: ship_share, 1: 1.0 - ship_share}
-
-
-def make_model(name, y=None, *, random_state=None):
-    """A fresh model by name (see ``MODELS``), as ``sklship`` runs it.
-
-    Parameters
-    ----------
-    name : str
-        A key of ``MODELS``.
-    y : array-like of shape (n_samples,) or None, default=None
-        0/1 training labels, for the book's class weights; None leaves the
-        classes unweighted.
-    random_state : int or None, default=None
-        Seed of the model.
-
-    Returns
-    -------
-    estimator : estimator
-        Unfitted.
-    """
-    from . import CNNShipClassifier, DenseShipClassifier, PretrainedShipClassifier
-    from .baseline import make_baseline
-
-    if name not in MODELS:
-        raise ValueError(f"model must be one of {sorted(MODELS)}; got {name!r}.")
-    weights = None if y is None else book_class_weight(y)
-    if name == "baseline":
-        return make_baseline(random_state=random_state)
-    if name == "dense":
-        return DenseShipClassifier((4,), activation="sigmoid", optimizer="adam",
-                                   learning_rate=None, validation_split=0.2,
-                                   class_weight=weights, random_state=random_state)
-    if name == "cnn":
-        return CNNShipClassifier(class_weight=weights, random_state=random_state)
-    if name == "recommended":
-        from .recommended import recommended_model
-
-        return recommended_model(random_state=random_state)
-    return PretrainedShipClassifier("mobilenetv2", input_size=96, class_weight=weights,
-                                    random_state=random_state)
+                                  indices=tested, y_pred=y_pred[tested],
+                                  proba=None if proba is None else proba[tested])
 
 
 def format_table(table, digits=3):

@@ -1,4 +1,4 @@
-"""Saving fitted estimators safely: a native format without pickle, atomic writes.
+"""Saving fitted estimators safely: a native format without pickle.
 
 The native format is a zip archive with
 
@@ -25,13 +25,10 @@ hold (a callback, an optimizer instance, a ``joblib.Memory``, a lambda)
 makes :func:`save_model` raise a TypeError that names it: save such an
 estimator with ``joblib.dump``, which keeps working for every estimator.
 
-Every file sklship writes goes through :func:`atomic_path` or
-:func:`atomic_write`: the data goes to a temporary file in the target's
-folder, is flushed to disk, and replaces the target in one rename, so an
-interrupted write leaves the previous file as it was.
+The archive is written through :func:`sklship._io.atomic_write`, so an
+interrupted save leaves the previous file as it was.
 """
 
-import contextlib
 import importlib
 import inspect
 import json
@@ -44,7 +41,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_path", "atomic_write", "load_model", "save_model"]
+from ._io import atomic_write
+
+__all__ = ["load_model", "save_model"]
 
 FORMAT_NAME = "sklship-model"
 FORMAT_VERSION = 1
@@ -53,102 +52,6 @@ _MANIFEST = "sklship.json"
 # Where load_model may take classes and functions from.
 _CLASS_MODULES = ("sklearn.", "scikeras.", "sklship.")
 _FUNCTION_MODULES = ("sklship.",)
-
-# Permissions a new file gets (mkstemp creates 0600 files); read once, at import.
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-
-# --------------------------------------------------------------------------
-# Atomic writes
-# --------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def atomic_path(path):
-    """A temporary path to write to; it replaces ``path`` only if the block succeeds.
-
-    The temporary file is created in the folder of ``path`` (so the final
-    ``os.replace`` is one atomic rename) and ends with the same suffix, so
-    writers that pick a format by extension (matplotlib, joblib) behave
-    as with ``path``. After the block the file is flushed to disk
-    (``fsync``) and renamed over ``path``; if the block raises, the
-    temporary file is removed and ``path`` is left untouched.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file to (re)write; its folder must exist.
-
-    Yields
-    ------
-    tmp : pathlib.Path
-        Where to write.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklship.persistence import atomic_path
-    >>> with atomic_path("array.npy") as tmp:  # doctest: +SKIP
-    ...     np.save(tmp, np.arange(3))
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                               suffix=f".tmp{path.suffix}")
-    os.close(fd)
-    tmp = Path(tmp)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        with open(tmp, "rb+") as written:
-            os.fsync(written.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-
-
-@contextlib.contextmanager
-def atomic_write(path, mode="w", *, encoding="utf-8", newline=None):
-    """Open a file for writing that replaces ``path`` only when it is complete.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file to (re)write; its folder must exist.
-    mode : {"w", "wb"}, default="w"
-        Text or binary.
-    encoding : str, default="utf-8"
-        Encoding in text mode.
-    newline : str or None, default=None
-        As in :func:`open` (text mode; ``""`` for the csv module).
-
-    Yields
-    ------
-    file : file object
-        Open for writing; see :func:`atomic_path` for what happens after.
-    """
-    if mode not in ("w", "wb"):
-        raise ValueError(f"mode must be 'w' or 'wb'; got {mode!r}.")
-    text = {"encoding": encoding, "newline": newline} if mode == "w" else {}
-    with atomic_path(path) as tmp, open(tmp, mode, **text) as file:
-        yield file
-
-
-def _fsync_folder(folder):
-    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
 
 # --------------------------------------------------------------------------
 # save_model / load_model

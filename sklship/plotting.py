@@ -7,7 +7,7 @@ matplotlib is imported only when drawing.
 
 import numpy as np
 
-from .persistence import atomic_path
+from ._io import atomic_path
 
 __all__ = [
     "MisclassifiedChipsDisplay",

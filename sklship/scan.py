@@ -33,7 +33,8 @@ Large scenes are processed tile by tile; the tiles overlap by
 ``window - stride`` pixels so that every window lies wholly in one tile, and
 memory stays bounded by the tile size.
 
-:func:`make_scene` draws a synthetic scene with ships at known positions.
+:func:`sklship.datasets.make_scene` draws a synthetic scene with ships at known
+positions.
 """
 
 import time
@@ -46,11 +47,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
-from sklearn.utils import check_random_state
 
-from .cnn import symmetric_view, symmetries
+from ._io import read_rgb
+from ._validation import HasMethods, Interval, StrOptions, validate_params
 
-__all__ = ["ScanResult", "make_scene", "scan_scene"]
+from .symmetry import symmetric_view, symmetries
+
+__all__ = ["ScanResult", "scan_scene"]
 
 ENGINES = ("auto", "shared", "batched")
 _DEFAULT_TILE_SIZE = 1024
@@ -123,6 +126,21 @@ class ScanResult:
 # --------------------------------------------------------------------------
 
 
+@validate_params(
+    {
+        "estimator": [HasMethods("predict_proba")],
+        "scene": ["array-like", str, PathLike],
+        "window": [Interval(Integral, 1, None, closed="left"), None],
+        "stride": [Interval(Integral, 1, None, closed="left"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "threshold": [Interval(Real, 0, 1, closed="both")],
+        "min_distance": [Interval(Real, 0, None, closed="left"), None],
+        "engine": [StrOptions(set(ENGINES))],
+        "tile_size": [Interval(Integral, 1, None, closed="left")],
+        "progress": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
                threshold=0.5, min_distance=None, engine="auto",
                tile_size=_DEFAULT_TILE_SIZE, progress=False):
@@ -187,7 +205,8 @@ def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
     Examples
     --------
     >>> from sklship import CNNShipClassifier, make_ships
-    >>> from sklship.scan import make_scene, scan_scene
+    >>> from sklship.datasets import make_scene
+    >>> from sklship.scan import scan_scene
     >>> X, y = make_ships(200, image_size=32, random_state=0, return_X_y=True)
     >>> cnn = CNNShipClassifier(epochs=2, random_state=0).fit(X, y)
     >>> scene, ships = make_scene(128, 160, n_ships=2, chip_size=32, random_state=0)
@@ -197,15 +216,8 @@ def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
     """
     start = time.perf_counter()
     window, expected_channels = _check_window(estimator, window)
-    stride = _check_int("stride", max(1, window // 8) if stride is None else stride, 1)
-    batch_size = _check_int("batch_size", batch_size, 1)
-    tile_size = _check_int("tile_size", tile_size, 1)
-    threshold = _check_real("threshold", threshold, 0, 1)
-    min_distance = _check_real(
-        "min_distance", window / 2 if min_distance is None else min_distance, 0, None
-    )
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}; got {engine!r}.")
+    stride = max(1, window // 8) if stride is None else stride
+    min_distance = window / 2 if min_distance is None else min_distance
     scene = _check_scene(scene, window, expected_channels, _fitted_dtype(estimator))
 
     shared = None
@@ -237,30 +249,8 @@ def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
 
 
 # ----------------------------------------------------------------- checks
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
-
-
-def _check_real(name, value, minimum, maximum):
-    expected = f"a number >= {minimum}" + ("" if maximum is None else f" and <= {maximum}")
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be {expected}; got {value!r}.")
-    if not (value >= minimum and (maximum is None or value <= maximum)):
-        raise ValueError(f"{name} must be {expected}; got {value!r}.")
-    return float(value)
-
-
 def _check_window(estimator, window):
     """Window side and channel count, from the estimator where it knows them."""
-    if not hasattr(estimator, "predict_proba"):
-        raise TypeError(
-            f"estimator must be a fitted classifier with predict_proba; got "
-            f"{type(estimator).__name__}."
-        )
     input_shape = getattr(estimator, "input_shape_", None)
     if input_shape is None:
         if window is None:
@@ -268,14 +258,14 @@ def _check_window(estimator, window):
                 f"window must be given: {type(estimator).__name__} has no "
                 "input_shape_ to take the window size from."
             )
-        return _check_int("window", window, 1), None
+        return int(window), None
     if len(input_shape) != 3 or input_shape[0] != input_shape[1]:
         raise ValueError(
             f"scan_scene needs an estimator fitted on square images (height, "
             f"width, channels); {type(estimator).__name__} was fitted on inputs "
             f"of shape {tuple(input_shape)}."
         )
-    if window is not None and _check_int("window", window, 1) != input_shape[0]:
+    if window is not None and window != input_shape[0]:
         raise ValueError(
             f"window={window} does not match the estimator, which was fitted on "
             f"{input_shape[0]}x{input_shape[1]} chips; pass window={input_shape[0]} "
@@ -297,17 +287,7 @@ def _fitted_dtype(estimator):
 
 def read_scene(path):
     """Read an image file as an 8-bit RGB array (height, width, 3)."""
-    from PIL import Image
-
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"scene file {path} does not exist.")
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
-    except (OSError, SyntaxError) as exc:
-        raise ValueError(f"Cannot read scene {path}: not an image Pillow can read "
-                         f"({exc}).") from exc
+    return read_rgb(path, name=f"scene file {path}")
 
 
 def _check_scene(scene, window, channels, fitted_dtype):
@@ -588,7 +568,7 @@ def _shared_probabilities(fcn, tile, symmetric=False):
 
 
 def _unmirror(grid, transpose, flip_rows, flip_cols):
-    """Undo :func:`~sklship.cnn.symmetric_view` on a (rows, cols, units) grid."""
+    """Undo :func:`~sklship.symmetry.symmetric_view` on a (rows, cols, units) grid."""
     if flip_cols:
         grid = np.flip(grid, 1)
     if flip_rows:
@@ -648,155 +628,3 @@ def non_max_suppression(probabilities, *, window, stride, threshold=0.5,
         "col": j * stride + window // 2,
         "probability": probabilities.ravel()[kept],
     })
-
-
-# ------------------------------------------------------------- make_scene
-def make_scene(height=1000, width=1000, *, n_ships=10, chip_size=80, chips=None,
-               n_distractors=0, noise=0.04, random_state=None):
-    """Draw a synthetic scene of water with ships at known positions.
-
-    The water has the colour, brightness and sea state of one
-    :func:`~sklship.make_ships` scene; ships are :func:`make_ships` hulls
-    (or the given real ship chips) placed so that no two are closer than
-    ``chip_size`` pixels and none is cut by the border.
-
-    Parameters
-    ----------
-    height, width : int, default=1000
-        Scene size in pixels, at least ``chip_size``.
-    n_ships : int, default=10
-        Number of ships.
-    chip_size : int, default=80
-        Size of the chips the hulls are drawn in (hull length scales with it,
-        as in ``make_ships(image_size=chip_size)``); with ``chips``, their size.
-    chips : array-like of shape (n, chip_size, chip_size, 3) or None, default=None
-        Real ship chips (uint8) to paste instead of drawn hulls, picked at
-        random (with replacement when ``n_ships > n``); their position is the
-        chip centre. Their border is feathered into the water over 8 pixels.
-    n_distractors : int, default=0
-        Hazy bright patches (glint, cloud, sandbar; the ``make_ships``
-        distractors) placed among the ships, not overlapping them.
-    noise : float, default=0.04
-        Standard deviation of the sensor noise, as in ``make_ships``.
-    random_state : int, RandomState instance or None, default=None
-        Determines all random draws.
-
-    Returns
-    -------
-    scene : ndarray of shape (height, width, 3), dtype uint8
-        The image.
-    ships : pandas.DataFrame
-        One row per ship: ``row``, ``col`` (centre, in pixels, float; pixel
-        ``k`` covers [k, k + 1)).
-
-    Examples
-    --------
-    >>> from sklship.scan import make_scene
-    >>> scene, ships = make_scene(200, 300, n_ships=3, chip_size=32, random_state=0)
-    >>> scene.shape, scene.dtype, len(ships)
-    ((200, 300, 3), dtype('uint8'), 3)
-    """
-    from . import datasets as ds
-
-    height = _check_int("height", height, 1)
-    width = _check_int("width", width, 1)
-    n_ships = _check_int("n_ships", n_ships, 0)
-    n_distractors = _check_int("n_distractors", n_distractors, 0)
-    noise = _check_real("noise", noise, 0, None)
-    if chips is not None:
-        chips = np.asarray(chips)
-        if chips.ndim != 4 or chips.shape[3] != 3 or chips.shape[1] != chips.shape[2] \
-                or len(chips) == 0:
-            raise ValueError(
-                "chips must be square RGB chips of shape (n, size, size, 3); got "
-                f"shape {chips.shape}."
-            )
-        chip_size = chips.shape[1]
-    chip_size = _check_int("chip_size", chip_size, 16)
-    if height < chip_size or width < chip_size:
-        raise ValueError(
-            f"the scene ({height}x{width}) must be at least chip_size={chip_size} "
-            "pixels a side."
-        )
-    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-    rng = np.random.default_rng(seed)
-
-    look = ds._draw_scenes(1, rng)
-    corners = _place(n_ships + n_distractors, height, width, chip_size, rng)
-    cells = (max(2, round(4 * height / chip_size)), max(2, round(4 * width / chip_size)))
-    image = _water(look.water[0], look.sea_state[0], height, width, cells, rng)
-
-    ship_corners, distractor_corners = corners[:n_ships], corners[n_ships:]
-    patches = _patches(image, ship_corners, chip_size)
-    if chips is None:
-        patches, centres = ds._draw_hulls(patches, chip_size, rng, cut_by_border=False,
-                                          return_centres=True)
-    else:
-        picked = chips[rng.integers(len(chips), size=n_ships)]
-        patches = _feathered(patches, picked, chip_size)
-        centres = np.full((n_ships, 2), chip_size / 2)
-    _paste(image, ship_corners, patches)
-    if n_distractors:
-        patches = _patches(image, distractor_corners, chip_size)
-        _paste(image, distractor_corners, ds._draw_blobs(patches, chip_size, rng))
-
-    image *= np.float32(look.brightness[0])
-    image += np.float32(noise * 12**0.5) * (rng.random(image.shape, np.float32) - 0.5)
-    np.clip(image, 0, 1, out=image)
-    image *= 255
-    image += 0.5
-    scene = image.astype(np.uint8).transpose(1, 2, 0)
-    # Hull centres are (x, y) within the chip: x is the column, y the row.
-    ships = pd.DataFrame({
-        "row": ship_corners[:, 0] + centres[:, 1],
-        "col": ship_corners[:, 1] + centres[:, 0],
-    })
-    return scene, ships
-
-
-def _place(n, height, width, size, rng, max_tries=200):
-    """Top-left corners (n, 2) of non-overlapping size x size squares."""
-    corners = np.empty((n, 2), dtype=np.int64)
-    for k in range(n):
-        for _ in range(max_tries):
-            corner = rng.integers(0, [height - size + 1, width - size + 1])
-            if np.all(np.abs(corners[:k] - corner).max(axis=1) >= size):
-                corners[k] = corner
-                break
-        else:
-            raise ValueError(
-                f"cannot place {n} non-overlapping chips of {size} pixels in a "
-                f"{height}x{width} scene; use fewer ships or a larger scene."
-            )
-    return corners
-
-
-def _water(colour, sea_state, height, width, cells, rng):
-    """Float32 water (3, height, width): the scene colour, smoothly shaded."""
-    def weights(size, n_cells):
-        knots = np.linspace(0, n_cells - 1, size, dtype=np.float32)
-        return np.maximum(0, 1 - np.abs(knots[:, None] - np.arange(n_cells)))
-
-    grid = rng.standard_normal(cells, dtype=np.float32)
-    shade = 1 + np.float32(sea_state) * (weights(height, cells[0]) @ grid
-                                         @ weights(width, cells[1]).T)
-    return colour.astype(np.float32)[:, None, None] * shade[None]
-
-
-def _patches(image, corners, size):
-    """Copies (n, 3, size, size) of the image squares at ``corners``."""
-    return np.stack([image[:, r:r + size, c:c + size] for r, c in corners]) \
-        if len(corners) else np.empty((0, 3, size, size), np.float32)
-
-
-def _paste(image, corners, patches):
-    for (r, c), patch in zip(corners, patches):
-        image[:, r:r + patch.shape[1], c:c + patch.shape[2]] = patch
-
-
-def _feathered(water, chips, size, feather=8):
-    """Real chips (n, size, size, 3) blended into water patches at their border."""
-    ramp = np.minimum(np.arange(size) + 0.5, size - np.arange(size) - 0.5) / feather
-    alpha = np.clip(np.minimum(ramp[:, None], ramp[None, :]), 0, 1).astype(np.float32)
-    paint = chips.transpose(0, 3, 1, 2).astype(np.float32) / 255
-    return water + alpha * (paint - water)

@@ -12,7 +12,7 @@ from PIL import Image
 from sklship import make_ships
 from sklship.cli import main
 from sklship.persistence import load_model
-from sklship.scan import make_scene
+from sklship.datasets import make_scene
 
 # Small data and short training, so that every command takes seconds.
 TINY = ["--n-samples", "40", "--image-size", "16"]
@@ -146,7 +146,7 @@ def test_bad_files_exit_1_with_one_line(model_file, tmp_path, capsys):
         (["predict", corrupt], "truncated or corrupt"),
         (["predict", tmp_path / "missing.joblib"], "does not exist"),
         (["predict", model_file, tmp_path / "nothing-here"], "does not exist"),
-        (["predict", model_file, not_png], "cannot read"),
+        (["predict", model_file, not_png], "Cannot read"),
         (["compare", "--data", tmp_path / "no-data"], "not found"),
         (["scan", model_file, not_png], "not an image"),
     ]

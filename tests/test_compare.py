@@ -3,17 +3,11 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from sklearn.model_selection import StratifiedGroupKFold, cross_validate
+from sklearn.model_selection import ShuffleSplit, StratifiedGroupKFold, cross_validate
 
 from sklship import CNNShipClassifier, DenseShipClassifier, make_baseline, make_ships
-from sklship.compare import (
-    GRIDS,
-    MODELS,
-    compare_models,
-    count_trainable_parameters,
-    format_table,
-    make_model,
-)
+from sklship.cli import GRIDS, MODELS, make_model
+from sklship.compare import compare_models, count_trainable_parameters, format_table
 from sklship.plotting import (
     MisclassifiedChipsDisplay,
     TrainingHistoryDisplay,
@@ -72,6 +66,22 @@ def test_details_hold_out_of_fold_predictions_and_fitted_folds(compared, data):
     assert dense.y_pred.shape == data.target.shape
     assert np.all((dense.proba >= 0) & (dense.proba <= 1))
     np.testing.assert_array_equal(dense.y_pred, (dense.proba >= 0.5).astype(int))
+    np.testing.assert_array_equal(dense.indices, np.arange(len(data.target)))
+
+
+def test_samples_no_fold_tested_get_no_prediction(data):
+    cv = ShuffleSplit(n_splits=2, test_size=0.2, random_state=0)
+    _, details = compare_models({"baseline": make_baseline()}, data.images, data.target,
+                                cv=cv, return_details=True)
+    detail = details["baseline"]
+    tested = np.unique(np.concatenate(detail.test_indices))
+    assert len(tested) < len(data.target)
+    np.testing.assert_array_equal(detail.indices, tested)
+    assert detail.y_pred.shape == detail.proba.shape == tested.shape
+    fold = detail.estimators[1]  # the last fold's prediction wins
+    last = detail.test_indices[1]
+    np.testing.assert_array_equal(detail.y_pred[np.searchsorted(tested, last)],
+                                  fold.predict(data.images[last]))
 
 
 def test_list_of_estimators_is_named_by_class_and_progress_counts_fits(data, capsys):

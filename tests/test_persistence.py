@@ -17,7 +17,8 @@ from sklship import (
     make_ships,
 )
 from sklship import persistence
-from sklship.persistence import atomic_path, atomic_write, load_model, save_model
+from sklship._io import atomic_path, atomic_write
+from sklship.persistence import load_model, save_model
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +121,8 @@ def test_loaded_network_keeps_training(chips, tmp_path):
 def test_loaded_cnn_scans_with_the_shared_engine(chips, tmp_path):
     # A model loaded in a fresh Keras session has layer names ("conv2d") that
     # the scan's converted layers must not repeat.
-    from sklship.scan import make_scene, scan_scene
+    from sklship.datasets import make_scene
+    from sklship.scan import scan_scene
 
     X, y = chips
     keras.backend.clear_session()

@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 
 from sklship import CNNShipClassifier, make_ships
-from sklship.scan import ScanResult, make_scene, non_max_suppression, scan_scene
+from sklship.datasets import make_scene
+from sklship.scan import ScanResult, non_max_suppression, scan_scene
 
 WINDOW = 32
 
@@ -160,15 +161,15 @@ def test_bad_input_errors(book_cnn, scene, tmp_path):
         scan_scene(book_cnn, np.zeros((64, 64, 4), np.uint8))
     with pytest.raises(ValueError, match=r"height, width, channels.*shape \(64, 64\)"):
         scan_scene(book_cnn, np.zeros((64, 64), np.uint8))
-    with pytest.raises(ValueError, match="stride must be an integer >= 1; got 0"):
+    with pytest.raises(ValueError, match="'stride' parameter of scan_scene must be an int in the range \\[1, inf\\) or None. Got 0"):
         scan_scene(book_cnn, scene, stride=0)
-    with pytest.raises(TypeError, match="stride must be an integer"):
+    with pytest.raises(TypeError, match="'stride' parameter of scan_scene must be an int"):
         scan_scene(book_cnn, scene, stride=2.5)
     with pytest.raises(ValueError, match="window=80 does not match.*32x32"):
         scan_scene(book_cnn, scene, window=80)
-    with pytest.raises(ValueError, match="threshold must be"):
+    with pytest.raises(ValueError, match="'threshold' parameter of scan_scene must be a float in the range \\[0.0, 1.0\\]"):
         scan_scene(book_cnn, scene, threshold=1.5)
-    with pytest.raises(ValueError, match="engine must be one of"):
+    with pytest.raises(ValueError, match="'engine' parameter of scan_scene must be a str among"):
         scan_scene(book_cnn, scene, engine="fast")
     with pytest.raises(ValueError, match="dtype float64.*fitted on uint8"):
         scan_scene(book_cnn, scene / 255.0)

@@ -1,0 +1,40 @@
+"""The eight flips and 90-degree rotations of square images, in NumPy.
+
+Test-time augmentation averages a classifier over them, and the scan engine
+applies them to whole tiles; this module imports no TensorFlow.
+"""
+
+import numpy as np
+
+__all__ = ["symmetric_view", "symmetric_views", "symmetries"]
+
+
+def symmetries(square=True):
+    """The 7 other flips and 90-degree rotations of an image (3 if not square).
+
+    Yields ``(transpose, flip_rows, flip_cols)``, to be applied in that
+    order by :func:`symmetric_view`.
+    """
+    for transpose in (False, True) if square else (False,):
+        for flip_rows in (False, True):
+            for flip_cols in (False, True):
+                if transpose or flip_rows or flip_cols:
+                    yield transpose, flip_rows, flip_cols
+
+
+def symmetric_view(images, transpose, flip_rows, flip_cols):
+    """``images`` (..., height, width, channels) transposed, then flipped (a view)."""
+    rows, cols = images.ndim - 3, images.ndim - 2
+    if transpose:
+        images = np.swapaxes(images, rows, cols)
+    if flip_rows:
+        images = np.flip(images, rows)
+    if flip_cols:
+        images = np.flip(images, cols)
+    return images
+
+
+def symmetric_views(X):
+    """Yield copies of X in the 7 other flips and 90-degree rotations (3 if not square)."""
+    for symmetry in symmetries(square=X.shape[1] == X.shape[2]):
+        yield np.ascontiguousarray(symmetric_view(X, *symmetry))
