@@ -65,7 +65,7 @@ _ELEMENTWISE = {"Rescaling", "Activation", "ReLU", "LeakyReLU", "ELU", "PReLU",
 # Identity at inference.
 _INFERENCE_IDENTITY = {"Dropout", "SpatialDropout1D", "SpatialDropout2D",
                        "GaussianNoise", "GaussianDropout", "AlphaDropout",
-                       "ChipAugmentation", "InputLayer"}
+                       "InputLayer"}
 
 
 # --------------------------------------------------------------------------
@@ -232,7 +232,7 @@ def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
         symmetric = getattr(estimator, "test_time_augmentation", False)
 
         def evaluate(tile):
-            return _shared_probabilities(shared, tile, symmetric)
+            return _shared_probabilities(shared, tile, window, stride, symmetric)
     else:
         def evaluate(tile):
             return _batched_probabilities(estimator, tile, window, stride, batch_size)
@@ -439,8 +439,19 @@ def _fully_convolutional(model, window, stride):
     """Convert ``model`` to Input(None, None, c) -> grid of ship probabilities.
 
     Returns (fcn, None) or (None, reason) when the conversion is not exact.
+
+    The grid must hold the network's output for windows ``stride`` pixels
+    apart. Layers that down-sample (strided convolutions, pooling) keep
+    their stride while the map's spacing still divides ``stride``; from the
+    first one that would skip wanted windows, they run at stride 1 and every
+    later kernel (and pooling window) is dilated by the strides removed, the
+    "a trous" form of the network: the map then holds the network's
+    features for every window whose corner is a multiple of the spacing,
+    and the head keeps every ``stride // spacing``-th.
     """
     import keras
+
+    from .augmentation import ChipAugmentation
 
     layers = _chain(model)
     if layers is None:
@@ -451,12 +462,14 @@ def _fully_convolutional(model, window, stride):
     inputs = keras.Input(shape=(None, None, input_shape[2]),
                          dtype=model.inputs[0].dtype)
     x = inputs
-    factor = 1  # scene pixels per feature-map pixel
+    spacing = 1  # scene pixels between neighbouring positions of the map
+    dilation = 1  # map positions between neighbouring inputs of the next kernel
     head = False  # after Flatten / global pooling: per-window vectors
     converted = set()  # the Dense layer merged into Flatten's convolution
     for layer in layers[1:]:
         kind = type(layer).__name__
-        if kind in _INFERENCE_IDENTITY or id(layer) in converted:
+        if (kind in _INFERENCE_IDENTITY or isinstance(layer, ChipAugmentation)
+                or id(layer) in converted):
             continue
         if kind in _ELEMENTWISE:
             axis = getattr(layer, "axis", -1)
@@ -468,55 +481,104 @@ def _fully_convolutional(model, window, stride):
             if kind != "Dense":
                 return None, f"layer {layer.name} ({kind}) after the feature vector."
             kernel, *bias = layer.get_weights()
-            x = _conv_from_dense(layer, kernel.reshape(1, 1, *kernel.shape), bias, 1)(x)
+            x = _conv_from_dense(layer, kernel.reshape(1, 1, *kernel.shape), bias)(x)
             continue
+        if kind in ("Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D"):
+            x, reason = _window_head(layers, layer, x, stride // spacing, dilation,
+                                     converted)
+            if reason:
+                return None, reason
+            head = True
+            continue
+        if kind not in ("Conv2D", "MaxPooling2D", "AveragePooling2D"):
+            return None, f"layer {layer.name} ({kind}) has no exact convolutional form."
+        cfg = layer.get_config()
+        if cfg.get("data_format", "channels_last") != "channels_last":
+            return None, f"layer {layer.name} is not channels_last."
         if kind == "Conv2D":
-            cfg = layer.get_config()
             if cfg["padding"] != "valid" and tuple(cfg["kernel_size"]) != (1, 1):
                 return None, (f"layer {layer.name} uses '{cfg['padding']}' padding, "
                               "which differs at window borders.")
             step = tuple(cfg["strides"])
-        elif kind in ("MaxPooling2D", "AveragePooling2D"):
-            cfg = layer.get_config()
+        else:
             if cfg["padding"] != "valid":
                 return None, f"layer {layer.name} uses '{cfg['padding']}' padding."
             step = tuple(cfg["strides"] or cfg["pool_size"])
-        elif kind in ("Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D"):
-            if stride % factor:
-                return None, (f"stride {stride} is not a multiple of the network's "
-                              f"pooling factor {factor}.")
-            feature_shape = tuple(layer.input.shape[1:])
-            if len(feature_shape) != 3:
-                return None, f"layer {layer.name} gets a {len(feature_shape)}-D input."
-            if kind == "GlobalMaxPooling2D" or kind == "GlobalAveragePooling2D":
-                if layer.get_config().get("keepdims"):
-                    return None, f"layer {layer.name} keeps dimensions."
-                pool = (keras.layers.MaxPooling2D if kind == "GlobalMaxPooling2D"
-                        else keras.layers.AveragePooling2D)
-                x = pool(feature_shape[:2], strides=stride // factor,
-                         name=f"{layer.name}_as_pooling")(x)
-            else:
-                dense = _next_dense(layers, layer)
-                if dense is None:
-                    return None, f"layer {layer.name} (Flatten) is not followed by Dense."
-                kernel, *bias = dense.get_weights()
-                kernel = kernel.reshape(*feature_shape, kernel.shape[-1])
-                x = _conv_from_dense(dense, kernel, bias, stride // factor)(x)
-                converted.add(id(dense))
-            head = True
-            continue
+        if step[0] != step[1]:
+            return None, f"layer {layer.name} has unequal strides {step}."
+        if dilation == 1 and stride % (spacing * step[0]) == 0:
+            spacing *= step[0]  # every position of the strided map is wanted
+            x = _copy_layer(layer)(x)
         else:
-            return None, f"layer {layer.name} ({kind}) has no exact convolutional form."
-        if cfg.get("data_format", "channels_last") != "channels_last":
-            return None, f"layer {layer.name} is not channels_last."
-        if step[0] != step[1] or (stride // factor) % step[0] or stride % factor:
-            return None, (f"stride {stride} is not a multiple of the network's "
-                          f"pooling factor {factor * step[0]}.")
-        factor *= step[0]
-        x = _copy_layer(layer)(x)
+            x = _dilated(layer, dilation)(x)
+            dilation *= step[0]
     if not head:
         return None, "the network has no Flatten or global pooling layer."
     return keras.Model(inputs, x, name=f"{model.name}_scan"), None
+
+
+def _dilated(layer, dilation):
+    """``layer`` (Conv2D or 2-D pooling) at stride 1 with its taps ``dilation`` apart."""
+    import keras
+
+    cfg = layer.get_config()
+    if type(layer).__name__ != "Conv2D":
+        from .layers import DilatedPooling
+
+        return DilatedPooling(cfg["pool_size"], dilation,
+                              "max" if isinstance(layer, keras.layers.MaxPooling2D)
+                              else "average", name=f"{layer.name}_a_trous")
+    rate = np.multiply(cfg["dilation_rate"], dilation)
+    cfg.update(strides=(1, 1), dilation_rate=tuple(int(r) for r in rate),
+               name=f"{layer.name}_a_trous")
+    copy = keras.layers.Conv2D.from_config(cfg)
+    copy.build((None, None, None, layer.input.shape[-1]))
+    copy.set_weights(layer.get_weights())
+    return copy
+
+
+def _window_head(layers, layer, x, step, dilation, converted):
+    """Turn Flatten + Dense, or global pooling, into a per-window operation.
+
+    The operation covers the window's feature map (taps ``dilation`` apart)
+    and is evaluated every ``step`` map positions. Returns (output, None) or
+    (None, reason).
+    """
+    import keras
+
+    from .layers import DilatedPooling
+
+    kind = type(layer).__name__
+    feature_shape = tuple(layer.input.shape[1:])
+    if len(feature_shape) != 3:
+        return None, f"layer {layer.name} gets a {len(feature_shape)}-D input."
+    # Keras convolutions and pooling cannot both stride and dilate: with
+    # dilated taps the operation runs at every position and the wanted ones
+    # are sliced out afterwards.
+    strides, keep = (step, 1) if dilation == 1 else (1, step)
+    if kind == "Flatten":
+        dense = _next_dense(layers, layer)
+        if dense is None:
+            return None, f"layer {layer.name} (Flatten) is not followed by Dense."
+        kernel, *bias = dense.get_weights()
+        kernel = kernel.reshape(*feature_shape, kernel.shape[-1])
+        x = _conv_from_dense(dense, kernel, bias, strides, dilation)(x)
+        converted.add(id(dense))
+    else:
+        if layer.get_config().get("keepdims"):
+            return None, f"layer {layer.name} keeps dimensions."
+        mode = "max" if kind == "GlobalMaxPooling2D" else "average"
+        if dilation == 1:
+            pool = (keras.layers.MaxPooling2D if mode == "max"
+                    else keras.layers.AveragePooling2D)
+            x = pool(feature_shape[:2], strides=strides,
+                     name=f"{layer.name}_as_pooling")(x)
+        else:
+            x = DilatedPooling(feature_shape[:2], dilation, mode,
+                               name=f"{layer.name}_as_pooling")(x)
+    if keep > 1:
+        x = x[:, ::keep, ::keep, :]
+    return x, None
 
 
 def _next_dense(layers, flatten):
@@ -530,14 +592,14 @@ def _next_dense(layers, flatten):
     return None
 
 
-def _conv_from_dense(dense, kernel, bias, strides):
+def _conv_from_dense(dense, kernel, bias, strides=1, dilation=1):
     """A Conv2D computing ``dense`` at every position of a feature map."""
     import keras
 
     # Named after the Dense it replaces: an automatic name can repeat one of
     # the copied layers' names when the model was loaded from a file.
     conv = keras.layers.Conv2D(
-        kernel.shape[-1], kernel.shape[:2], strides=strides,
+        kernel.shape[-1], kernel.shape[:2], strides=strides, dilation_rate=dilation,
         activation=dense.activation, use_bias=bool(bias),
         dtype=dense.dtype_policy, name=f"{dense.name}_as_conv",
     )
@@ -546,7 +608,7 @@ def _conv_from_dense(dense, kernel, bias, strides):
     return conv
 
 
-def _shared_probabilities(fcn, tile, symmetric=False):
+def _shared_probabilities(fcn, tile, window, stride, symmetric=False):
     """Ship probability of every window of a tile, from the fully conv. model.
 
     With ``symmetric`` (the estimator's test-time augmentation) the outputs
@@ -556,11 +618,18 @@ def _shared_probabilities(fcn, tile, symmetric=False):
     minus the window is a multiple of the stride, so the mirrored positions
     fall on the same grid.
     """
-    out = np.asarray(fcn(tile[None]))[0].astype(np.float64)
+    def grid(view):
+        # The a trous form can also cover windows that stick out of the tile
+        # but whose pixels the network ignores (floor division in strides);
+        # only the windows inside the tile are kept.
+        rows, cols = (_n_windows(size, window, stride) for size in view.shape[:2])
+        return np.asarray(fcn(view[None]))[0, :rows, :cols].astype(np.float64)
+
+    out = grid(tile)
     if symmetric:
         for symmetry in symmetries(square=True):
             view = np.ascontiguousarray(symmetric_view(tile, *symmetry))
-            out += _unmirror(np.asarray(fcn(view[None]))[0], *symmetry)
+            out += _unmirror(grid(view), *symmetry)
         out /= 8
     if out.shape[-1] == 1:  # one sigmoid unit: P(classes_[1])
         return out[..., 0]

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from sklship import CNNShipClassifier, make_ships
+from sklship import CNNShipClassifier, make_baseline, make_ships, recommended_model
 from sklship.datasets import make_scene
 from sklship.scan import ScanResult, non_max_suppression, scan_scene
 
@@ -58,27 +58,47 @@ def test_both_engines_equal_per_window_predict_proba(name, book_cnn, chips, scen
         X, y = chips
         cnn = CNNShipClassifier(epochs=2, random_state=0, **ARCHITECTURES[name])
         cnn.fit(X[:300], y[:300])
-    # a multiple of the down-sampling factor: two 2x2 poolings, and stride 2
-    stride = 8 if name == "stride_tta" else 4
-    expected = per_window_probabilities(cnn, scene, WINDOW, stride)
-    shared = scan_scene(cnn, scene, stride=stride, engine="shared")
-    batched = scan_scene(cnn, scene, stride=stride, engine="batched", batch_size=50)
-    assert shared.engine == "shared" and batched.engine == "batched"
-    assert shared.probabilities.shape == expected.shape == (64 // stride + 1,
-                                                           104 // stride + 1)
-    assert np.abs(shared.probabilities - expected).max() <= 1e-4
-    assert np.abs(batched.probabilities - expected).max() <= 1e-4
-    assert scan_scene(cnn, scene, stride=stride).engine == "shared"  # auto
+    # stride_tta down-samples by 8: stride 4 needs the a trous form
+    for stride in (4, 6):
+        expected = per_window_probabilities(cnn, scene, WINDOW, stride)
+        shared = scan_scene(cnn, scene, stride=stride, engine="shared")
+        batched = scan_scene(cnn, scene, stride=stride, engine="batched", batch_size=50)
+        assert shared.engine == "shared" and batched.engine == "batched"
+        assert shared.probabilities.shape == expected.shape == (64 // stride + 1,
+                                                               104 // stride + 1)
+        assert np.abs(shared.probabilities - expected).max() <= 1e-4
+        assert np.abs(batched.probabilities - expected).max() <= 1e-4
+        assert scan_scene(cnn, scene, stride=stride).engine == "shared"  # auto
 
 
-def test_auto_falls_back_when_stride_is_not_a_multiple_of_the_pooling(chips, scene):
+@pytest.fixture(scope="module")
+def chips80():
+    return make_ships(96, random_state=0, return_X_y=True)
+
+
+@pytest.mark.parametrize("name", ["book", "recommended"])
+def test_shared_engine_is_exact_at_any_stride_on_80_pixel_chips(name, chips80):
+    # The recommended model down-samples by 16 and averages 8 flips and
+    # rotations: strides 4, 8 and 10 run its later layers a trous.
+    model = (CNNShipClassifier(epochs=1, random_state=0) if name == "book"
+             else recommended_model(random_state=0).set_params(epochs=1))
+    model.fit(*chips80)
+    scene, _ = make_scene(136, 176, n_ships=1, random_state=0)
+    for stride in (4, 8, 10, 16):
+        expected = per_window_probabilities(model, scene, 80, stride)
+        shared = scan_scene(model, scene, stride=stride, engine="shared", tile_size=120)
+        assert shared.probabilities.shape == expected.shape, stride
+        assert np.abs(shared.probabilities - expected).max() <= 1e-4, stride
+
+
+def test_auto_falls_back_to_batches_for_models_without_a_keras_network(chips, scene):
     X, y = chips
-    cnn = CNNShipClassifier(epochs=1, pooling="max", random_state=0).fit(X[:200], y[:200])
-    with pytest.raises(ValueError, match="stride 6 is not a multiple of.*pooling factor"):
-        scan_scene(cnn, scene, stride=6, engine="shared")
-    result = scan_scene(cnn, scene, stride=6)
+    baseline = make_baseline().fit(X[:200], y[:200])
+    with pytest.raises(ValueError, match="not exact for this estimator.*no fitted Keras"):
+        scan_scene(baseline, scene, window=WINDOW, stride=6, engine="shared")
+    result = scan_scene(baseline, scene, window=WINDOW, stride=6)
     assert result.engine == "batched"
-    expected = per_window_probabilities(cnn, scene, WINDOW, 6)
+    expected = per_window_probabilities(baseline, scene, WINDOW, 6)
     assert np.abs(result.probabilities - expected).max() <= 1e-4
 
 
