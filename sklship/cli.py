@@ -254,7 +254,8 @@ def _parser():
     scan.add_argument("files", nargs="*", type=Path, metavar="MODEL_FILE [SCENE ...]",
                       help="a model saved by 'sklship train', then scene images")
     scan.add_argument("--stride", type=_at_least(1), metavar="S",
-                      help="step between windows in pixels (default: window / 8)")
+                      help="step between windows in pixels (default: the largest power of "
+                      "two not above window / 8, 8 for 80-pixel chips)")
     scan.add_argument("--threshold", type=_probability, default=0.5,
                       help="ship probability that counts (default: %(default)s)")
     scan.add_argument("--scene-size", type=_at_least(16), default=800, metavar="N",
