@@ -9,6 +9,7 @@ import importlib
 from .datasets import load_shipsnet, make_scene, make_ships
 
 __all__ = [
+    "ActivityDisplay",
     "CNNShipClassifier",
     "ChipMetadataEncoder",
     "DenseShipClassifier",
@@ -27,6 +28,7 @@ __all__ = [
     "recommended_model",
     "save_model",
     "scan_scene",
+    "scan_scenes",
 ]
 
 __version__ = "0.1.0"
@@ -38,6 +40,7 @@ _LAZY = {
     "DenseShipRegressor": ".dense",
     "MultiOutputShipClassifier": ".multi_output",
     "PretrainedShipClassifier": ".pretrained",
+    "ActivityDisplay": ".plotting",
     "ScanDisplay": ".plotting",
     "WideDeepClassifier": ".wide_deep",
     "WideDeepRegressor": ".wide_deep",
@@ -47,6 +50,7 @@ _LAZY = {
     "recommended_model": ".recommended",
     "save_model": ".persistence",
     "scan_scene": ".scan",
+    "scan_scenes": ".survey",
 }
 
 

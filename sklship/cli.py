@@ -1,4 +1,4 @@
-"""The ``sklship`` command: compare, train, predict, search and scan from a shell.
+"""The ``sklship`` command: compare, train, predict, search, scan and activity.
 
 Argument parsing and output only; the work is done by the library
 (:func:`~sklship.compare.compare_models`, :mod:`sklship.persistence`,
@@ -247,12 +247,40 @@ def _parser():
 
     scan = commands.add_parser(
         "scan", help="find and count ships in whole scenes",
-        description="Slide a saved chip model over scene images; write "
-        "detections.csv, counts.csv and an overlay PNG per scene. Without "
+        description="Slide a saved chip model over scenes (GeoTIFF/COG, read window "
+        "by window, or PNG/JPEG); write detections.csv, detections.geojson (lon/lat "
+        "of georeferenced scenes), counts.csv (per scene and area of interest) and "
+        "an overlay PNG per scene. Scenes done before (DIR/scenes/) are skipped "
+        "unless --overwrite, so an interrupted run can be restarted. Without "
         "MODEL_FILE a CNN is trained on synthetic chips first; without SCENE a "
         "synthetic scene is scanned.")
     scan.add_argument("files", nargs="*", type=Path, metavar="MODEL_FILE [SCENE ...]",
-                      help="a model saved by 'sklship train', then scene images")
+                      help="a model saved by 'sklship train', then scene files")
+    scan.add_argument("--aoi", type=Path, metavar="GEOJSON",
+                      help="areas of interest (e.g. port waters): GeoJSON polygons in "
+                      "lon/lat named by their 'name' property; only ships inside count, "
+                      "per area")
+    scan.add_argument("--bands", type=_bands, metavar="B,G,R",
+                      help="1-based bands making the chips' red, green, blue, e.g. "
+                      "3,2,1 for a 4-band PlanetScope analytic scene (default: the "
+                      "first three)")
+    scan.add_argument("--scale", type=_scale, metavar="LOW,HIGH|percentile",
+                      help="map LOW..HIGH to 0..255 (clipping outside), or "
+                      "'percentile' (percentiles 2 and 98); required for scenes that "
+                      "are not 8-bit")
+    scan.add_argument("--date-pattern", metavar="REGEX",
+                      help="regular expression with named groups year, month, day "
+                      "(hour, minute, second) finding the date in file names, e.g. "
+                      "'(?P<year>\\d{4})-(?P<month>\\d\\d)-(?P<day>\\d\\d)' "
+                      "(default: tags acquired / TIFFTAG_DATETIME, then PlanetScope ids "
+                      "YYYYMMDD_HHMMSS_xxxx)")
+    scan.add_argument("--overwrite", action="store_true",
+                      help="scan scenes again that DIR/scenes/ holds results for")
+    scan_cluster = scan.add_mutually_exclusive_group()
+    scan_cluster.add_argument("--scheduler", metavar="ADDRESS",
+                              help="scan the scenes on the Dask cluster at ADDRESS")
+    scan_cluster.add_argument("--dask-workers", type=_at_least(1), metavar="N",
+                              help="scan on a local Dask cluster of N worker processes")
     scan.add_argument("--stride", type=_at_least(1), metavar="S",
                       help="step between windows in pixels (default: the largest power of "
                       "two not above window / 8, 8 for 80-pixel chips)")
@@ -274,6 +302,23 @@ def _parser():
     scan.add_argument("--out", type=Path, default=Path("sklship-scan"), metavar="DIR",
                       help="output folder (default: %(default)s)")
     scan.set_defaults(run=_scan)
+
+    activity = commands.add_parser(
+        "activity", help="ships per port and period from scan counts",
+        description="Turn counts.csv files of 'sklship scan' into a port-activity "
+        "time series: activity.csv (aoi, period, n_scenes, mean_ships, max_ships) "
+        "and activity.png (one line per area; the number of scenes behind each "
+        "point is written beside it). Rows without a datetime, or whose area had "
+        "too little valid data, are left out with a message.")
+    activity.add_argument("counts", nargs="+", type=Path, metavar="COUNTS_CSV")
+    activity.add_argument("--freq", choices=["D", "W", "M"], default="W",
+                          help="period: day, week or month (default: %(default)s)")
+    activity.add_argument("--min-valid-fraction", type=_probability, default=0.5,
+                          metavar="F", help="leave out counts of areas with less "
+                          "valid data (default: %(default)s)")
+    activity.add_argument("--out", type=Path, default=Path("sklship-activity"),
+                          metavar="DIR", help="output folder (default: %(default)s)")
+    activity.set_defaults(run=_activity)
 
     for command in (compare, scan):
         command.add_argument("--no-progress", dest="progress", action="store_false",
@@ -316,6 +361,30 @@ def _probability(text):
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1; got {value}")
     return value
+
+
+def _bands(text):
+    try:
+        bands = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected 1-based band numbers separated by commas, e.g. 3,2,1; got {text!r}")
+    if min(bands) < 1:
+        raise argparse.ArgumentTypeError(f"band numbers start at 1; got {text!r}")
+    return bands
+
+
+def _scale(text):
+    if text == "percentile":
+        return text
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected LOW,HIGH (e.g. 0,3000) or 'percentile'; got {text!r}")
+    if not low < high:
+        raise argparse.ArgumentTypeError(f"LOW must be below HIGH; got {text!r}")
+    return low, high
 
 
 def _key_value(text):
@@ -683,59 +752,202 @@ def _scan(args):
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pandas as pd
-
-    from .plotting import ScanDisplay
     from .datasets import make_scene
-    from .scan import read_scene, scan_scene
 
     out = _out_folder(args.out)
+    scenes_dir = _out_folder(out / "scenes")
     if args.files:
         model = _load_estimator(args.files[0])
         size = model.input_shape_[0] if hasattr(model, "input_shape_") else None
     else:
         model, size = _quick_model(args), args.image_size
-    scenes = [(path.stem, _read_scene(path, read_scene), None)
-              for path in args.files[1:]]
+    params = {"stride": args.stride, "threshold": args.threshold, "bands": args.bands,
+              "scale": args.scale, "date_pattern": args.date_pattern}
+    if args.aoi is not None:
+        from .geo import read_aoi
+
+        try:
+            params["aoi"] = read_aoi(args.aoi)
+        except (OSError, ValueError) as exc:
+            raise _bad_file(exc) from exc
+    # name -> (what to scan, known ship positions)
+    scenes = {path.stem: (path, None) for path in args.files[1:]}
+    if len(scenes) < len(args.files[1:]):
+        stems = [path.stem for path in args.files[1:]]
+        twice = sorted({stem for stem in stems if stems.count(stem) > 1})
+        raise CommandError(f"scenes must have different names; several are called "
+                           f"{', '.join(twice)}", 2)
     if not scenes:
         if size is None:
             raise CommandError(f"{args.files[0]} does not say its chip size; give a "
                                "SCENE to scan", 2)
         scene, ships = make_scene(args.scene_size, args.scene_size, n_ships=args.n_ships,
                                   chip_size=size, random_state=args.seed)
-        scenes = [("synthetic-scene", scene, ships)]
+        scenes = {"synthetic-scene": (scene, ships)}
 
-    detections, counts = [], []
-    for name, scene, ships in scenes:
-        try:
-            result = scan_scene(model, scene, stride=args.stride,
-                                threshold=args.threshold, progress=args.progress)
-        except ValueError as exc:
-            raise CommandError(f"{name}: {str(exc).splitlines()[0]}", 1) from exc
-        print(f"{name}: {result.count} ships"
-              + ("" if ships is None else f" ({len(ships)} placed)"))
-        detections.append(result.detections.assign(scene=name))
-        counts.append({"scene": name, "count": result.count})
-        display = ScanDisplay.from_result(result, scene, true_positions=ships)
-        display.ax_.set_title(f"{name}: {display.ax_.get_title()}", fontsize=9)
-        try:
-            display.savefig(out / f"{_file_stem(name)}_scan.png")
-        except OSError as exc:
-            raise _bad_file(exc) from exc
-        plt.close(display.figure_)
-    table = pd.concat(detections, ignore_index=True)[["scene", "row", "col",
-                                                      "probability"]]
-    _write_text(out / "detections.csv", table.to_csv(index=False))
-    _write_text(out / "counts.csv", pd.DataFrame(counts).to_csv(index=False))
-    print(f"Wrote detections.csv, counts.csv and overlays to {out}", file=sys.stderr)
+    names = list(scenes)
+    todo = [name for name in names
+            if args.overwrite or not _scene_file(scenes_dir, name, "counts").exists()]
+    for name in names:
+        if name not in todo:
+            print(f"{name}: scanned before, skipped (--overwrite to scan it again)")
+    failed = {}
+    with ExitStack() as stack:
+        client = None
+        if todo and (args.scheduler or args.dask_workers):
+            from dask.distributed import default_client
+
+            where = _dask(stack, args.scheduler, args.dask_workers)
+            client = default_client()
+            print(f"Scanning {len(todo)} scenes on {where}.", file=sys.stderr)
+        results = _scan_progress(model, [scenes[name][0] for name in todo], client,
+                                 params, args.progress)
+        for index, result, error, messages in results:
+            name = todo[index]
+            for message in messages:
+                print(f"sklship: note: {name}: {message}", file=sys.stderr)
+            if error is not None:
+                failed[name] = str(error).splitlines()[0]
+                continue
+            _write_scene(scenes_dir, out, name, result, *scenes[name])
+    if len(failed) < len(names):
+        _combine_scans(out, scenes_dir, [name for name in names if name not in failed])
+    if failed:
+        raise CommandError(f"{len(failed)} of {len(names)} scenes could not be scanned "
+                           "(the others were written): " + "; ".join(
+                               f"{name}: {reason}" for name, reason in failed.items()), 1)
 
 
-def _read_scene(path, read_scene):
+def _scan_progress(model, scenes, client, params, progress):
+    """The scans (see ``survey.iter_scans``) behind a progress bar over scenes."""
+    from .survey import iter_scans
+
+    results = iter_scans(model, scenes, client=client, **params)
+    if progress:
+        from tqdm.auto import tqdm
+
+        results = tqdm(results, total=len(scenes), desc="scan", unit="scene")
+    return results
+
+
+def _scene_file(folder, name, kind):
+    return folder / f"{_file_stem(name)}.{kind}.csv"
+
+
+def _write_scene(scenes_dir, out, name, result, scene, ships):
+    """Per-scene detections and overlay, then its counts (which mark it done)."""
+    import matplotlib.pyplot as plt
+
+    from .plotting import ScanDisplay
+    from .scenes import open_scene
+    from .survey import result_tables
+
+    detections, counts = result_tables(result, name)
+    inside = "" if result.counts["aoi"].isna().all() else " (" + ", ".join(
+        f"{aoi}: {count}" for aoi, count in
+        result.counts[["aoi", "count"]].itertuples(index=False)) + ")"
+    print(f"{name}: {result.count} ships{inside}"
+          + ("" if ships is None else f" ({len(ships)} placed)"))
+    if result.crs is None:
+        print(f"sklship: note: {name} has no CRS: its detections have pixel row/col "
+              "only (no x, y, lon, lat)", file=sys.stderr)
+    with open_scene(scene, bands=result.bands, scale=result.scale) as source:
+        picture = source.overview()[0]
+    display = ScanDisplay.from_result(result, picture, true_positions=ships)
+    display.ax_.set_title(f"{name}: {display.ax_.get_title()}", fontsize=9)
     try:
-        return read_scene(path)
+        display.savefig(out / f"{_file_stem(name)}_scan.png")
+    except OSError as exc:
+        raise _bad_file(exc) from exc
+    finally:
+        plt.close(display.figure_)
+    _write_text(_scene_file(scenes_dir, name, "detections"), detections.to_csv(index=False))
+    _write_text(_scene_file(scenes_dir, name, "counts"), counts.to_csv(index=False))
+
+
+def _combine_scans(out, scenes_dir, names):
+    """detections.csv, detections.geojson and counts.csv of the scenes ``names``."""
+    import pandas as pd
+
+    from .survey import COUNT_COLUMNS, DETECTION_COLUMNS
+
+    def read(kind, columns):
+        tables = [pd.read_csv(_scene_file(scenes_dir, name, kind), dtype={"aoi": "string"})
+                  for name in names]
+        tables = [table for table in tables if len(table)]
+        if not tables:
+            return pd.DataFrame(columns=list(columns[:5]))
+        table = pd.concat(tables, ignore_index=True)
+        return table[[c for c in columns if c in table]]
+
+    detections = read("detections", DETECTION_COLUMNS)
+    counts = read("counts", COUNT_COLUMNS)
+    _write_text(out / "detections.csv", detections.to_csv(index=False))
+    _write_text(out / "counts.csv", counts.to_csv(index=False))
+    _write_text(out / "detections.geojson", _geojson(detections))
+    mapped = int(detections["lon"].notna().sum()) if "lon" in detections else 0
+    note = ("" if mapped == len(detections) else f"; {len(detections) - mapped} "
+            "detections of scenes without CRS are in detections.csv only")
+    print(f"Wrote detections.csv, detections.geojson ({mapped} points{note}), "
+          f"counts.csv and overlays to {out}", file=sys.stderr)
+
+
+def _geojson(detections):
+    """RFC 7946 FeatureCollection of the georeferenced detections, [lon, lat] points."""
+    import pandas as pd
+
+    features = []
+    if "lon" in detections:
+        mapped = detections[detections["lon"].notna()]
+        for record in mapped.to_dict("records"):
+            lon, lat = record.pop("lon"), record.pop("lat")
+            properties = {key: (None if pd.isna(value) else
+                                value.item() if hasattr(value, "item") else value)
+                          for key, value in record.items()}
+            features.append({"type": "Feature",
+                             "geometry": {"type": "Point",
+                                          "coordinates": [float(lon), float(lat)]},
+                             "properties": properties})
+    return json.dumps({"type": "FeatureCollection", "features": features})
+
+
+# --------------------------------------------------------------------------
+# activity
+# --------------------------------------------------------------------------
+
+
+def _activity(args):
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .activity import port_activity, read_counts
+    from .plotting import ActivityDisplay
+
+    try:
+        counts = read_counts(args.counts)
     except (OSError, ValueError) as exc:
         raise _bad_file(exc) from exc
+    out = _out_folder(args.out)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        activity = port_activity(counts, freq=args.freq,
+                                 min_valid_fraction=args.min_valid_fraction)
+    for warning in caught:
+        print(f"sklship: note: {warning.message}", file=sys.stderr)
+    print(activity.to_markdown(index=False, floatfmt=".2f"))
+    _write_text(out / "activity.csv", activity.to_csv(index=False, date_format="%Y-%m-%d"))
+    display = ActivityDisplay(activity, freq=args.freq).plot()
+    try:
+        display.savefig(out / "activity.png")
+    except OSError as exc:
+        raise _bad_file(exc) from exc
+    finally:
+        plt.close(display.figure_)
+    print(f"Wrote activity.csv and activity.png to {out}", file=sys.stderr)
 
 
 def _quick_model(args):

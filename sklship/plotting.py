@@ -314,7 +314,8 @@ class ScanDisplay(_Display):
     Parameters
     ----------
     scene : ndarray of shape (height, width, 3)
-        The scanned image.
+        The scanned image, or a decimated overview of it (drawn over the
+        scene's full pixel extent, ``result.scene_shape``).
     result : ScanResult
         What :func:`sklship.scan.scan_scene` returned for ``scene``.
     true_positions : pandas.DataFrame or ndarray of shape (n, 2) or None, \
@@ -356,12 +357,18 @@ class ScanDisplay(_Display):
     @classmethod
     def from_estimator(cls, estimator, scene, *, true_positions=None, ax=None,
                        cmap="inferno", annotate=True, **scan_params):
-        """Scan ``scene`` with ``estimator`` (see ``scan_scene``), then plot."""
-        from .scan import _check_scene, scan_scene
+        """Scan ``scene`` with ``estimator`` (see ``scan_scene``), then plot.
+
+        A scene file is drawn from its decimated overview (at most
+        :data:`sklship.scenes.OVERVIEW_SIDE` pixels a side).
+        """
+        from .scan import scan_scene
+        from .scenes import open_scene
 
         result = scan_scene(estimator, scene, **scan_params)
-        scene = _check_scene(scene, result.window, None, None)
-        return cls.from_result(result, scene, true_positions=true_positions, ax=ax,
+        with open_scene(scene, bands=result.bands, scale=result.scale) as source:
+            picture = source.overview()[0]
+        return cls.from_result(result, picture, true_positions=true_positions, ax=ax,
                                cmap=cmap, annotate=annotate)
 
     def plot(self, ax=None, *, cmap="inferno", annotate=True):
@@ -387,7 +394,7 @@ class ScanDisplay(_Display):
         from matplotlib.patches import Rectangle
 
         result, scene = self.result, self.scene
-        height, width = scene.shape[:2]
+        height, width = result.scene_shape[:2]  # the scene may be a decimated overview
         if ax is None:
             scale = 9 / max(height, width)
             fig, ax = plt.subplots(figsize=(max(4.5, width * scale) + 1.5,
@@ -396,7 +403,7 @@ class ScanDisplay(_Display):
         else:
             fig = ax.figure
         self.image_ = ax.imshow(scene if scene.shape[2] == 3 else scene[..., :3],
-                                interpolation="nearest")
+                                interpolation="nearest", extent=(0, width, height, 0))
 
         # Each probability covers the stride x stride cell around its window's centre.
         grid = result.probabilities
@@ -405,7 +412,8 @@ class ScanDisplay(_Display):
                   half + (grid.shape[0] - 0.5) * step, half - step / 2)
         norm = Normalize(0, 1)
         rgba = colormaps[cmap](norm(grid))
-        rgba[..., 3] = 0.75 * np.clip(grid, 0, 1) ** 0.7  # low probability: see-through
+        # Low probability, and windows not evaluated (NaN), see-through.
+        rgba[..., 3] = 0.75 * np.clip(np.nan_to_num(grid), 0, 1) ** 0.7
         self.heatmap_ = ax.imshow(rgba, extent=extent, interpolation="nearest")
         self.colorbar_ = fig.colorbar(ScalarMappable(norm, cmap), ax=ax, shrink=0.8,
                                       label="ship probability of the window")
@@ -436,5 +444,89 @@ class ScanDisplay(_Display):
             f"(probability >= {result.threshold:g}; {result.window}-pixel windows, "
             f"stride {result.stride})"
         )
+        self.figure_, self.ax_ = fig, ax
+        return self
+
+
+class ActivityDisplay(_Display):
+    """Ships per period, one line per port: the port-activity time series.
+
+    Each point is the mean number of ships over the scenes of its period; its
+    marker area grows with the number of scenes behind it, which is written
+    beside it, so a point resting on one scene is seen as such.
+
+    Parameters
+    ----------
+    activity : pandas.DataFrame
+        As returned by :func:`sklship.activity.port_activity`: aoi, period,
+        n_scenes, mean_ships, max_ships.
+    freq : str or None, default=None
+        The period ("D", "W" or "M"), for the axis label.
+
+    Attributes
+    ----------
+    figure_ : matplotlib.figure.Figure
+    ax_ : matplotlib.axes.Axes
+    lines_ : dict of str to matplotlib.lines.Line2D
+        One line per area of interest.
+
+    Examples
+    --------
+    >>> from sklship.activity import port_activity
+    >>> from sklship.plotting import ActivityDisplay
+    >>> ActivityDisplay.from_counts(counts, freq="W").savefig("activity.png")  # doctest: +SKIP
+    """
+
+    def __init__(self, activity, *, freq=None):
+        self.activity = activity
+        self.freq = freq
+
+    @classmethod
+    def from_counts(cls, counts, *, freq="W", min_valid_fraction=0.5, ax=None):
+        """Compute :func:`~sklship.activity.port_activity` from counts, then plot."""
+        from .activity import port_activity
+
+        activity = port_activity(counts, freq=freq, min_valid_fraction=min_valid_fraction)
+        return cls(activity, freq=freq).plot(ax=ax)
+
+    def plot(self, ax=None):
+        """Draw the lines (a new figure unless ``ax`` is given).
+
+        Returns
+        -------
+        display : ActivityDisplay
+        """
+        import matplotlib.pyplot as plt
+
+        from .activity import FREQUENCIES
+
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+        else:
+            fig = ax.figure
+        self.lines_ = {}
+        largest = max(1, int(self.activity["n_scenes"].max())) if len(self.activity) else 1
+        for aoi, series in self.activity.groupby("aoi", sort=True):
+            (line,) = ax.plot(series["period"], series["mean_ships"], "-", label=aoi)
+            ax.scatter(series["period"], series["mean_ships"], color=line.get_color(),
+                       s=20 + 100 * series["n_scenes"] / largest, zorder=3)
+            for when, ships, n in series[["period", "mean_ships", "n_scenes"]].itertuples(
+                    index=False):
+                ax.annotate(f"{n}", (when, ships), textcoords="offset points",
+                            xytext=(0, 7), ha="center", fontsize=7,
+                            color=line.get_color())
+            self.lines_[aoi] = line
+        if not len(self.activity):
+            ax.text(0.5, 0.5, "no dated counts", ha="center", va="center",
+                    transform=ax.transAxes)
+        period = FREQUENCIES.get(self.freq, "period")
+        ax.set_xlabel(f"{period} (first day)")
+        ax.set_ylabel(f"ships (mean over the scenes of the {period})")
+        ax.set_ylim(bottom=0)
+        ax.set_title("Ships per port; numbers: scenes behind each point "
+                     "(marker area grows with them)", fontsize=9)
+        if self.lines_:
+            ax.legend(title="area of interest", fontsize=8)
+        fig.autofmt_xdate()
         self.figure_, self.ax_ = fig, ax
         return self

@@ -41,18 +41,19 @@ positions.
 """
 
 import time
+import warnings
 import weakref
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from os import PathLike
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._io import read_rgb
 from ._validation import HasMethods, Interval, StrOptions, validate_params
+from .geo import aoi_to_pixels, georeference, read_aoi
+from .scenes import open_scene
 
 from .symmetry import symmetric_view, symmetries
 
@@ -60,6 +61,8 @@ __all__ = ["ScanResult", "scan_scene"]
 
 ENGINES = ("auto", "shared", "batched")
 _DEFAULT_TILE_SIZE = 1024
+#: Smallest fraction of valid (not nodata) pixels of a window that is evaluated.
+MIN_VALID = 0.5
 
 # Layer types the shared engine converts exactly. Elementwise (per position)
 # layers are applied to the whole tile unchanged.
@@ -101,6 +104,27 @@ class ScanResult:
         (height, width, channels) of the scanned scene.
     seconds : float
         Wall time of the scan.
+    scene_name : str or None
+        The file's name without its ending; None for an array.
+    datetime : pandas.Timestamp or NaT
+        Acquisition time (see :func:`sklship.scenes.scene_datetime`); NaT
+        when unknown.
+    crs : str or None
+        The scene's CRS (e.g. ``"EPSG:32611"``); None when the scene has no
+        georeference, and then the detections have pixel coordinates only.
+    transform : affine.Affine or None
+        The scene's pixel-to-CRS transform; None without a CRS.
+    bands : tuple of int or None
+        The 1-based bands that made the channels (None: an array's channels).
+    scale : (float, float) or None
+        The (low, high) mapped to 0..255 (``"percentile"`` resolved), or
+        None when the pixels were used as they are.
+    valid_fraction : float
+        Fraction of the scene's pixels with valid data (not nodata).
+    counts : pandas.DataFrame
+        Ships per area: columns ``aoi`` (the area's name; None for the whole
+        scene when no AOI was given), ``count`` and ``valid_fraction`` (of
+        the area: inside the scene and not nodata).
     """
 
     detections: pd.DataFrame
@@ -111,10 +135,23 @@ class ScanResult:
     engine: str
     scene_shape: tuple
     seconds: float = field(default=0.0, repr=False)
+    scene_name: str = None
+    datetime: pd.Timestamp = pd.NaT
+    crs: str = None
+    transform: object = field(default=None, repr=False)
+    bands: tuple = None
+    scale: tuple = None
+    valid_fraction: float = 1.0
+    counts: pd.DataFrame = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if self.counts is None:
+            self.counts = pd.DataFrame({"aoi": [None], "count": [self.count],
+                                        "valid_fraction": [self.valid_fraction]})
 
     @property
     def count(self):
-        """Number of ships found."""
+        """Number of ships found (inside the areas of interest, when given)."""
         return len(self.detections)
 
     def __repr__(self):
@@ -141,12 +178,17 @@ class ScanResult:
         "engine": [StrOptions(set(ENGINES))],
         "tile_size": [Interval(Integral, 1, None, closed="left")],
         "progress": ["boolean"],
+        "bands": ["array-like", None],
+        "scale": [tuple, list, StrOptions({"percentile"}), None],
+        "aoi": [str, PathLike, dict, list, tuple, HasMethods("intersects"), None],
+        "date_pattern": [str, None],
     },
     prefer_skip_nested_validation=True,
 )
 def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
                threshold=0.5, min_distance=None, engine="auto",
-               tile_size=_DEFAULT_TILE_SIZE, progress=False):
+               tile_size=_DEFAULT_TILE_SIZE, progress=False, bands=None, scale=None,
+               aoi=None, date_pattern=None):
     """Slide a fitted chip classifier over a scene; find and count the ships.
 
     Parameters
@@ -158,8 +200,11 @@ def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
         ``classes_[1]`` is the ship probability.
     scene : array-like of shape (height, width, channels) or path
         The scene, in the dtype the estimator was fitted on (uint8 for
-        sklship estimators fitted on uint8 chips), or the path of an image
-        file Pillow can read (read as 8-bit RGB).
+        sklship estimators fitted on uint8 chips), or the path of a scene
+        file: a GeoTIFF / Cloud-Optimized GeoTIFF (read window by window
+        through rasterio, so memory stays bounded by ``tile_size``) or a PNG
+        or JPEG (read whole by Pillow as 8-bit RGB). See
+        :func:`sklship.scenes.open_scene`.
     window : int or None, default=None
         Side of the square windows; None takes the estimator's input size
         (``input_shape_``). It must equal that size when the estimator has one.
@@ -190,20 +235,57 @@ def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
         bounds memory. Raised to ``window`` when smaller.
     progress : bool, default=False
         Show a tqdm progress bar over the tiles (needs ``tqdm``).
+    bands : sequence of int or None, default=None
+        1-based bands (rasterio's convention) that make the chips' RGB, in
+        that order: ``(3, 2, 1)`` for a 4-band PlanetScope analytic scene
+        (blue, green, red, NIR). None: the first three bands of a file, every
+        channel of an array.
+    scale : (low, high), "percentile" or None, default=None
+        Required for a scene file that is not uint8: ``(low, high)`` maps
+        low..high linearly to 0..255 and clips values outside;
+        ``"percentile"`` takes low and high as the 2nd and 98th percentiles
+        of a decimated overview (:data:`sklship.scenes.PERCENTILES`).
+    aoi : path, shapely geometry, list or dict of them, or None, default=None
+        Areas of interest in lon/lat (see :func:`sklship.geo.read_aoi`): a
+        GeoJSON file of polygons named by their ``name`` property, or
+        geometries. Only detections inside count, per area; windows wholly
+        outside every area are not evaluated. Needs a georeferenced scene.
+    date_pattern : str or None, default=None
+        Regular expression with named groups ``year``, ``month``, ``day``
+        (optionally ``hour``, ``minute``, ``second``) for the acquisition
+        time in the file name; see :func:`sklship.scenes.scene_datetime`.
 
     Returns
     -------
     result : ScanResult
-        ``result.detections`` (DataFrame of row, col, probability),
-        ``result.count``, the probability grid ``result.probabilities`` and
-        the scan settings.
+        ``result.detections`` (DataFrame of row, col, probability; and x, y,
+        lon, lat for a georeferenced scene; and aoi with areas of
+        interest), ``result.count``, ``result.counts`` per area, the
+        probability grid ``result.probabilities`` (NaN for windows not
+        evaluated), the scene's CRS, date and valid fraction, and the scan
+        settings.
 
     Raises
     ------
     ValueError
         If the scene is not (height, width, channels), has the wrong number
-        of channels or dtype, is smaller than the window, or a parameter is
-        out of range.
+        of channels or dtype, is smaller than the window, a scene file cannot
+        be read, has fewer than 3 bands without ``bands``, a band number is
+        out of range, a file is not uint8 and has no ``scale``, an area of
+        interest is given for a scene without CRS, or a parameter is out of
+        range. Messages about files name the file.
+
+    Warns
+    -----
+    UserWarning
+        When an area of interest does not overlap the scene (its count and
+        valid fraction are 0).
+
+    Notes
+    -----
+    Nodata (the file's nodata value, internal mask or alpha band): a window
+    more than half of whose pixels are nodata is not a candidate (its
+    probability is NaN) and never a detection.
 
     See Also
     --------
@@ -226,7 +308,7 @@ def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
     window, expected_channels = _check_window(estimator, window)
     stride = default_stride(window) if stride is None else stride
     min_distance = default_min_distance(window) if min_distance is None else min_distance
-    scene = _check_scene(scene, window, expected_channels, _fitted_dtype(estimator))
+    aois = None if aoi is None else read_aoi(aoi)
 
     shared = None
     if engine in ("auto", "shared"):
@@ -245,14 +327,28 @@ def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
         def evaluate(tile):
             return _batched_probabilities(estimator, tile, window, stride, batch_size)
 
-    probabilities = _scan_tiles(scene, window, stride, tile_size, evaluate, progress)
+    with _check_scene(scene, window, expected_channels, _fitted_dtype(estimator),
+                      bands=bands, scale=scale, date_pattern=date_pattern) as source:
+        pixel_aois = _aois_in_pixels(source, aois)
+        probabilities = _scan_tiles(source, window, stride, tile_size, evaluate,
+                                    progress, pixel_aois)
+        valid = source.valid_overview()
     detections = non_max_suppression(probabilities, window=window, stride=stride,
                                      threshold=threshold, min_distance=min_distance)
+    if source.crs is not None:
+        detections = georeference(detections, source.crs, source.transform)
+    valid_fraction = 1.0 if valid is None else float(valid.mean())
+    counts = None
+    if pixel_aois is not None:
+        detections, counts = _count_in_aois(detections, pixel_aois, source, valid)
     return ScanResult(
         detections=detections, probabilities=probabilities, window=window,
         stride=stride, threshold=threshold,
         engine="shared" if shared is not None else "batched",
-        scene_shape=tuple(scene.shape), seconds=time.perf_counter() - start,
+        scene_shape=source.shape, seconds=time.perf_counter() - start,
+        scene_name=source.name, datetime=source.datetime, crs=source.crs,
+        transform=source.transform, bands=getattr(source, "bands", bands),
+        scale=source.scale, valid_fraction=valid_fraction, counts=counts,
     )
 
 
@@ -303,41 +399,110 @@ def _fitted_dtype(estimator):
     return None if dtype is None else np.dtype(dtype)
 
 
-def read_scene(path):
-    """Read an image file as an 8-bit RGB array (height, width, 3)."""
-    return read_rgb(path, name=f"scene file {path}")
+def read_scene(path, *, bands=None, scale=None):
+    """Read a whole scene file as an 8-bit RGB array (height, width, 3).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A GeoTIFF, PNG or JPEG; see :func:`sklship.scenes.open_scene`.
+    bands, scale : see :func:`scan_scene`
+
+    Returns
+    -------
+    scene : ndarray of shape (height, width, channels)
+    """
+    with open_scene(path, bands=bands, scale=scale) as source:
+        return source.read(slice(None), slice(None))[0]
 
 
-def _check_scene(scene, window, channels, fitted_dtype):
-    if isinstance(scene, (str, PathLike)):
-        scene = read_scene(scene)
-    scene = np.asarray(scene)
-    if scene.ndim != 3:
+def _check_scene(scene, window, channels, fitted_dtype, *, bands=None, scale=None,
+                 date_pattern=None):
+    """Open ``scene`` (an array or a file) as a source and check that it fits."""
+    if not isinstance(scene, (str, PathLike)):
+        scene = np.asarray(scene)
+        if scene.ndim != 3:
+            raise ValueError(
+                f"scene must be an image of shape (height, width, channels) or an "
+                f"image path; got an array of shape {scene.shape}."
+            )
+        if not np.issubdtype(scene.dtype, np.number) or scene.dtype == np.bool_:
+            raise ValueError(f"scene must hold numbers; got dtype {scene.dtype}.")
+        if scene.dtype != np.uint8 and not np.isfinite(scene).all():
+            raise ValueError("scene contains NaN or infinity.")
+    source = open_scene(scene, bands=bands, scale=scale, date_pattern=date_pattern)
+    try:
+        height, width, depth = source.shape
+        if channels is not None and depth != channels:
+            raise ValueError(
+                f"{source.what} has {depth} channels, but the estimator was fitted on "
+                f"chips with {channels}; got a scene of shape {source.shape}."
+            )
+        if height < window or width < window:
+            raise ValueError(
+                f"{source.what} of {height}x{width} pixels is smaller than the "
+                f"{window}x{window} window."
+            )
+        if fitted_dtype is not None and (
+                (source.dtype == np.uint8) != (fitted_dtype == np.uint8)):
+            raise ValueError(
+                f"{source.what} has dtype {source.dtype}, but the estimator was fitted "
+                f"on {fitted_dtype} chips; pass the scene in the form used for "
+                "fitting (uint8 images are rescaled inside the model, others are not)."
+            )
+    except BaseException:
+        source.close()
+        raise
+    return source
+
+
+def _aois_in_pixels(source, aois):
+    """The areas of interest in the scene's pixel space, or None without areas."""
+    if aois is None:
+        return None
+    if source.crs is None:
         raise ValueError(
-            f"scene must be an image of shape (height, width, channels) or an image "
-            f"path; got an array of shape {scene.shape}."
+            f"aoi needs a georeferenced scene, but {source.what} has no CRS (PNG and "
+            "JPEG never have one); scan it without aoi, or give a GeoTIFF."
         )
-    if channels is not None and scene.shape[2] != channels:
-        raise ValueError(
-            f"scene has {scene.shape[2]} channels, but the estimator was fitted on "
-            f"chips with {channels}; got a scene of shape {scene.shape}."
-        )
-    if scene.shape[0] < window or scene.shape[1] < window:
-        raise ValueError(
-            f"scene of {scene.shape[0]}x{scene.shape[1]} pixels is smaller than the "
-            f"{window}x{window} window."
-        )
-    if not np.issubdtype(scene.dtype, np.number) or scene.dtype == np.bool_:
-        raise ValueError(f"scene must hold numbers; got dtype {scene.dtype}.")
-    if fitted_dtype is not None and (scene.dtype == np.uint8) != (fitted_dtype == np.uint8):
-        raise ValueError(
-            f"scene has dtype {scene.dtype}, but the estimator was fitted on "
-            f"{fitted_dtype} chips; pass the scene in the form used for fitting "
-            "(uint8 images are rescaled inside the model, others are not)."
-        )
-    if scene.dtype != np.uint8 and not np.isfinite(scene).all():
-        raise ValueError("scene contains NaN or infinity.")
-    return scene
+    return aoi_to_pixels(aois, source.crs, source.transform)
+
+
+def _count_in_aois(detections, pixel_aois, source, valid):
+    """Detections inside any area (with its name), and counts per area.
+
+    Each area's valid fraction is the share of its pixels that lie in the scene
+    and hold valid data, measured on the decimated validity mask.
+    """
+    import shapely
+    from affine import Affine
+    from rasterio.features import rasterize
+
+    height, width = source.shape[:2]
+    scene_box = shapely.box(0, 0, width, height)
+    # Overview pixel -> scene pixel.
+    to_scene = Affine.scale(width / valid.shape[1], height / valid.shape[0])
+    x, y = detections["col"].to_numpy() + 0.5, detections["row"].to_numpy() + 0.5
+    names = np.full(len(detections), None, dtype=object)
+    kept = np.zeros(len(detections), dtype=bool)
+    rows = []
+    for name, geometry in pixel_aois.items():
+        inside = shapely.contains_xy(geometry, x, y)
+        names[inside & ~kept] = name
+        kept |= inside
+        fraction = 0.0
+        if geometry.intersects(scene_box):
+            area = geometry.area / (to_scene.a * to_scene.e)  # in overview pixels
+            mask = rasterize([geometry], out_shape=valid.shape, transform=to_scene,
+                             dtype=np.uint8).astype(bool)
+            fraction = min(1.0, float((mask & valid).sum() / area))
+        else:
+            warnings.warn(f"area of interest {name!r} does not overlap "
+                          f"{source.what}: count 0, valid fraction 0.", UserWarning,
+                          stacklevel=3)
+        rows.append({"aoi": name, "count": int(inside.sum()), "valid_fraction": fraction})
+    return (detections[kept].assign(aoi=names[kept]).reset_index(drop=True),
+            pd.DataFrame(rows))
 
 
 # ------------------------------------------------------------------ tiles
@@ -345,17 +510,26 @@ def _n_windows(size, window, stride):
     return (size - window) // stride + 1
 
 
-def _scan_tiles(scene, window, stride, tile_size, evaluate, progress):
+def _scan_tiles(source, window, stride, tile_size, evaluate, progress, areas=None):
     """Probability grid of the whole scene, evaluated tile by tile.
 
     A tile holds ``per_tile`` windows a side; consecutive tiles start
     ``per_tile * stride`` pixels apart and overlap by ``window - stride``,
-    so every window lies wholly in one tile.
+    so every window lies wholly in one tile. Only one tile is read at a time.
+    A window is NaN, and its tile not read when all of its windows are, if
+    it lies wholly outside every area of ``areas`` (pixel space), or if more
+    than half of its pixels are nodata (:data:`MIN_VALID`).
     """
-    n_rows = _n_windows(scene.shape[0], window, stride)
-    n_cols = _n_windows(scene.shape[1], window, stride)
+    import shapely
+
+    n_rows = _n_windows(source.height, window, stride)
+    n_cols = _n_windows(source.width, window, stride)
     per_tile = max(1, _n_windows(max(tile_size, window), window, stride))
-    grid = np.empty((n_rows, n_cols), dtype=np.float64)
+    grid = np.full((n_rows, n_cols), np.nan)
+    region = None
+    if areas is not None:
+        region = shapely.union_all(list(areas.values()))
+        shapely.prepare(region)
     starts = [(i, j) for i in range(0, n_rows, per_tile) for j in range(0, n_cols, per_tile)]
     if progress:
         from tqdm.auto import tqdm
@@ -363,10 +537,40 @@ def _scan_tiles(scene, window, stride, tile_size, evaluate, progress):
         starts = tqdm(starts, desc="scan", unit="tile")
     for i, j in starts:
         rows, cols = min(per_tile, n_rows - i), min(per_tile, n_cols - j)
-        tile = scene[i * stride:(i + rows - 1) * stride + window,
-                     j * stride:(j + cols - 1) * stride + window]
-        grid[i:i + rows, j:j + cols] = evaluate(tile)
+        top, left = i * stride, j * stride
+        bottom, right = (i + rows - 1) * stride + window, (j + cols - 1) * stride + window
+        keep = None
+        if region is not None:
+            if not region.intersects(shapely.box(left, top, right, bottom)):
+                continue
+            corner_rows, corner_cols = np.meshgrid(top + stride * np.arange(rows),
+                                                   left + stride * np.arange(cols),
+                                                   indexing="ij")
+            keep = region.intersects(shapely.box(corner_cols, corner_rows,
+                                                 corner_cols + window,
+                                                 corner_rows + window))
+        tile, valid = source.read(slice(top, bottom), slice(left, right))
+        if valid is not None:
+            enough = _window_means(valid, window, stride) >= MIN_VALID
+            keep = enough if keep is None else keep & enough
+        if keep is not None and not keep.any():
+            continue
+        probabilities = evaluate(tile)
+        if keep is not None:
+            probabilities[~keep] = np.nan
+        grid[i:i + rows, j:j + cols] = probabilities
     return grid
+
+
+def _window_means(mask, window, stride):
+    """Mean of ``mask`` over every window of the grid, from a summed-area table."""
+    table = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), dtype=np.int64)
+    np.cumsum(np.cumsum(mask, axis=0), axis=1, out=table[1:, 1:])
+    rows = np.arange(0, mask.shape[0] - window + 1, stride)
+    cols = np.arange(0, mask.shape[1] - window + 1, stride)
+    sums = (table[np.ix_(rows + window, cols + window)] - table[np.ix_(rows, cols + window)]
+            - table[np.ix_(rows + window, cols)] + table[np.ix_(rows, cols)])
+    return sums / window**2
 
 
 # --------------------------------------------------------- batched engine

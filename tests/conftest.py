@@ -35,3 +35,28 @@ def one_blas_thread():
 
     with threadpool_limits(limits=1, user_api="blas"):
         yield
+
+
+@pytest.fixture(scope="session")
+def write_geotiff():
+    """A function writing a (bands, height, width) array as a GeoTIFF with rasterio.
+
+    Defaults: UTM zone 11N (EPSG:32611), 3 m pixels from (500000, 3700000),
+    the tag TIFFTAG_DATETIME 2017:07:05 18:08:18.
+    """
+    rasterio = pytest.importorskip("rasterio")
+    from rasterio.transform import from_origin
+
+    def write(path, bands, *, crs="EPSG:32611", nodata=None,
+              tags={"TIFFTAG_DATETIME": "2017:07:05 18:08:18"}):
+        count, height, width = bands.shape
+        georeference = {} if crs is None else {
+            "crs": crs, "transform": from_origin(500000, 3700000, 3, 3)}
+        with rasterio.open(path, "w", driver="GTiff", height=height, width=width,
+                           count=count, dtype=bands.dtype, nodata=nodata,
+                           **georeference) as dataset:
+            dataset.write(bands)
+            dataset.update_tags(**tags)
+        return path
+
+    return write

@@ -105,14 +105,122 @@ def test_scan_synthetic_scene_and_scene_file(model_file, tmp_path, capsys):
 
     scene, _ = make_scene(48, 64, n_ships=1, chip_size=16, random_state=0)
     Image.fromarray(scene).save(tmp_path / "harbour.png")
-    status, out, _ = run(capsys, "scan", model_file, tmp_path / "harbour.png",
-                         "--stride", 4, "--no-progress", "--out", tmp_path / "b")
+    status, out, err = run(capsys, "scan", model_file, tmp_path / "harbour.png",
+                           "--stride", 4, "--no-progress", "--out", tmp_path / "b")
     assert status == 0 and out.startswith("harbour: ")
     counts = pd.read_csv(tmp_path / "b" / "counts.csv")
     detections = pd.read_csv(tmp_path / "b" / "detections.csv")
-    assert counts.to_dict("list") == {"scene": ["harbour"], "count": [len(detections)]}
-    assert list(detections.columns) == ["scene", "row", "col", "probability"]
+    assert list(counts.columns) == ["scene", "datetime", "aoi", "count", "valid_fraction"]
+    assert counts[["scene", "count"]].to_dict("list") == {"scene": ["harbour"],
+                                                         "count": [len(detections)]}
+    assert counts["datetime"].isna().all() and counts["aoi"].isna().all()
+    assert list(detections.columns) == ["scene", "datetime", "row", "col", "probability"]
     assert (tmp_path / "b" / "harbour_scan.png").exists()
+    assert "harbour has no CRS" in err
+
+
+def write_scenes(folder, write_geotiff):
+    """Three dated 16-bit 4-band GeoTIFFs (PlanetScope names) and a ports GeoJSON."""
+    days = ["20170705_180818_1041", "20170706_180818_1042", "20170712_180818_1043"]
+    for k, day in enumerate(days):
+        scene, _ = make_scene(48, 64, n_ships=1, chip_size=16, random_state=k)
+        bands = np.moveaxis(scene[..., ::-1], -1, 0).astype(np.uint16) * 16
+        write_geotiff(folder / f"{day}.tif", np.concatenate([bands, bands[:1]]), tags={})
+    lon, lat = -117.0, 33.4385  # the scenes' area (UTM 11N, from 500000, 3700000)
+    port = {"type": "Polygon", "coordinates": [[[lon - 1e-2, lat - 1e-2], [lon + 2e-3, lat - 1e-2],
+                                                [lon + 2e-3, lat + 1e-2], [lon - 1e-2, lat + 1e-2],
+                                                [lon - 1e-2, lat - 1e-2]]]}
+    (folder / "ports.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "harbour"}, "geometry": port}]}))
+    return [folder / f"{day}.tif" for day in days]
+
+
+def test_scan_geotiffs_with_areas_then_activity(model_file, write_geotiff, tmp_path,
+                                               capsys):
+    scenes = write_scenes(tmp_path, write_geotiff)
+    out = tmp_path / "out"
+    argv = ["scan", model_file, *scenes, "--aoi", tmp_path / "ports.geojson",
+            "--bands", "3,2,1", "--scale", "0,4080", "--stride", 4, "--threshold", 0,
+            "--out", out]
+    status, stdout, err = run(capsys, *argv)
+    assert status == 0, err
+    assert "scan: 100%" in err and "3/3" in err
+    detections = pd.read_csv(out / "detections.csv")
+    assert list(detections.columns) == ["scene", "datetime", "row", "col", "probability",
+                                        "x", "y", "lon", "lat", "crs", "aoi"]
+    assert len(detections) > 0 and set(detections["aoi"]) == {"harbour"}
+    assert (detections["crs"] == "EPSG:32611").all()
+    counts = pd.read_csv(out / "counts.csv")
+    assert counts["scene"].tolist() == [path.stem for path in scenes]
+    assert counts["datetime"].tolist() == ["2017-07-05 18:08:18", "2017-07-06 18:08:18",
+                                           "2017-07-12 18:08:18"]
+    assert (counts["aoi"] == "harbour").all()
+    assert counts["count"].sum() == len(detections)
+    assert ((counts["valid_fraction"] > 0) & (counts["valid_fraction"] < 1)).all()
+    collection = json.loads((out / "detections.geojson").read_text())
+    assert collection["type"] == "FeatureCollection"
+    assert len(collection["features"]) == len(detections)
+    first = collection["features"][0]
+    assert first["geometry"] == {"type": "Point", "coordinates": [
+        detections["lon"][0], detections["lat"][0]]}
+    assert first["properties"]["scene"] == scenes[0].stem
+    assert {p.name for p in out.glob("*_scan.png")} == {f"{p.stem}_scan.png" for p in scenes}
+
+    # A restart skips the scenes done; --overwrite scans them again.
+    done = out / "scenes" / f"{scenes[0].stem}.counts.csv"
+    stamp = done.stat().st_mtime_ns
+    status, stdout, _ = run(capsys, *argv)
+    assert status == 0 and stdout.count("scanned before, skipped") == 3
+    assert done.stat().st_mtime_ns == stamp
+    pd.testing.assert_frame_equal(pd.read_csv(out / "detections.csv"), detections)
+    status, stdout, _ = run(capsys, *argv, "--overwrite", "--no-progress")
+    assert status == 0 and "skipped" not in stdout and done.stat().st_mtime_ns != stamp
+
+    status, stdout, err = run(capsys, "activity", out / "counts.csv", "--freq", "W",
+                              "--min-valid-fraction", 0, "--out", tmp_path / "act")
+    assert status == 0, err
+    activity = pd.read_csv(tmp_path / "act" / "activity.csv")
+    assert activity.columns.tolist() == ["aoi", "period", "n_scenes", "mean_ships",
+                                         "max_ships"]
+    assert activity["period"].tolist() == ["2017-07-03", "2017-07-10"]
+    assert activity["n_scenes"].tolist() == [2, 1]
+    assert activity["max_ships"].tolist() == [counts["count"][:2].max(), counts["count"][2]]
+    with Image.open(tmp_path / "act" / "activity.png") as image:
+        assert image.format == "PNG"
+
+
+def test_scan_goes_on_past_an_unreadable_scene_and_exits_1(model_file, write_geotiff,
+                                                           tmp_path, capsys):
+    scenes = write_scenes(tmp_path, write_geotiff)[:2]
+    broken = tmp_path / "broken.tif"
+    broken.write_text("not a scene")
+    status, _, err = run(capsys, "scan", model_file, scenes[0], broken, scenes[1],
+                         "--bands", "3,2,1", "--scale", "0,4080", "--no-progress",
+                         "--out", tmp_path / "out")
+    assert status == 1
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("sklship: error: 1 of 3 scenes could not be scanned")
+    assert "broken: Cannot read scene file" in last and "not an image" in last
+    counts = pd.read_csv(tmp_path / "out" / "counts.csv")
+    assert counts["scene"].tolist() == [path.stem for path in scenes]
+    assert not list((tmp_path / "out").rglob("*.tmp*"))  # nothing half-written
+
+
+def test_activity_leaves_out_rows_without_datetime(tmp_path, capsys):
+    counts = pd.DataFrame({"scene": ["a", "b", "c"], "aoi": ["LB", "LB", None],
+                           "datetime": ["2017-07-05 10:00:00", "", "2017-08-01"],
+                           "count": [3, 4, 5], "valid_fraction": [1.0, 1.0, 0.9]})
+    counts.to_csv(tmp_path / "counts.csv", index=False)
+    status, out, err = run(capsys, "activity", tmp_path / "counts.csv", "--freq", "M",
+                           "--out", tmp_path)
+    assert status == 0
+    assert "left out 1 of 3 rows without a datetime" in err
+    activity = pd.read_csv(tmp_path / "activity.csv")
+    assert activity[["aoi", "period", "mean_ships"]].values.tolist() == [
+        ["LB", "2017-07-01", 3.0], ["whole scene", "2017-08-01", 5.0]]
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    status, _, err = run(capsys, "activity", tmp_path / "bad.csv")
+    assert status == 1 and "bad.csv lacks the columns" in err
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -128,6 +236,10 @@ def test_scan_synthetic_scene_and_scene_file(model_file, tmp_path, capsys):
     (["search", "--grid", "architectures", "--model", "dense"], "grid for cnn"),
     (["search", "--scheduler", "a", "--dask-workers", "2"], "not allowed with"),
     (["scan", "--threshold", "2"], "between 0 and 1"),
+    (["scan", "--bands", "3,x,1"], "band numbers separated by commas"),
+    (["scan", "--scale", "5,1"], "LOW must be below HIGH"),
+    (["scan", "--scale", "max"], "LOW,HIGH (e.g. 0,3000) or 'percentile'"),
+    (["activity", "c.csv", "--freq", "Y"], "invalid choice: 'Y'"),
 ])
 def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):
     status, out, err = run(capsys, *argv)
@@ -148,7 +260,9 @@ def test_bad_files_exit_1_with_one_line(model_file, tmp_path, capsys):
         (["predict", model_file, tmp_path / "nothing-here"], "does not exist"),
         (["predict", model_file, not_png], "Cannot read"),
         (["compare", "--data", tmp_path / "no-data"], "not found"),
-        (["scan", model_file, not_png], "not an image"),
+        (["scan", model_file, not_png, "--no-progress"], "not an image"),
+        (["scan", model_file, "--aoi", not_png], "is not GeoJSON"),
+        (["activity", tmp_path / "missing.csv"], "does not exist"),
     ]
     for argv, message in cases:
         status, _, err = run(capsys, *argv)

@@ -12,15 +12,54 @@ from sklship.cli import main
 distributed = pytest.importorskip("dask.distributed")
 
 
-def test_grid_search_on_dask_matches_n_jobs_1_and_cli_uses_the_scheduler(tmp_path,
-                                                                        capsys):
-    # One cluster for both parts: starting one costs more than either part.
+def test_grid_search_and_scans_on_dask_match_one_process(tmp_path, capsys,
+                                                        write_geotiff):
+    # One cluster for all parts: starting one costs more than any part.
     # Processes, one thread each: TensorFlow's seeding is per process, so
     # threads sharing a process would interleave their seeded fits.
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         _check_grid_search_matches_n_jobs_1(cluster)
         _check_cli_search_runs_on_the_scheduler(cluster, tmp_path, capsys)
+        _check_scans_match_one_process(cluster, tmp_path, capsys, write_geotiff)
+
+
+def _check_scans_match_one_process(cluster, tmp_path, capsys, write_geotiff):
+    from shapely.geometry import box
+
+    from sklship import CNNShipClassifier
+    from sklship.datasets import make_scene
+    from sklship.persistence import save_model
+    from sklship.survey import scan_scenes
+
+    X, y = make_ships(100, image_size=16, random_state=0, return_X_y=True)
+    cnn = CNNShipClassifier(epochs=1, filters=(4,), random_state=0).fit(X, y)
+    paths = []
+    for k in range(4):
+        scene, _ = make_scene(48, 64, n_ships=1, chip_size=16, random_state=k)
+        paths.append(write_geotiff(tmp_path / f"2017070{k + 1}_180818_00{k}0.tif",
+                                   np.moveaxis(scene, -1, 0), tags={}))
+    params = {"stride": 4, "threshold": 0.3,
+              "aoi": {"port": box(-117.0, 33.43, -116.998, 33.44)}}
+    local = scan_scenes(cnn, paths, **params)
+    with distributed.Client(cluster) as client:
+        remote = scan_scenes(cnn, paths, client=client, **params)
+    assert len(local[0]) > 0 and local[1]["scene"].tolist() == [p.stem for p in paths]
+    pd.testing.assert_frame_equal(remote[0], local[0])
+    pd.testing.assert_frame_equal(remote[1], local[1])
+
+    model = tmp_path / "cnn.sklship"
+    save_model(cnn, model)
+    outputs = {}
+    for name, extra in (("one", []), ("dask", ["--scheduler", cluster.scheduler_address])):
+        status = main(["scan", str(model), *map(str, paths), "--stride", "4",
+                       "--threshold", "0.3", "--no-progress", "--out",
+                       str(tmp_path / name), *extra])
+        assert status == 0
+        outputs[name] = {f: (tmp_path / name / f).read_text()
+                         for f in ("detections.csv", "counts.csv", "detections.geojson")}
+    assert "Scanning 4 scenes on the Dask cluster at tcp://" in capsys.readouterr().err
+    assert outputs["dask"] == outputs["one"]
 
 
 def _check_grid_search_matches_n_jobs_1(cluster):

@@ -1,0 +1,157 @@
+"""Scanning GeoTIFF scenes: overhead against arrays, memory, and Dask against one process.
+
+1. overhead: the same 3,000 x 3,000 pixels scanned as an in-memory array and
+   as a tiled GeoTIFF (EPSG:32611, 3 m), read window by window through
+   rasterio, interleaved 3 times; ``geotiff overhead: X`` is the ratio of
+   the medians (goal <= 1.2).
+2. memory: a 10,000 x 10,000 pixel GeoTIFF (300 MB of pixels, written tile by
+   tile and never held whole) scanned in a fresh subprocess; its peak
+   resident set (``RUSAGE_CHILDREN.ru_maxrss``, TensorFlow included) against
+   the same subprocess that only loads the model (goal < 1.5 GB).
+3. Dask: 16 scenes of 1,000 x 1,000 pixels scanned by ``scan_scenes`` in
+   this process and on a 2-worker ``LocalCluster`` (one thread each; the
+   cluster's start-up is timed apart); the tables must be equal.
+
+The network is the book CNN on 80x80 chips trained 3 epochs on 1,000
+``make_ships`` chips; stride 10, shared engine.
+
+Run: nice -n 19 python benchmarks/bench_geotiff.py [--big 10000]
+"""
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+STRIDE = 10
+_CHILD = """
+import resource, sys, time
+from sklship.persistence import load_model
+from sklship.scan import scan_scene
+model = load_model(sys.argv[1])
+count, seconds = 0, 0.0
+if sys.argv[2] != "-":
+    start = time.perf_counter()
+    count = scan_scene(model, sys.argv[2], stride={stride}).count
+    seconds = time.perf_counter() - start
+print(count, f"{{seconds:.1f}}", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def write_geotiff(path, height, width, *, block=1000, random_state=0):
+    """A tiled 8-bit RGB GeoTIFF of make_scene blocks, written block by block."""
+    import rasterio
+    from rasterio.transform import from_origin
+    from rasterio.windows import Window
+
+    from sklship.datasets import make_scene
+
+    profile = {"driver": "GTiff", "height": height, "width": width, "count": 3,
+               "dtype": "uint8", "crs": "EPSG:32611", "tiled": True, "blockxsize": 256,
+               "blockysize": 256, "transform": from_origin(400000, 3740000, 3, 3)}
+    with rasterio.open(path, "w", **profile) as dataset:
+        for top in range(0, height, block):
+            for left in range(0, width, block):
+                h, w = min(block, height - top), min(block, width - left)
+                pixels, _ = make_scene(h, w, n_ships=max(1, h * w // 125_000),
+                                       random_state=random_state + top + left)
+                dataset.write(np.moveaxis(pixels, -1, 0), window=Window(left, top, w, h))
+        dataset.update_tags(TIFFTAG_DATETIME="2017:07:05 18:08:18")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--big", type=int, default=10_000, help="side of the big scene")
+    args = parser.parse_args()
+
+    from sklship import CNNShipClassifier, make_ships
+    from sklship.persistence import save_model
+    from sklship.scan import read_scene, scan_scene
+    from sklship.survey import scan_scenes
+
+    print(f"load: {os.getloadavg()[0]:.2f} (1-minute load average at start, "
+          f"{os.cpu_count()} CPU cores)")
+    tmp = Path(tempfile.mkdtemp(prefix="bench_geotiff_"))
+    start = time.perf_counter()
+    X, y = make_ships(1000, random_state=0, return_X_y=True)
+    cnn = CNNShipClassifier(epochs=3, random_state=0).fit(X, y)
+    save_model(cnn, tmp / "cnn.sklship")
+    print(f"setup: book CNN trained 3 epochs on 1,000 80x80 make_ships chips in "
+          f"{time.perf_counter() - start:.1f} s")
+
+    # 1. overhead
+    write_geotiff(tmp / "medium.tif", 3000, 3000)
+    array = read_scene(tmp / "medium.tif")
+    scan_scene(cnn, array[:400, :400], stride=STRIDE)  # warm-up: conversion, tracing
+    times, counts = {"array": [], "geotiff": []}, {}
+    for _ in range(3):
+        for kind, scene in (("array", array), ("geotiff", tmp / "medium.tif")):
+            start = time.perf_counter()
+            counts[kind] = scan_scene(cnn, scene, stride=STRIDE).count
+            times[kind].append(time.perf_counter() - start)
+    medians = {kind: float(np.median(runs)) for kind, runs in times.items()}
+    print(f"3000x3000 scene, stride {STRIDE}, shared engine, 3 interleaved runs each: "
+          f"array {medians['array']:.2f} s, GeoTIFF {medians['geotiff']:.2f} s "
+          f"(median; {counts['array']} and {counts['geotiff']} ships)")
+    print(f"geotiff overhead: {medians['geotiff'] / medians['array']:.2f}")
+
+    # 2. memory
+    start = time.perf_counter()
+    write_geotiff(tmp / "big.tif", args.big, args.big)
+    size = (tmp / "big.tif").stat().st_size
+    print(f"big scene: {args.big}x{args.big} pixels, {size / 2**20:.0f} MiB file, "
+          f"written in {time.perf_counter() - start:.0f} s")
+    peaks = {}
+    # The scan first: RUSAGE_CHILDREN then holds its peak alone; each child also
+    # reports its own peak (RUSAGE_SELF).
+    for what, scene in (("scan", str(tmp / "big.tif")), ("model only", "-")):
+        done = subprocess.run([sys.executable, "-c", _CHILD.format(stride=STRIDE),
+                               str(tmp / "cnn.sklship"), scene], capture_output=True,
+                              text=True, check=True,
+                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        count, seconds, own = done.stdout.split()
+        peaks[what] = int(own) / 2**20  # KiB -> GiB
+        if what == "scan":
+            children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+            print(f"  scan of the big scene: {count} ships in {seconds} s; peak RSS "
+                  f"{children:.2f} GiB (RUSAGE_CHILDREN after it)")
+    print(f"peak memory: {peaks['scan']:.2f} GiB scanning the {args.big}x{args.big} "
+          f"GeoTIFF (process peak RSS; loading the model alone: "
+          f"{peaks['model only']:.2f} GiB; goal < 1.5 GB)")
+
+    # 3. Dask
+    paths = []
+    for k in range(16):
+        paths.append(tmp / f"2017{7 + k // 8:02d}{1 + k % 8:02d}_180818_{k:04x}.tif")
+        write_geotiff(paths[-1], 1000, 1000, random_state=100 * k)
+    start = time.perf_counter()
+    local = scan_scenes(cnn, paths, stride=STRIDE)
+    one = time.perf_counter() - start
+    from dask.distributed import Client, LocalCluster
+
+    start = time.perf_counter()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        started = time.perf_counter() - start
+        runs = []
+        for _ in range(2):  # the first run loads TensorFlow and the model on workers
+            start = time.perf_counter()
+            remote = scan_scenes(cnn, paths, stride=STRIDE, client=client)
+            runs.append(time.perf_counter() - start)
+    same = all(a.equals(b) for a, b in zip(local, remote))
+    print(f"16 scenes of 1000x1000: one process {one:.1f} s (model warm), 2-worker "
+          f"LocalCluster {runs[0]:.1f} s first run (workers import TensorFlow, get the "
+          f"model), {runs[1]:.1f} s second run (+ {started:.1f} s cluster start); same "
+          f"tables: {same}")
+    print(f"dask speedup: {one / runs[1]:.2f} (one process / 2 workers, warm; "
+          f"{one / runs[0]:.2f} first run)")
+
+
+if __name__ == "__main__":
+    main()
