@@ -286,6 +286,9 @@ def _parser():
                       "two not above window / 8, 8 for 80-pixel chips)")
     scan.add_argument("--threshold", type=_probability, default=0.5,
                       help="ship probability that counts (default: %(default)s)")
+    scan.add_argument("--min-neighbors", type=int, choices=range(9), default=1,
+                      metavar="K", help="neighbouring windows that must reach the "
+                      "threshold too, 0 to 8 (default: %(default)s)")
     scan.add_argument("--scene-size", type=_at_least(16), default=800, metavar="N",
                       help="side of the synthetic scene (default: %(default)s)")
     scan.add_argument("--n-ships", type=_at_least(0), default=8, metavar="N",
@@ -761,7 +764,8 @@ def _scan(args):
         size = model.input_shape_[0] if hasattr(model, "input_shape_") else None
     else:
         model, size = _quick_model(args), args.image_size
-    params = {"stride": args.stride, "threshold": args.threshold, "bands": args.bands,
+    params = {"stride": args.stride, "threshold": args.threshold,
+              "min_neighbors": args.min_neighbors, "bands": args.bands,
               "scale": args.scale, "date_pattern": args.date_pattern}
     if args.aoi is not None:
         from .geo import read_aoi

@@ -50,6 +50,7 @@ from os import PathLike
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
+from scipy.ndimage import convolve
 
 from ._validation import HasMethods, Interval, StrOptions, validate_params
 from .geo import aoi_to_pixels, georeference, read_aoi
@@ -175,6 +176,7 @@ class ScanResult:
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "threshold": [Interval(Real, 0, 1, closed="both")],
         "min_distance": [Interval(Real, 0, None, closed="left"), None],
+        "min_neighbors": [Interval(Integral, 0, 8, closed="both")],
         "engine": [StrOptions(set(ENGINES))],
         "tile_size": [Interval(Integral, 1, None, closed="left")],
         "progress": ["boolean"],
@@ -186,7 +188,7 @@ class ScanResult:
     prefer_skip_nested_validation=True,
 )
 def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
-               threshold=0.5, min_distance=None, engine="auto",
+               threshold=0.5, min_distance=None, min_neighbors=1, engine="auto",
                tile_size=_DEFAULT_TILE_SIZE, progress=False, bands=None, scale=None,
                aoi=None, date_pattern=None):
     """Slide a fitted chip classifier over a scene; find and count the ships.
@@ -226,6 +228,17 @@ def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
         means ``0.75 * window`` (60 pixels, 180 m at 3 m per pixel): windows
         at both ends of a long hull peak up to about half its length apart,
         and at ``window / 2`` a 110-pixel tanker was counted twice.
+    min_neighbors : int in [0, 8], default=1
+        A window is a candidate only when at least this many of its 8
+        neighbours on the grid reach ``threshold`` too (the ``minNeighbors``
+        of OpenCV's cascade detectors). A ship of 40 pixels or more stays
+        whole in windows 8 pixels apart, so the windows around it agree;
+        a pier or a breakwater tip that fools the model at one position
+        rarely fools it at the next. In two real PlanetScope scenes the
+        recommended model at stride 8 made 1 false alarm (a pier, p = 0.62)
+        with 0 and none with 1, finding all 7 marked ships both times. The
+        rule assumes neighbours a few pixels apart: at strides above
+        ``window / 8`` use 0.
     engine : {"auto", "shared", "batched"}, default="auto"
         "auto" uses the shared-computation engine when it is exact for the
         estimator's network and stride, and the batched engine otherwise;
@@ -334,7 +347,8 @@ def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
                                     progress, pixel_aois)
         valid = source.valid_overview()
     detections = non_max_suppression(probabilities, window=window, stride=stride,
-                                     threshold=threshold, min_distance=min_distance)
+                                     threshold=threshold, min_distance=min_distance,
+                                     min_neighbors=min_neighbors)
     if source.crs is not None:
         detections = georeference(detections, source.crs, source.transform)
     valid_fraction = 1.0 if valid is None else float(valid.mean())
@@ -869,10 +883,11 @@ def _unmirror(grid, transpose, flip_rows, flip_cols):
 
 # -------------------------------------------------------------------- NMS
 def non_max_suppression(probabilities, *, window, stride, threshold=0.5,
-                        min_distance=None):
+                        min_distance=None, min_neighbors=0):
     """Merge overlapping positive windows into single detections.
 
-    Windows with a probability of at least ``threshold`` are candidates.
+    Windows with a probability of at least ``threshold``, and at least
+    ``min_neighbors`` of their 8 grid neighbours too, are candidates.
     Greedily, the most probable remaining candidate is kept and every
     candidate whose centre lies within ``min_distance`` pixels of it is
     dropped.
@@ -888,6 +903,9 @@ def non_max_suppression(probabilities, *, window, stride, threshold=0.5,
         Smallest probability of a candidate.
     min_distance : float or None, default=None
         Suppression radius in pixels; None means :func:`default_min_distance`.
+    min_neighbors : int, default=0
+        Neighbouring windows (of the 8 around it on the grid) that must reach
+        ``threshold`` too for a window to be a candidate; 0 keeps lone windows.
 
     Returns
     -------
@@ -898,7 +916,12 @@ def non_max_suppression(probabilities, *, window, stride, threshold=0.5,
     probabilities = np.asarray(probabilities, dtype=np.float64)
     if min_distance is None:
         min_distance = default_min_distance(window)
-    candidates = np.flatnonzero(probabilities >= threshold)
+    above = probabilities >= threshold
+    if min_neighbors:
+        ring = np.ones((3, 3), dtype=np.int64)
+        ring[1, 1] = 0
+        above &= convolve(above.astype(np.int64), ring, mode="constant") >= min_neighbors
+    candidates = np.flatnonzero(above)
     order = candidates[np.argsort(-probabilities.ravel()[candidates], kind="stable")]
     n_rows, n_cols = probabilities.shape
     reach = int(np.floor(min_distance / stride))

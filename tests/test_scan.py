@@ -165,6 +165,23 @@ def test_non_max_suppression_merges_neighbours():
     assert len(non_max_suppression(grid, window=32, stride=4, min_distance=3)) == 4
 
 
+def test_lone_windows_are_dropped_with_min_neighbors():
+    grid = np.zeros((10, 12))
+    grid[2, 2], grid[2, 3], grid[3, 3] = 0.9, 0.8, 0.7  # seen by 3 neighbours
+    grid[8, 10] = 0.95  # a lone window: no neighbour reaches the threshold
+    grid[7, 10] = 0.45
+    kept = non_max_suppression(grid, window=32, stride=4, min_neighbors=1)
+    assert kept[["row", "col"]].to_numpy().tolist() == [[2 * 4 + 16, 2 * 4 + 16]]
+    # each of the three has two neighbours above 0.5, none has three
+    assert len(non_max_suppression(grid, window=32, stride=4, min_neighbors=2)) == 1
+    assert len(non_max_suppression(grid, window=32, stride=4, min_neighbors=3)) == 0
+    assert len(non_max_suppression(grid, window=32, stride=4, min_neighbors=0)) == 2
+    with_nan = grid.copy()
+    with_nan[2, 3] = np.nan  # nodata windows support nothing
+    assert non_max_suppression(with_nan, window=32, stride=4,
+                               min_neighbors=2).empty
+
+
 def test_image_path_gives_the_same_result_as_the_array(book_cnn, scene, tmp_path):
     path = tmp_path / "scene.png"
     Image.fromarray(scene).save(path)
