@@ -119,7 +119,7 @@ def _fsync_folder(folder):
 # --------------------------------------------------------------------------
 
 
-def read_rgb(source, *, name=None, size=None):
+def read_rgb(source, *, name=None, size=None, alpha=False):
     """Read an image file (PNG, JPEG, ... anything Pillow reads) as 8-bit RGB.
 
     Parameters
@@ -131,10 +131,15 @@ def read_rgb(source, *, name=None, size=None):
         is a path.
     size : int or None, default=None
         When given, the image must be ``size x size`` pixels.
+    alpha : bool, default=False
+        Also return the image's alpha channel.
 
     Returns
     -------
     image : ndarray of shape (height, width, 3), dtype uint8
+    alpha : ndarray of shape (height, width), dtype uint8, or None
+        Only with ``alpha=True``: the alpha channel, None when the image has
+        no transparency.
 
     Raises
     ------
@@ -160,7 +165,12 @@ def read_rgb(source, *, name=None, size=None):
                 raise ValueError(
                     f"{name} is {width}x{height} pixels; expected {size}x{size}."
                 )
-            return np.asarray(image.convert("RGB"))
+            rgb = np.asarray(image.convert("RGB"))
+            if not alpha:
+                return rgb
+            if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
+                return rgb, None
+            return rgb, np.asarray(image.convert("RGBA").getchannel("A"))
     except (OSError, SyntaxError) as exc:  # includes PIL.UnidentifiedImageError
         raise ValueError(f"Cannot read {name}: not an image Pillow can read "
                          f"({exc}).") from exc

@@ -104,10 +104,11 @@ def open_scene(scene, *, bands=None, scale=None, date_pattern=None):
         if not path.exists():
             raise FileNotFoundError(f"scene file {path} does not exist.")
         if path.suffix.lower() in PILLOW_SUFFIXES:
-            pixels = read_rgb(path, name=f"scene file {path}")
+            pixels, alpha = read_rgb(path, name=f"scene file {path}", alpha=True)
             return _ArraySource(pixels, bands, scale, name=path.stem,
                                 what=f"scene file {path}",
-                                datetime=scene_datetime(path, date_pattern=pattern))
+                                datetime=scene_datetime(path, date_pattern=pattern),
+                                valid=None if alpha is None else alpha > 0)
         return _RasterioSource(path, bands, scale, pattern)
     return _ArraySource(np.asarray(scene), bands, scale, name=None, what="scene",
                         datetime=pd.NaT)
@@ -189,10 +190,15 @@ class _Source:
 
 
 class _ArraySource(_Source):
-    """An image in memory (an array, or a PNG/JPEG read whole by Pillow)."""
+    """An image in memory (an array, or a PNG/JPEG read whole by Pillow).
 
-    def __init__(self, pixels, bands, scale, *, name, what, datetime):
+    ``valid`` is the mask of pixels with data (alpha > 0 in a PNG), or None
+    when every pixel has data.
+    """
+
+    def __init__(self, pixels, bands, scale, *, name, what, datetime, valid=None):
         self.name, self.what, self.datetime = name, what, datetime
+        self.valid = None if valid is None or valid.all() else valid
         self.path = None if name is None else what
         if pixels.ndim == 3 and bands is not None:
             _check_band_range(bands, pixels.shape[2], what)
@@ -205,15 +211,17 @@ class _ArraySource(_Source):
         self.channels = pixels.shape[2] if pixels.ndim == 3 else 0
 
     def read(self, rows, cols):
-        """Pixels of ``[rows, cols]`` (slices) and None: every pixel is valid."""
-        return self._to_uint8(self.pixels[rows, cols]), None
+        """Pixels of ``[rows, cols]`` (slices) and their valid mask (None: all valid)."""
+        valid = None if self.valid is None else self.valid[rows, cols]
+        return self._to_uint8(self.pixels[rows, cols]), valid
 
     def overview(self, max_side=OVERVIEW_SIDE):
-        """The whole image (small enough to plot) and None."""
-        return self._to_uint8(self.pixels), None
+        """The whole image (small enough to plot) and its valid mask."""
+        return self._to_uint8(self.pixels), self.valid
 
     def valid_overview(self, max_side=OVERVIEW_SIDE):
-        """None: an image in memory has no nodata mask."""
+        """The valid mask (alpha > 0), or None when every pixel has data."""
+        return self.valid
 
 
 class _RasterioSource(_Source):

@@ -169,3 +169,22 @@ def test_png_is_read_by_pillow_and_has_no_crs(scene, tmp_path):
         pixels, valid = source.read(slice(0, 10), slice(5, 20))
     assert valid is None
     np.testing.assert_array_equal(pixels, scene[:10, 5:20, ::-1])
+
+
+def test_transparent_png_pixels_are_nodata(cnn, scene, tmp_path):
+    from PIL import Image
+
+    alpha = np.full(scene.shape[:2], 255, np.uint8)
+    border = 24  # a transparent left border
+    alpha[:, :border] = 0
+    Image.fromarray(np.dstack([scene, alpha])).save(tmp_path / "border.png")
+    Image.fromarray(np.dstack([scene, np.full_like(alpha, 255)])).save(tmp_path / "opaque.png")
+    result = scan_scene(cnn, tmp_path / "border.png", stride=4, threshold=0.0)
+    # Window column j starts at 4j: skipped when fewer than half its columns are opaque.
+    corner = np.arange(result.probabilities.shape[1]) * 4
+    mostly_nodata = (WINDOW - np.clip(border - corner, 0, None)) / WINDOW < 0.5
+    assert mostly_nodata.sum() == 2
+    np.testing.assert_array_equal(np.isnan(result.probabilities).all(axis=0), mostly_nodata)
+    assert result.valid_fraction == pytest.approx((136 - border) / 136)
+    opaque = scan_scene(cnn, tmp_path / "opaque.png", stride=4)
+    assert opaque.valid_fraction == 1.0 and not np.isnan(opaque.probabilities).any()
