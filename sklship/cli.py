@@ -286,9 +286,9 @@ def _parser():
                       "two not above window / 8, 8 for 80-pixel chips)")
     scan.add_argument("--threshold", type=_probability, default=0.5,
                       help="ship probability that counts (default: %(default)s)")
-    scan.add_argument("--min-neighbors", type=int, choices=range(9), default=1,
-                      metavar="K", help="neighbouring windows that must reach the "
-                      "threshold too, 0 to 8 (default: %(default)s)")
+    scan.add_argument("--min-neighbors", type=int, choices=range(9), metavar="K",
+                      help="neighbouring windows that must reach the threshold too, "
+                      "0 to 8 (default: 1 at strides up to window / 8, else 0)")
     scan.add_argument("--scene-size", type=_at_least(16), default=800, metavar="N",
                       help="side of the synthetic scene (default: %(default)s)")
     scan.add_argument("--n-ships", type=_at_least(0), default=8, metavar="N",
