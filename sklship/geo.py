@@ -142,10 +142,8 @@ def aoi_to_pixels(aois, crs, transform):
     ----------
     aois : dict of str to shapely geometry
         As returned by :func:`read_aoi`.
-    crs : str or pyproj.CRS
-        The scene's CRS.
-    transform : affine.Affine
-        The scene's pixel-to-CRS transform.
+    crs, transform : pyproj.CRS (or str) and affine.Affine
+        The scene's CRS and pixel-to-CRS transform, as in :func:`georeference`.
 
     Returns
     -------
