@@ -122,7 +122,7 @@ def decision_threshold(estimator):
         raise ValueError(
             f"{type(estimator).__name__} must threshold probabilities "
             f"(response_method='predict_proba'); got response_method="
-            f"{estimator.response_method!r} around {type(estimator.estimator_).__name__}."
+            f"{estimator.response_method!r} around {type(estimator.estimator).__name__}."
         )
     if isinstance(estimator, TunedThresholdClassifierCV):
         return float(estimator.best_threshold_)
