@@ -252,17 +252,10 @@ def _parser():
         description="Classify PNG chips (files or folders of them) with a model "
         "saved by 'sklship train'; without PATH, synthetic chips. Writes CSV: "
         "file, probability (of a ship), label.")
-    predict.add_argument("model_file", type=Path, metavar="MODEL_FILE")
-    predict.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                         help="PNG files or folders of them")
-    predict.add_argument("--n-samples", type=_at_least(1), default=20, metavar="N",
-                         help="synthetic chips to classify without PATH "
-                         "(default: %(default)s)")
+    _add_chip_arguments(predict, "PATH", "classify", 20)
     predict.add_argument("--image-size", type=_at_least(16), metavar="N",
                          help="side of the synthetic chips (default: the model's "
                          f"input size, else {_CHIP_SIZE})")
-    predict.add_argument("--seed", type=int, default=0, help="seed of the synthetic "
-                         "chips (default: %(default)s)")
     predict.add_argument("--threshold", type=_probability, metavar="T",
                          help="label a chip a ship from probability T on (default: "
                          "the threshold saved with the model, else 0.5)")
@@ -275,17 +268,10 @@ def _parser():
         description="Grad-CAM heat maps of a saved convolutional model over PNG chips "
         "(files or folders of them; without CHIP, synthetic chips): writes "
         "DIR/grad_cam.png, each chip with its heat map and ship probability.")
-    explain.add_argument("model_file", type=Path, metavar="MODEL_FILE")
-    explain.add_argument("paths", nargs="*", type=Path, metavar="CHIP",
-                         help="PNG files or folders of them")
+    _add_chip_arguments(explain, "CHIP", "explain", 12)
     explain.add_argument("--layer", metavar="NAME",
                          help="layer of the network to explain (default: its last "
                          "feature map of at least 2x2)")
-    explain.add_argument("--n-samples", type=_at_least(1), default=12, metavar="N",
-                         help="synthetic chips to explain without CHIP "
-                         "(default: %(default)s)")
-    explain.add_argument("--seed", type=int, default=0, help="seed of the synthetic "
-                         "chips (default: %(default)s)")
     explain.add_argument("--columns", type=_at_least(1), default=6, metavar="N",
                          help="chips per row of the grid (default: %(default)s)")
     explain.add_argument("--out", type=Path, default=Path("sklship-explain"),
@@ -413,6 +399,18 @@ def _add_data_arguments(parser):
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the synthetic chips and the models "
                         "(default: %(default)s)")
+
+
+def _add_chip_arguments(parser, metavar, verb, n_samples):
+    """A saved model, then PNG chips or the synthetic ones to use without them."""
+    parser.add_argument("model_file", type=Path, metavar="MODEL_FILE")
+    parser.add_argument("paths", nargs="*", type=Path, metavar=metavar,
+                        help="PNG files or folders of them")
+    parser.add_argument("--n-samples", type=_at_least(1), default=n_samples, metavar="N",
+                        help=f"synthetic chips to {verb} without {metavar} "
+                        "(default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic "
+                        "chips (default: %(default)s)")
 
 
 def _at_least(minimum):
@@ -564,6 +562,18 @@ def _write_text(path, text):
             file.write(text)
     except OSError as exc:
         raise _bad_file(exc) from exc
+
+
+def _save_display(display, path):
+    """Write a display's figure (a bad file on failure), then close it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        display.savefig(path)
+    except OSError as exc:
+        raise _bad_file(exc) from exc
+    finally:
+        plt.close(display.figure_)
 
 
 def _fitting(step):
@@ -745,7 +755,6 @@ def _explain(args):
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     from .explain import GradCAMDisplay
 
@@ -759,12 +768,7 @@ def _explain(args):
             title=f"Grad-CAM of {args.model_file.name}: where it sees a ship")
     except ValueError as exc:
         raise CommandError(f"{args.model_file}: {str(exc).splitlines()[0]}", 2) from exc
-    try:
-        display.savefig(out / "grad_cam.png")
-    except OSError as exc:
-        raise _bad_file(exc) from exc
-    finally:
-        plt.close(display.figure_)
+    _save_display(display, out / "grad_cam.png")
     log.info(f"Wrote grad_cam.png ({len(chips)} chips) to {out}")
 
 
@@ -1077,7 +1081,6 @@ def _activity(args):
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     from .activity import port_activity, read_counts
     from .plotting import ActivityDisplay
@@ -1095,13 +1098,7 @@ def _activity(args):
         log.warning(warning.message)
     print(activity.to_markdown(index=False, floatfmt=".2f"))
     _write_text(out / "activity.csv", activity.to_csv(index=False, date_format="%Y-%m-%d"))
-    display = ActivityDisplay(activity, freq=args.freq).plot()
-    try:
-        display.savefig(out / "activity.png")
-    except OSError as exc:
-        raise _bad_file(exc) from exc
-    finally:
-        plt.close(display.figure_)
+    _save_display(ActivityDisplay(activity, freq=args.freq).plot(), out / "activity.png")
     log.info(f"Wrote activity.csv and activity.png to {out}")
 
 

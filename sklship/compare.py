@@ -1,6 +1,7 @@
 """Compare models by cross-validation: which classifies chips best, and how sure is that?
 
-Also the named models and search grids that the ``sklship`` command line offers.
+(The named models and search grids that the ``sklship`` command line offers
+live in :mod:`sklship.cli`.)
 """
 
 from dataclasses import dataclass
@@ -25,13 +26,11 @@ from sklearn.model_selection import (
 )
 
 __all__ = [
-    "GRIDS",
-    "MODELS",
     "CrossValidationDetails",
     "compare_models",
     "count_trainable_parameters",
+    "default_scoring",
     "format_table",
-    "make_model",
 ]
 
 
