@@ -1,9 +1,13 @@
-"""The ``sklship`` command: compare, train, predict, search, scan and activity.
+"""The ``sklship`` command: compare, train, predict, explain, search, scan and activity.
 
 Argument parsing and output only; the work is done by the library
 (:func:`~sklship.compare.compare_models`, :mod:`sklship.persistence`,
+:mod:`sklship.thresholds`, :mod:`sklship.explain`,
 :func:`~sklship.scan.scan_scene`, :mod:`sklship.plotting`). Every command runs
 without data arguments on synthetic chips from :func:`~sklship.make_ships`.
+Results (tables, CSV) go to standard output or files; messages go through
+:mod:`logging` to standard error (``-q`` leaves warnings only, ``-v`` adds
+debug messages), and progress bars appear only on a terminal.
 Exit status: 0 on success, 2 for bad arguments, 1 for missing or bad files.
 """
 
@@ -17,6 +21,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 __all__ = ["main"]
+
+log = logging.getLogger("sklship")
 
 # Defaults of the synthetic data: ShipsNet's chip size, few enough chips that
 # every command finishes in about a minute on two cores.
@@ -134,19 +140,36 @@ def main(argv=None):
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_MessageFormatter())
+    log.addHandler(handler)
     try:
         args = _parser().parse_args(argv)
+        log.setLevel(logging.WARNING if args.quiet else
+                     logging.DEBUG if args.verbose else logging.INFO)
         # One BLAS thread: TensorFlow keeps the cores busy with its own pools,
         # and OpenBLAS threads spinning against them made the logistic
         # baseline 30x slower on two cores (67 s instead of 2 s per fit).
         with threadpool_limits(limits=1, user_api="blas"):
             return args.run(args) or 0
     except CommandError as exc:
-        print(f"sklship: error: {exc}", file=sys.stderr)
+        log.error(exc)
         return exc.status
     except KeyboardInterrupt:
-        print("sklship: interrupted", file=sys.stderr)
+        log.error("interrupted")
         return 130
+    finally:
+        log.removeHandler(handler)
+
+
+class _MessageFormatter(logging.Formatter):
+    """Messages as the command writes them: "sklship: note: ..." for warnings."""
+
+    _PREFIX = {logging.WARNING: "sklship: note: ", logging.ERROR: "sklship: error: ",
+               logging.DEBUG: "sklship: debug: "}
+
+    def format(self, record):
+        return self._PREFIX.get(record.levelno, "") + super().format(record)
 
 
 # --------------------------------------------------------------------------
@@ -155,15 +178,28 @@ def main(argv=None):
 
 
 def _parser():
+    from . import __version__
 
     parser = _Parser(prog="sklship", description="Find ships in satellite image chips "
                      "with scikit-learn compatible Keras models.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    # Options of every command.
+    common = argparse.ArgumentParser(add_help=False)
+    talk = common.add_mutually_exclusive_group()
+    talk.add_argument("-q", "--quiet", action="store_true",
+                      help="only warnings and errors on standard error")
+    talk.add_argument("-v", "--verbose", action="store_true",
+                      help="also debug messages on standard error")
+    common.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="no progress bars (they appear only on a terminal)")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     compare = commands.add_parser(
-        "compare", help="cross-validate models and tabulate their scores",
+        "compare", parents=[common], help="cross-validate models and tabulate their scores",
         description="Cross-validate models on the same folds; write results.csv, "
-        "results.md and, per model, a confusion matrix, learning curves and the "
+        "results.md (scores, Brier score and log loss of the probabilities), "
+        "calibration.png (reliability diagram of the out-of-fold probabilities) "
+        "and, per model, a confusion matrix, learning curves and the "
         "misclassified chips as PNG.")
     _add_data_arguments(compare)
     compare.add_argument("--models", nargs="+", choices=sorted(MODELS), metavar="NAME",
@@ -182,9 +218,13 @@ def _parser():
     compare.set_defaults(run=_compare)
 
     train = commands.add_parser(
-        "train", help="fit one model on all chips and save it",
+        "train", parents=[common], help="fit one model on all chips and save it",
         description="Fit a model on all chips and save it: a .joblib name writes "
-        "joblib (pickle), any other name sklship's pickle-free native format.")
+        "joblib (pickle), any other name sklship's pickle-free native format. "
+        "--calibrate calibrates its probabilities (CalibratedClassifierCV); "
+        "--threshold or --tune-threshold sets the probability at which it says "
+        "'ship' (FixedThresholdClassifier, TunedThresholdClassifierCV), saved "
+        "with the model and used by predict and scan.")
     _add_data_arguments(train)
     train.add_argument("--model", choices=sorted(MODELS), default="cnn",
                        help="model to train (default: %(default)s)")
@@ -193,30 +233,54 @@ def _parser():
                        "(3, 0.01, [16,8], null) or else a string; repeatable")
     train.add_argument("--out", type=Path, default=Path("model" + _NATIVE_SUFFIX),
                        metavar="FILE", help="model file to write (default: %(default)s)")
+    train.add_argument("--calibrate", choices=["sigmoid", "isotonic"],
+                       help="calibrate the probabilities on --cv folds: sigmoid (Platt; "
+                       "few chips) or isotonic (some thousand chips)")
+    cut = train.add_mutually_exclusive_group()
+    cut.add_argument("--threshold", type=_probability, metavar="T",
+                     help="say 'ship' from probability T on (default: 0.5)")
+    cut.add_argument("--tune-threshold", metavar="METRIC",
+                     help="choose the threshold maximising a scikit-learn score "
+                     "(balanced_accuracy, f1, precision, recall, ...) on --cv folds")
+    train.add_argument("--cv", type=_at_least(2), default=3, metavar="N",
+                       help="folds for --calibrate and --tune-threshold "
+                       "(default: %(default)s)")
     train.set_defaults(run=_train)
 
     predict = commands.add_parser(
-        "predict", help="classify PNG chips with a saved model",
+        "predict", parents=[common], help="classify PNG chips with a saved model",
         description="Classify PNG chips (files or folders of them) with a model "
         "saved by 'sklship train'; without PATH, synthetic chips. Writes CSV: "
         "file, probability (of a ship), label.")
-    predict.add_argument("model_file", type=Path, metavar="MODEL_FILE")
-    predict.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                         help="PNG files or folders of them")
-    predict.add_argument("--n-samples", type=_at_least(1), default=20, metavar="N",
-                         help="synthetic chips to classify without PATH "
-                         "(default: %(default)s)")
+    _add_chip_arguments(predict, "PATH", "classify", 20)
     predict.add_argument("--image-size", type=_at_least(16), metavar="N",
                          help="side of the synthetic chips (default: the model's "
                          f"input size, else {_CHIP_SIZE})")
-    predict.add_argument("--seed", type=int, default=0, help="seed of the synthetic "
-                         "chips (default: %(default)s)")
+    predict.add_argument("--threshold", type=_probability, metavar="T",
+                         help="label a chip a ship from probability T on (default: "
+                         "the threshold saved with the model, else 0.5)")
     predict.add_argument("--out", type=Path, metavar="FILE",
                          help="CSV file to write (default: standard output)")
     predict.set_defaults(run=_predict)
 
+    explain = commands.add_parser(
+        "explain", parents=[common], help="show where a model sees ships (Grad-CAM)",
+        description="Grad-CAM heat maps of a saved convolutional model over PNG chips "
+        "(files or folders of them; without CHIP, synthetic chips): writes "
+        "DIR/grad_cam.png, each chip with its heat map and ship probability.")
+    _add_chip_arguments(explain, "CHIP", "explain", 12)
+    explain.add_argument("--layer", metavar="NAME",
+                         help="layer of the network to explain (default: its last "
+                         "feature map of at least 2x2)")
+    explain.add_argument("--columns", type=_at_least(1), default=6, metavar="N",
+                         help="chips per row of the grid (default: %(default)s)")
+    explain.add_argument("--out", type=Path, default=Path("sklship-explain"),
+                         metavar="DIR", help="output folder (default: %(default)s)")
+    explain.set_defaults(run=_explain)
+
     search = commands.add_parser(
-        "search", help="grid search over parameters, optionally on a Dask cluster",
+        "search", parents=[common],
+        help="grid search over parameters, optionally on a Dask cluster",
         description="GridSearchCV over a named grid or one given as JSON; writes "
         "cv_results.csv and the refitted best model.")
     _add_data_arguments(search)
@@ -246,7 +310,7 @@ def _parser():
     search.set_defaults(run=_search)
 
     scan = commands.add_parser(
-        "scan", help="find and count ships in whole scenes",
+        "scan", parents=[common], help="find and count ships in whole scenes",
         description="Slide a saved chip model over scenes (GeoTIFF/COG, read window "
         "by window, or PNG/JPEG); write detections.csv, detections.geojson (lon/lat "
         "of georeferenced scenes), counts.csv (per scene and area of interest) and "
@@ -284,8 +348,9 @@ def _parser():
     scan.add_argument("--stride", type=_at_least(1), metavar="S",
                       help="step between windows in pixels (default: the largest power of "
                       "two not above window / 8, 8 for 80-pixel chips)")
-    scan.add_argument("--threshold", type=_probability, default=0.5,
-                      help="ship probability that counts (default: %(default)s)")
+    scan.add_argument("--threshold", type=_probability, metavar="T",
+                      help="ship probability that counts (default: the threshold saved "
+                      "with the model, else 0.5)")
     scan.add_argument("--min-neighbors", type=int, choices=range(9), metavar="K",
                       help="neighbouring windows that must reach the threshold too, "
                       "0 to 8 (default: 1 at strides up to window / 8, else 0)")
@@ -307,7 +372,7 @@ def _parser():
     scan.set_defaults(run=_scan)
 
     activity = commands.add_parser(
-        "activity", help="ships per port and period from scan counts",
+        "activity", parents=[common], help="ships per port and period from scan counts",
         description="Turn counts.csv files of 'sklship scan' into a port-activity "
         "time series: activity.csv (aoi, period, n_scenes, mean_ships, max_ships) "
         "and activity.png (one line per area; the number of scenes behind each "
@@ -323,9 +388,6 @@ def _parser():
                           metavar="DIR", help="output folder (default: %(default)s)")
     activity.set_defaults(run=_activity)
 
-    for command in (compare, scan):
-        command.add_argument("--no-progress", dest="progress", action="store_false",
-                             help="no progress bars")
     return parser
 
 
@@ -340,6 +402,18 @@ def _add_data_arguments(parser):
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the synthetic chips and the models "
                         "(default: %(default)s)")
+
+
+def _add_chip_arguments(parser, metavar, verb, n_samples):
+    """A saved model, then PNG chips or the synthetic ones to use without them."""
+    parser.add_argument("model_file", type=Path, metavar="MODEL_FILE")
+    parser.add_argument("paths", nargs="*", type=Path, metavar=metavar,
+                        help="PNG files or folders of them")
+    parser.add_argument("--n-samples", type=_at_least(1), default=n_samples, metavar="N",
+                        help=f"synthetic chips to {verb} without {metavar} "
+                        "(default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic "
+                        "chips (default: %(default)s)")
 
 
 def _at_least(minimum):
@@ -493,6 +567,18 @@ def _write_text(path, text):
         raise _bad_file(exc) from exc
 
 
+def _save_display(display, path):
+    """Write a display's figure (a bad file on failure), then close it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        display.savefig(path)
+    except OSError as exc:
+        raise _bad_file(exc) from exc
+    finally:
+        plt.close(display.figure_)
+
+
 def _fitting(step):
     """Run a fit or search; parameter errors become bad-argument errors."""
     try:
@@ -524,7 +610,7 @@ def _compare(args):
     split = (f"{args.cv}-fold stratified group cross-validation by scene "
              f"({len(set(scenes))} scenes)" if groups is not None
              else f"{args.cv}-fold stratified cross-validation")
-    print(f"Comparing {', '.join(models)} on {what}; {split}.", file=sys.stderr)
+    log.info(f"Comparing {', '.join(models)} on {what}; {split}.")
     table, details = _fitting(lambda: compare_models(
         models, X, y, cv=args.cv, groups=groups, progress=args.progress,
         return_details=True))
@@ -537,7 +623,29 @@ def _compare(args):
                 f"mean ± standard deviation over the folds.\n\n{markdown}\n")
     for name, detail in details.items():
         _write_model_plots(out, name, detail, X, y)
-    print(f"Wrote results.csv, results.md and plots to {out}", file=sys.stderr)
+    _write_calibration_plot(out, details, y)
+    log.info(f"Wrote results.csv, results.md and plots to {out}")
+
+
+def _write_calibration_plot(out, details, y):
+    """calibration.png: the reliability diagram of every model with probabilities."""
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot_calibration_curves, save_figure
+
+    curves = {name: (y[detail.indices], detail.proba) for name, detail in details.items()
+              if detail.proba is not None}
+    if not curves:
+        return
+    try:
+        n_chips = len(next(iter(curves.values()))[0])
+        displays = plot_calibration_curves(
+            curves, title=f"Reliability of out-of-fold probabilities (n = {n_chips})")
+        save_figure(next(iter(displays.values())).figure_, out / "calibration.png")
+    except OSError as exc:
+        raise _bad_file(exc) from exc
+    finally:
+        plt.close("all")
 
 
 def _write_model_plots(out, name, detail, X, y):
@@ -576,47 +684,95 @@ def _write_model_plots(out, name, detail, X, y):
 
 
 def _train(args):
+    from .thresholds import calibrated, decision_threshold
+
     X, y, _, what = _load_data(args)
     model = _configured(args.model, y, args.seed, params=args.param)
+    model = calibrated(model, method=args.calibrate, threshold=args.threshold,
+                       tune=args.tune_threshold, cv=args.cv, random_state=args.seed)
     _fitting(lambda: model.fit(X, y))
     _save_estimator(model, args.out)
-    print(f"Trained {args.model} on {what}; training accuracy "
-          f"{model.score(X, y):.3f}; wrote {args.out}")
+    how = "" if args.calibrate is None else f", {args.calibrate} calibration"
+    if args.tune_threshold is not None:
+        how += f", threshold tuned for {args.tune_threshold}"
+    print(f"Trained {args.model}{how} on {what}; threshold "
+          f"{decision_threshold(model):.3f}, training accuracy {model.score(X, y):.3f}; "
+          f"wrote {args.out}")
 
 
 def _predict(args):
     import numpy as np
     import pandas as pd
 
-    model = _load_estimator(args.model_file)
-    if not hasattr(model, "predict_proba"):
-        raise CommandError(f"{args.model_file} holds a {type(model).__name__}, not a "
-                           "classifier with predict_proba", 1)
-    if args.paths:
-        names, chips = _read_chips(args.paths)
-    else:
-        from .datasets import make_ships
+    from .thresholds import decision_threshold
 
-        size = args.image_size or getattr(model, "input_shape_", (_CHIP_SIZE,))[0]
-        chips = make_ships(args.n_samples, image_size=size,
-                           random_state=args.seed).images
-        names = [f"synthetic-{i}" for i in range(len(chips))]
+    model = _load_classifier(args.model_file)
+    names, chips = _chips(args, model)
     try:
         proba = model.predict_proba(chips)
     except ValueError as exc:
         raise CommandError(f"the chips do not fit {args.model_file}: "
                            f"{str(exc).splitlines()[0]}", 1) from exc
-    column = 1 if proba.shape[1] == 2 else np.argmax(proba, axis=1)
-    table = pd.DataFrame({
-        "file": names,
-        "probability": np.round(proba[np.arange(len(proba)), column], 6),
-        "label": model.classes_[np.argmax(proba, axis=1)],
-    })
+    if proba.shape[1] == 2:
+        threshold = decision_threshold(model) if args.threshold is None else args.threshold
+        probability = proba[:, 1]
+        labels = model.classes_[(probability >= threshold).astype(int)]
+    elif args.threshold is not None:
+        raise CommandError(f"--threshold needs a binary model; {args.model_file} has "
+                           f"{proba.shape[1]} classes", 2)
+    else:
+        probability = proba.max(axis=1)
+        labels = model.classes_[np.argmax(proba, axis=1)]
+    table = pd.DataFrame({"file": names, "probability": np.round(probability, 6),
+                          "label": labels})
     if args.out is None:
         table.to_csv(sys.stdout, index=False)
     else:
         _write_text(args.out, table.to_csv(index=False))
-        print(f"Wrote {len(table)} predictions to {args.out}", file=sys.stderr)
+        log.info(f"Wrote {len(table)} predictions to {args.out}")
+
+
+def _load_classifier(path):
+    """A saved model that has predict_proba, or a bad-file error."""
+    model = _load_estimator(path)
+    if not hasattr(model, "predict_proba"):
+        raise CommandError(f"{path} holds a {type(model).__name__}, not a "
+                           "classifier with predict_proba", 1)
+    return model
+
+
+def _chips(args, model):
+    """(names, chips) of --paths, else synthetic chips of the model's input size."""
+    if args.paths:
+        return _read_chips(args.paths)
+    from .datasets import make_ships
+    from .thresholds import fitted_network
+
+    size = getattr(args, "image_size", None) or getattr(
+        fitted_network(model), "input_shape_", (_CHIP_SIZE,))[0]
+    chips = make_ships(args.n_samples, image_size=size, random_state=args.seed).images
+    return [f"synthetic-{i}" for i in range(len(chips))], chips
+
+
+def _explain(args):
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+    from .explain import GradCAMDisplay
+
+    model = _load_classifier(args.model_file)
+    names, chips = _chips(args, model)
+    out = _out_folder(args.out)
+    try:
+        display = GradCAMDisplay.from_estimator(
+            model, chips, layer=args.layer, titles=[Path(name).name for name in names],
+            n_cols=args.columns,
+            title=f"Grad-CAM of {args.model_file.name}: where it sees a ship")
+    except ValueError as exc:
+        raise CommandError(f"{args.model_file}: {str(exc).splitlines()[0]}", 2) from exc
+    _save_display(display, out / "grad_cam.png")
+    log.info(f"Wrote grad_cam.png ({len(chips)} chips) to {out}")
 
 
 def _read_chips(paths):
@@ -671,8 +827,8 @@ def _search(args):
         else:
             where = "in this process"
         search = GridSearchCV(model, grid, cv=cv, scoring=args.scoring, n_jobs=n_jobs)
-        print(f"Searching {model_name} over {grid} on {what}; {args.cv} folds on "
-              f"{where}.", file=sys.stderr)
+        log.info(f"Searching {model_name} over {grid} on {what}; {args.cv} folds on "
+                 f"{where}.")
         _fitting(lambda: search.fit(X, y, groups=scenes if args.group_by_scene
                                     else None))
     results = pd.DataFrame(search.cv_results_)
@@ -682,8 +838,7 @@ def _search(args):
     print(f"Best {args.scoring}: {search.best_score_:.3f} with {search.best_params_}")
     _write_text(out / "cv_results.csv", results.to_csv(index=False))
     _save_estimator(search.best_estimator_, out / ("best_model" + _NATIVE_SUFFIX))
-    print(f"Wrote cv_results.csv and best_model{_NATIVE_SUFFIX} to {out}",
-          file=sys.stderr)
+    log.info(f"Wrote cv_results.csv and best_model{_NATIVE_SUFFIX} to {out}")
 
 
 def _grid(text, model):
@@ -726,8 +881,8 @@ def _dask(stack, scheduler, n_workers):
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:
-        raise CommandError("--scheduler and --dask-workers need dask.distributed: "
-                           "pip install 'dask[distributed]'", 2) from exc
+        raise CommandError("--scheduler and --dask-workers need Dask, an optional "
+                           'dependency: pip install "sklship[dask]"', 2) from exc
     if scheduler:
         try:
             stack.enter_context(Client(scheduler, timeout="10s"))
@@ -756,12 +911,14 @@ def _scan(args):
 
     matplotlib.use("Agg")
     from .datasets import make_scene
+    from .thresholds import fitted_network
 
     out = _out_folder(args.out)
     scenes_dir = _out_folder(out / "scenes")
     if args.files:
         model = _load_estimator(args.files[0])
-        size = model.input_shape_[0] if hasattr(model, "input_shape_") else None
+        shape = getattr(fitted_network(model), "input_shape_", None)
+        size = None if shape is None else shape[0]
     else:
         model, size = _quick_model(args), args.image_size
     params = {"stride": args.stride, "threshold": args.threshold,
@@ -803,13 +960,13 @@ def _scan(args):
 
             where = _dask(stack, args.scheduler, args.dask_workers)
             client = default_client()
-            print(f"Scanning {len(todo)} scenes on {where}.", file=sys.stderr)
+            log.info(f"Scanning {len(todo)} scenes on {where}.")
         results = _scan_progress(model, [scenes[name][0] for name in todo], client,
                                  params, args.progress)
         for index, result, error, messages in results:
             name = todo[index]
             for message in messages:
-                print(f"sklship: note: {name}: {message}", file=sys.stderr)
+                log.warning(f"{name}: {message}")
             if error is not None:
                 failed[name] = str(error).splitlines()[0]
                 continue
@@ -830,7 +987,9 @@ def _scan_progress(model, scenes, client, params, progress):
     if progress:
         from tqdm.auto import tqdm
 
-        results = tqdm(results, total=len(scenes), desc="scan", unit="scene")
+        # disable=None: only on a terminal, never into a log file.
+        results = tqdm(results, total=len(scenes), desc="scan", unit="scene",
+                       disable=None)
     return results
 
 
@@ -853,8 +1012,8 @@ def _write_scene(scenes_dir, out, name, result, scene, ships):
     print(f"{name}: {result.count} ships{inside}"
           + ("" if ships is None else f" ({len(ships)} placed)"))
     if result.crs is None:
-        print(f"sklship: note: {name} has no CRS: its detections have pixel row/col "
-              "only (no x, y, lon, lat)", file=sys.stderr)
+        log.warning(f"{name} has no CRS: its detections have pixel row/col "
+                    "only (no x, y, lon, lat)")
     with open_scene(scene, bands=result.bands, scale=result.scale) as source:
         picture = source.overview()[0]
     display = ScanDisplay.from_result(result, picture, true_positions=ships)
@@ -892,8 +1051,8 @@ def _combine_scans(out, scenes_dir, names):
     mapped = int(detections["lon"].notna().sum()) if "lon" in detections else 0
     note = ("" if mapped == len(detections) else f"; {len(detections) - mapped} "
             "detections of scenes without CRS are in detections.csv only")
-    print(f"Wrote detections.csv, detections.geojson ({mapped} points{note}), "
-          f"counts.csv and overlays to {out}", file=sys.stderr)
+    log.info(f"Wrote detections.csv, detections.geojson ({mapped} points{note}), "
+             f"counts.csv and overlays to {out}")
 
 
 def _geojson(detections):
@@ -926,7 +1085,6 @@ def _activity(args):
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     from .activity import port_activity, read_counts
     from .plotting import ActivityDisplay
@@ -941,17 +1099,11 @@ def _activity(args):
         activity = port_activity(counts, freq=args.freq,
                                  min_valid_fraction=args.min_valid_fraction)
     for warning in caught:
-        print(f"sklship: note: {warning.message}", file=sys.stderr)
+        log.warning(warning.message)
     print(activity.to_markdown(index=False, floatfmt=".2f"))
     _write_text(out / "activity.csv", activity.to_csv(index=False, date_format="%Y-%m-%d"))
-    display = ActivityDisplay(activity, freq=args.freq).plot()
-    try:
-        display.savefig(out / "activity.png")
-    except OSError as exc:
-        raise _bad_file(exc) from exc
-    finally:
-        plt.close(display.figure_)
-    print(f"Wrote activity.csv and activity.png to {out}", file=sys.stderr)
+    _save_display(ActivityDisplay(activity, freq=args.freq).plot(), out / "activity.png")
+    log.info(f"Wrote activity.csv and activity.png to {out}")
 
 
 def _quick_model(args):
@@ -961,12 +1113,8 @@ def _quick_model(args):
 
     data = make_ships(args.n_samples, image_size=args.image_size,
                       random_state=args.seed)
-    print(f"Training a CNN on {args.n_samples} synthetic chips ({args.epochs} epochs).",
-          file=sys.stderr)
+    log.info(f"Training a CNN on {args.n_samples} synthetic chips ({args.epochs} epochs).")
     model = CNNShipClassifier(epochs=args.epochs, class_weight="balanced",
                               random_state=args.seed)
     return _fitting(lambda: model.fit(data.images, data.target))
 
-
-if __name__ == "__main__":
-    sys.exit(main())

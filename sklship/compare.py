@@ -1,6 +1,7 @@
 """Compare models by cross-validation: which classifies chips best, and how sure is that?
 
-Also the named models and search grids that the ``sklship`` command line offers.
+(The named models and search grids that the ``sklship`` command line offers
+live in :mod:`sklship.cli`.)
 """
 
 from dataclasses import dataclass
@@ -10,7 +11,13 @@ import numpy as np
 import pandas as pd
 from joblib import effective_n_jobs
 from sklearn.base import clone, is_classifier
-from sklearn.metrics import check_scoring, f1_score, make_scorer
+from sklearn.metrics import (
+    brier_score_loss,
+    check_scoring,
+    f1_score,
+    log_loss,
+    make_scorer,
+)
 from sklearn.model_selection import (
     GroupKFold,
     StratifiedGroupKFold,
@@ -19,13 +26,11 @@ from sklearn.model_selection import (
 )
 
 __all__ = [
-    "GRIDS",
-    "MODELS",
     "CrossValidationDetails",
     "compare_models",
     "count_trainable_parameters",
+    "default_scoring",
     "format_table",
-    "make_model",
 ]
 
 
@@ -60,8 +65,13 @@ class CrossValidationDetails:
     proba: np.ndarray = None
 
 
-def default_scoring(y):
-    """The scores of :func:`compare_models`: accuracy, balanced accuracy, F1, ROC AUC.
+def default_scoring(y, *, probabilities=True):
+    """The scores of :func:`compare_models`.
+
+    Accuracy, balanced accuracy, F1, ROC AUC and, for two classes and models
+    with ``predict_proba``, the Brier score and the log loss of the
+    probabilities (how far a probability can be trusted: both are 0 for
+    certain and right, and grow with confident mistakes).
 
     For two classes F1 is that of the positive class: the larger label (1,
     the ship, for ShipsNet and ``make_ships``). For more classes F1 is the
@@ -71,20 +81,29 @@ def default_scoring(y):
     ----------
     y : array-like of shape (n_samples,)
         The labels, to find the positive class.
+    probabilities : bool, default=True
+        Whether the models have ``predict_proba``, for the Brier score and
+        the log loss.
 
     Returns
     -------
     scoring : dict
-        Name to scorer, for ``cross_validate``.
+        Name to scorer, for ``cross_validate``. ``brier_score`` and
+        ``log_loss`` are losses as they are (lower is better), not negated
+        like scikit-learn's ``neg_brier_score``.
     """
     classes = np.unique(y)
     binary = len(classes) <= 2
-    return {
+    scoring = {
         "accuracy": "accuracy",
         "balanced_accuracy": "balanced_accuracy",
         "f1": make_scorer(f1_score, pos_label=classes[-1]) if binary else "f1_macro",
         "roc_auc": "roc_auc" if binary else "roc_auc_ovr",
     }
+    if binary and probabilities:
+        for name, loss in (("brier_score", brier_score_loss), ("log_loss", log_loss)):
+            scoring[name] = make_scorer(loss, response_method="predict_proba")
+    return scoring
 
 
 def count_trainable_parameters(estimator):
@@ -132,12 +151,15 @@ def compare_models(estimators, X, y, *, cv=5, groups=None, scoring=None, n_jobs=
         Group of each sample (the scene id); switches to group-aware folds.
     scoring : str, callable, list, dict or None, default=None
         As in ``cross_validate``. None scores accuracy, balanced accuracy,
-        F1 of the positive class (the ship) and ROC AUC.
+        F1 of the positive class (the ship), ROC AUC and, for binary
+        classifiers with ``predict_proba``, the Brier score and log loss of
+        their probabilities (see :func:`default_scoring`).
     n_jobs : int or None, default=None
         Folds fitted in parallel (joblib; a Dask cluster under
         ``joblib.parallel_config(backend="dask")``).
     progress : bool, default=False
-        A tqdm progress bar over models x folds (on standard error).
+        A tqdm progress bar over models x folds, on standard error when it
+        is a terminal.
     return_details : bool, default=False
         Also return each model's fitted estimators and out-of-fold
         predictions, for plots.
@@ -171,7 +193,9 @@ def compare_models(estimators, X, y, *, cv=5, groups=None, scoring=None, n_jobs=
     """
     estimators = _named(estimators)
     y = np.asarray(y)
-    scoring = default_scoring(y) if scoring is None else scoring
+    if scoring is None:
+        scoring = default_scoring(y, probabilities=all(
+            hasattr(e, "predict_proba") for e in estimators.values()))
     classifier = any(is_classifier(e) for e in estimators.values())
     splitter = _splitter(cv, y, groups, classifier)
     folds = list(splitter.split(X, y, groups))
@@ -182,7 +206,9 @@ def compare_models(estimators, X, y, *, cv=5, groups=None, scoring=None, n_jobs=
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(estimators) * len(folds), desc="compare", unit="fit")
+        # disable=None: only on a terminal, never into a log file.
+        bar = tqdm(total=len(estimators) * len(folds), desc="compare", unit="fit",
+                   disable=None)
     rows, details = {}, {}
     try:
         for done, (name, estimator) in enumerate(estimators.items()):
@@ -302,7 +328,8 @@ def format_table(table, digits=3):
         fold and trainable parameters.
     """
     titles = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy",
-              "f1": "F1 (ship)", "roc_auc": "ROC AUC"}
+              "f1": "F1 (ship)", "roc_auc": "ROC AUC", "brier_score": "Brier score",
+              "log_loss": "log loss"}
     formatted = pd.DataFrame(index=table.index)
     for column in table.columns:
         if column.endswith("_mean"):

@@ -18,9 +18,17 @@ The encoding is generic: any scikit-learn compatible estimator whose state
 is made of plain values, NumPy arrays, scikit-learn objects, sklship
 functions and Keras models is saved, which covers sklship's networks, the
 :func:`~sklship.make_baseline` pipeline, and pipelines or meta-estimators
-built from them. Loading never unpickles: classes are only taken from
+built from them, including ``CalibratedClassifierCV``,
+``TunedThresholdClassifierCV``, ``FixedThresholdClassifier`` and
+``FrozenEstimator``. An estimator's state is what its pickle protocol
+(``__getstate__``) gives, and is restored through ``__setstate__``, so
+attributes that pickling rebuilds (``IsotonicRegression.f_``) are rebuilt
+here too. Loading never unpickles: classes are only taken from
 ``sklearn``, ``scikeras`` and ``sklship``, and must be scikit-learn
-estimators; functions only from ``sklship``. A parameter that JSON cannot
+estimators or one of the few plain scikit-learn helpers that such
+meta-estimators hold (``_PLAIN_CLASSES``: the calibrated ensemble members,
+scorers); functions only from ``sklship`` and ``sklearn.metrics`` (the score
+function of a scorer). A parameter that JSON cannot
 hold (a callback, an optimizer instance, a ``joblib.Memory``, a lambda)
 makes :func:`save_model` raise a TypeError that names it: save such an
 estimator with ``joblib.dump``, which keeps working for every estimator.
@@ -51,7 +59,15 @@ _MANIFEST = "sklship.json"
 
 # Where load_model may take classes and functions from.
 _CLASS_MODULES = ("sklearn.", "scikeras.", "sklship.")
-_FUNCTION_MODULES = ("sklship.",)
+_FUNCTION_MODULES = ("sklship.", "sklearn.metrics.")
+# Plain (non-estimator) scikit-learn objects held by meta-estimators, stored as
+# their attributes: CalibratedClassifierCV's ensemble members and the scorers
+# of TunedThresholdClassifierCV.
+_PLAIN_CLASSES = frozenset({
+    "sklearn.calibration:_CalibratedClassifier",
+    "sklearn.metrics._scorer:_CurveScorer",
+    "sklearn.metrics._scorer:_Scorer",
+})
 
 # --------------------------------------------------------------------------
 # save_model / load_model
@@ -230,6 +246,13 @@ class _Encoder:
             return self._dict(value, where)
         if isinstance(value, BaseEstimator):
             return self._estimator(value, where)
+        if _qualified(type(value)) in _PLAIN_CLASSES:
+            # A scorer's metadata-routing request only matters while fitting,
+            # and a refit rebuilds the scorer.
+            return {"__object__": _qualified(type(value)),
+                    "state": {k: self.encode(v, f"{where}.{k}")
+                              for k, v in vars(value).items()
+                              if k != "_metadata_request"}}
         if _is_keras_model(value):
             name = f"model_{len(self.models)}.keras"
             self.models[name] = value
@@ -274,9 +297,12 @@ class _Encoder:
                 "joblib.dump instead."
             )
         params = estimator.get_params(deep=False)
-        state = {k: v for k, v in vars(estimator).items() if k not in params}
+        # The pickle protocol's state: without what __setstate__ rebuilds, and
+        # without the version tag (the manifest records the versions).
+        state = {k: v for k, v in estimator.__getstate__().items()
+                 if k not in params and k != "_sklearn_version"}
         return {
-            "__estimator__": f"{cls.__module__}:{cls.__qualname__}",
+            "__estimator__": _qualified(cls),
             "params": {k: self.encode(v, f"{where} parameter {k!r}")
                        for k, v in params.items()},
             "state": {k: self.encode(v, f"{where}.{k}") for k, v in state.items()},
@@ -308,6 +334,8 @@ class _Decoder:
                 else dict(items)
         if "__estimator__" in value:
             return self._estimator(value)
+        if "__object__" in value:
+            return self._object(value)
         if "__keras__" in value:
             return self._keras_model(value["__keras__"])
         if "__function__" in value:
@@ -338,8 +366,24 @@ class _Decoder:
                 f"{self.path}: the saved parameters of {cls.__name__} do not fit "
                 f"this version of it ({exc})."
             ) from exc
-        vars(estimator).update({k: self.decode(v) for k, v in value["state"].items()})
+        state = {k: self.decode(v) for k, v in value["state"].items()}
+        if cls.__module__.startswith("sklearn."):
+            # _warn_on_other_versions has compared the versions already.
+            import sklearn
+
+            state["_sklearn_version"] = sklearn.__version__
+        estimator.__setstate__(state)
         return estimator
+
+    def _object(self, value):
+        if value["__object__"] not in _PLAIN_CLASSES:
+            raise ValueError(f"{self.path} names {value['__object__']!r}, which is not "
+                             "an object sklship loads.")
+        cls = self._import(value["__object__"], _CLASS_MODULES,
+                           lambda c: isinstance(c, type), "class")
+        plain = cls.__new__(cls)
+        vars(plain).update({k: self.decode(v) for k, v in value["state"].items()})
+        return plain
 
     def _keras_model(self, name):
         import keras
@@ -370,6 +414,10 @@ class _Decoder:
         if not check(found):
             raise ValueError(f"{self.path} names {qualified!r}, which is not a {what}.")
         return found
+
+
+def _qualified(cls):
+    return f"{cls.__module__}:{cls.__qualname__}"
 
 
 def _importable(obj, modules):

@@ -13,6 +13,7 @@ __all__ = [
     "MisclassifiedChipsDisplay",
     "ScanDisplay",
     "TrainingHistoryDisplay",
+    "plot_calibration_curves",
     "plot_confusion_matrix",
     "save_figure",
 ]
@@ -89,6 +90,60 @@ def plot_confusion_matrix(y_true, y_pred, *, display_labels=None, title=None,
     )
     display.ax_.set_title(title or f"Confusion matrix (n = {len(y_true)})")
     return display
+
+
+def plot_calibration_curves(curves, *, n_bins=10, title=None, ax=None):
+    """Reliability diagram: scikit-learn's ``CalibrationDisplay``, one curve per model.
+
+    Each curve plots, per bin of predicted ship probability, the share of
+    chips that are ships; a calibrated model follows the diagonal.
+
+    Parameters
+    ----------
+    curves : dict of str to (y_true, y_prob)
+        Per model, the labels (0/1 or the two classes, the larger one the
+        ship) and the predicted probability of the ship, e.g. out-of-fold
+        (``CrossValidationDetails.proba``).
+    n_bins : int, default=10
+        Bins of equal width over [0, 1].
+    title : str or None, default=None
+        Axes title; None gives "Reliability diagram".
+    ax : matplotlib Axes or None, default=None
+        Where to draw; None makes a new figure.
+
+    Returns
+    -------
+    displays : dict of str to sklearn.calibration.CalibrationDisplay
+        One per model, all sharing ``ax_`` and ``figure_``; write the figure
+        with :func:`save_figure`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklship.plotting import plot_calibration_curves
+    >>> y = np.array([0, 0, 1, 1])
+    >>> displays = plot_calibration_curves({"model": (y, [0.1, 0.4, 0.6, 0.9])})
+    >>> displays["model"].line_.get_label()
+    'model'
+    """
+    import matplotlib.pyplot as plt
+    from sklearn.calibration import CalibrationDisplay
+
+    if not curves:
+        raise ValueError("curves is empty: give at least one model's (y_true, y_prob).")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.2, 5), layout="constrained")
+    displays = {}
+    for name, (y_true, y_prob) in curves.items():
+        y_true = np.asarray(y_true)
+        displays[name] = CalibrationDisplay.from_predictions(
+            y_true, y_prob, n_bins=n_bins, pos_label=np.unique(y_true)[-1], name=name,
+            ref_line=not displays, ax=ax)
+    ax.set_xlabel("predicted ship probability (mean of the bin)")
+    ax.set_ylabel("share of ships in the bin")
+    ax.set_title(title or "Reliability diagram")
+    ax.legend(fontsize=8, loc="upper left")
+    return displays
 
 
 class TrainingHistoryDisplay(_Display):

@@ -57,6 +57,7 @@ from .geo import aoi_to_pixels, georeference, read_aoi
 from .scenes import open_scene
 
 from .symmetry import symmetric_view, symmetries
+from .thresholds import decision_threshold, fitted_network, probability_estimator
 
 __all__ = ["ScanResult", "scan_scene"]
 
@@ -174,7 +175,7 @@ class ScanResult:
         "window": [Interval(Integral, 1, None, closed="left"), None],
         "stride": [Interval(Integral, 1, None, closed="left"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "threshold": [Interval(Real, 0, 1, closed="both")],
+        "threshold": [Interval(Real, 0, 1, closed="both"), None],
         "min_distance": [Interval(Real, 0, None, closed="left"), None],
         "min_neighbors": [Interval(Integral, 0, 8, closed="both"), None],
         "engine": [StrOptions(set(ENGINES))],
@@ -188,7 +189,7 @@ class ScanResult:
     prefer_skip_nested_validation=True,
 )
 def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
-               threshold=0.5, min_distance=None, min_neighbors=None, engine="auto",
+               threshold=None, min_distance=None, min_neighbors=None, engine="auto",
                tile_size=_DEFAULT_TILE_SIZE, progress=False, bands=None, scale=None,
                aoi=None, date_pattern=None):
     """Slide a fitted chip classifier over a scene; find and count the ships.
@@ -199,7 +200,12 @@ def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
         A binary classifier of image chips with ``predict_proba`` taking
         (n, window, window, channels) arrays, such as a fitted
         :class:`~sklship.CNNShipClassifier`. The probability of
-        ``classes_[1]`` is the ship probability.
+        ``classes_[1]`` is the ship probability. Calibration and threshold
+        wrappers (``CalibratedClassifierCV``, ``TunedThresholdClassifierCV``,
+        ``FixedThresholdClassifier``, ``FrozenEstimator``) around one work:
+        the window size comes from the sklship network inside, and the
+        probabilities are the wrapper's (calibrated ones through the batched
+        engine).
     scene : array-like of shape (height, width, channels) or path
         The scene, in the dtype the estimator was fitted on (uint8 for
         sklship estimators fitted on uint8 chips), or the path of a scene
@@ -220,8 +226,11 @@ def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
         scans at 8 in 1.5 times its time at 16).
     batch_size : int, default=1024
         Windows per ``predict_proba`` call in the batched engine.
-    threshold : float in [0, 1], default=0.5
+    threshold : float in [0, 1] or None, default=None
         Windows with a probability of at least ``threshold`` are candidates.
+        None takes the estimator's own threshold (that of a
+        ``TunedThresholdClassifierCV`` or ``FixedThresholdClassifier``, see
+        :func:`sklship.thresholds.decision_threshold`), else 0.5.
     min_distance : float or None, default=None
         Non-maximum suppression radius in pixels: a candidate whose centre is
         within ``min_distance`` of a more probable kept one is dropped. None
@@ -319,6 +328,10 @@ def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
     ((13, 17), 'shared')
     """
     start = time.perf_counter()
+    if threshold is None:
+        threshold = decision_threshold(estimator)
+    # Threshold wrappers pass their estimator's probabilities through unchanged.
+    estimator = probability_estimator(estimator)
     window, expected_channels = _check_window(estimator, window)
     stride = default_stride(window) if stride is None else stride
     min_distance = default_min_distance(window) if min_distance is None else min_distance
@@ -343,7 +356,8 @@ def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
         def evaluate(tile):
             return _batched_probabilities(estimator, tile, window, stride, batch_size)
 
-    with _check_scene(scene, window, expected_channels, _fitted_dtype(estimator),
+    with _check_scene(scene, window, expected_channels,
+                      _fitted_dtype(fitted_network(estimator)),
                       bands=bands, scale=scale, date_pattern=date_pattern) as source:
         pixel_aois = _aois_in_pixels(source, aois)
         probabilities = _scan_tiles(source, window, stride, tile_size, evaluate,
@@ -382,7 +396,7 @@ def default_min_distance(window):
 # ----------------------------------------------------------------- checks
 def _check_window(estimator, window):
     """Window side and channel count, from the estimator where it knows them."""
-    input_shape = getattr(estimator, "input_shape_", None)
+    input_shape = getattr(fitted_network(estimator), "input_shape_", None)
     if input_shape is None:
         if window is None:
             raise ValueError(

@@ -1,15 +1,17 @@
 """The ``sklship`` command line: outputs and exit codes, on tiny synthetic data."""
 
+import io
 import json
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 
-from sklship import make_ships
+from sklship import __version__, make_ships
 from sklship.cli import main
 from sklship.persistence import load_model
 from sklship.datasets import make_scene
@@ -46,7 +48,9 @@ def test_compare_prints_table_and_writes_results_and_plots(tmp_path, capsys):
                            "--out", tmp_path)
     assert status == 0
     assert "| baseline" in out and "| cnn" in out and "balanced accuracy" in out
-    assert "compare: 100%" in err and "4/4" in err
+    assert "Brier score" in out and "log loss" in out
+    assert "compare:" not in err  # no progress bar when stderr is not a terminal
+    assert err.startswith("Comparing baseline, cnn on 40 synthetic")
     results = pd.read_csv(tmp_path / "results.csv", index_col="model")
     assert list(results.index) == ["baseline", "cnn"]
     assert "group cross-validation by scene" in (tmp_path / "results.md").read_text()
@@ -55,6 +59,41 @@ def test_compare_prints_table_and_writes_results_and_plots(tmp_path, capsys):
         assert (tmp_path / f"{name}_misclassified.png").exists()
     assert (tmp_path / "cnn_learning_curves.png").exists()
     assert not (tmp_path / "baseline_learning_curves.png").exists()  # no history
+    with Image.open(tmp_path / "calibration.png") as image:
+        assert image.format == "PNG"
+    assert {"brier_score_mean", "log_loss_mean"} <= set(results.columns)
+
+
+def test_progress_bars_on_a_terminal_unless_no_progress(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    argv = ["compare", *TINY, "--models", "baseline", "--cv", "2", "--out", tmp_path]
+    status, _, err = run(capsys, *argv)
+    assert status == 0 and "compare: 100%" in err and "2/2" in err
+    status, _, err = run(capsys, *argv, "--no-progress")
+    assert status == 0 and "compare:" not in err
+
+
+def test_version_and_python_m(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["--version"])
+    assert exit.value.code == 0 and capsys.readouterr().out == f"sklship {__version__}\n"
+    completed = subprocess.run([sys.executable, "-m", "sklship", "--version"],
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0 and completed.stdout == f"sklship {__version__}\n"
+
+
+def test_quiet_and_verbose(model_file, tmp_path, capsys):
+    out_file = tmp_path / "p.csv"
+    status, out, err = run(capsys, "predict", model_file, "--n-samples", 2, "--out",
+                           out_file)
+    assert status == 0 and out == "" and err == f"Wrote 2 predictions to {out_file}\n"
+    status, out, err = run(capsys, "predict", "-q", model_file, "--n-samples", 2,
+                           "--out", out_file)
+    assert status == 0 and out == "" and err == ""
+    status, _, err = run(capsys, "predict", "-q", model_file, tmp_path / "none.png")
+    assert status == 1 and err.startswith("sklship: error: ")  # errors stay
+    status, _, err = run(capsys, "predict", "-q", "-v", model_file)
+    assert status == 2 and "not allowed with argument" in err
 
 
 def test_train_writes_native_model(model_file):
@@ -82,6 +121,56 @@ def test_predict_png_folder_and_file_to_csv(model_file, chip_folder, tmp_path, c
     assert table["probability"].between(0, 1).all()
     assert set(table["label"]) <= {0, 1}
     np.testing.assert_array_equal(table["label"], (table["probability"] >= 0.5) * 1)
+    status, _, _ = run(capsys, "predict", model_file, chip_folder, "--threshold", 0,
+                       "--out", out_file)
+    assert status == 0 and (pd.read_csv(out_file)["label"] == 1).all()
+
+
+def test_train_calibrated_with_tuned_threshold_then_predict_scan_explain(tmp_path,
+                                                                         capsys):
+    from sklship.thresholds import decision_threshold
+
+    path = tmp_path / "calibrated.sklship"
+    status, out, _ = run(capsys, "train", *TINY, "--param", "epochs=1", "--param",
+                         "filters=[4]", "--calibrate", "sigmoid", "--tune-threshold",
+                         "balanced_accuracy", "--cv", 2, "--out", path)
+    assert status == 0 and "sigmoid calibration, threshold tuned for balanced_accuracy" \
+        in out
+    model = load_model(path)
+    threshold = decision_threshold(model)
+    assert f"threshold {threshold:.3f}" in out
+    assert type(model).__name__ == "TunedThresholdClassifierCV"
+    assert type(model.estimator_).__name__ == "CalibratedClassifierCV"
+
+    status, out, _ = run(capsys, "predict", path, "--n-samples", 30)
+    table = pd.read_csv(io.StringIO(out))
+    proba = model.predict_proba(make_ships(30, image_size=16, random_state=0).images)
+    np.testing.assert_allclose(table["probability"], proba[:, 1], atol=1e-6)
+    np.testing.assert_array_equal(table["label"], (proba[:, 1] >= threshold) * 1)
+
+    scene, _ = make_scene(48, 64, n_ships=1, chip_size=16, random_state=0)
+    Image.fromarray(scene).save(tmp_path / "harbour.png")
+    status, _, err = run(capsys, "scan", path, tmp_path / "harbour.png", "--stride", 4,
+                         "--out", tmp_path / "scan")
+    assert status == 0, err
+    detections = pd.read_csv(tmp_path / "scan" / "detections.csv")
+    assert (detections["probability"] >= threshold - 1e-6).all()
+
+    status, _, err = run(capsys, "explain", path, "--n-samples", 3, "--columns", 3,
+                         "--out", tmp_path / "explain")
+    assert status == 0 and err == f"Wrote grad_cam.png (3 chips) to {tmp_path / 'explain'}\n"
+    with Image.open(tmp_path / "explain" / "grad_cam.png") as image:
+        assert image.format == "PNG" and image.width > image.height
+
+
+def test_train_fixed_threshold_joblib(tmp_path, capsys):
+    path = tmp_path / "fixed.joblib"
+    status, out, _ = run(capsys, "train", "--model", "baseline", *TINY, "--threshold",
+                         0.3, "--out", path)
+    assert status == 0 and "threshold 0.300" in out
+    status, out, _ = run(capsys, "predict", path, "--image-size", 16, "--n-samples", 10)
+    table = pd.read_csv(io.StringIO(out))
+    np.testing.assert_array_equal(table["label"], (table["probability"] >= 0.3) * 1)
 
 
 def test_search_with_json_grid_writes_results_and_best_model(tmp_path, capsys):
@@ -100,7 +189,7 @@ def test_search_with_json_grid_writes_results_and_best_model(tmp_path, capsys):
 def test_scan_synthetic_scene_and_scene_file(model_file, tmp_path, capsys):
     status, out, err = run(capsys, "scan", *TINY[2:], "--n-samples", 40, "--epochs", 1,
                            "--scene-size", 64, "--n-ships", 1, "--out", tmp_path / "a")
-    assert status == 0 and "synthetic-scene:" in out and "scan: 100%" in err
+    assert status == 0 and "synthetic-scene:" in out and "scan:" not in err
     assert (tmp_path / "a" / "synthetic-scene_scan.png").exists()
 
     scene, _ = make_scene(48, 64, n_ships=1, chip_size=16, random_state=0)
@@ -144,7 +233,6 @@ def test_scan_geotiffs_with_areas_then_activity(model_file, write_geotiff, tmp_p
             "--out", out]
     status, stdout, err = run(capsys, *argv)
     assert status == 0, err
-    assert "scan: 100%" in err and "3/3" in err
     detections = pd.read_csv(out / "detections.csv")
     assert list(detections.columns) == ["scene", "datetime", "row", "col", "probability",
                                         "x", "y", "lon", "lat", "crs", "aoi"]
@@ -236,6 +324,10 @@ def test_activity_leaves_out_rows_without_datetime(tmp_path, capsys):
     (["search", "--grid", "architectures", "--model", "dense"], "grid for cnn"),
     (["search", "--scheduler", "a", "--dask-workers", "2"], "not allowed with"),
     (["scan", "--threshold", "2"], "between 0 and 1"),
+    (["predict", "m.sklship", "--threshold", "-1"], "between 0 and 1"),
+    (["train", "--threshold", "0.3", "--tune-threshold", "f1"], "not allowed with"),
+    (["train", "--calibrate", "platt"], "invalid choice: 'platt'"),
+    (["explain"], "the following arguments are required: MODEL_FILE"),
     (["scan", "--bands", "3,x,1"], "band numbers separated by commas"),
     (["scan", "--scale", "5,1"], "LOW must be below HIGH"),
     (["scan", "--scale", "max"], "LOW,HIGH (e.g. 0,3000) or 'percentile'"),
@@ -263,6 +355,7 @@ def test_bad_files_exit_1_with_one_line(model_file, tmp_path, capsys):
         (["scan", model_file, not_png, "--no-progress"], "not an image"),
         (["scan", model_file, "--aoi", not_png], "is not GeoJSON"),
         (["activity", tmp_path / "missing.csv"], "does not exist"),
+        (["explain", tmp_path / "missing.sklship"], "does not exist"),
     ]
     for argv, message in cases:
         status, _, err = run(capsys, *argv)

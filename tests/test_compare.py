@@ -1,8 +1,11 @@
 """compare_models, the named models, and the plots the comparison draws."""
 
+import sys
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from sklearn.calibration import calibration_curve
 from sklearn.model_selection import ShuffleSplit, StratifiedGroupKFold, cross_validate
 
 from sklship import CNNShipClassifier, DenseShipClassifier, make_baseline, make_ships
@@ -11,6 +14,7 @@ from sklship.compare import compare_models, count_trainable_parameters, format_t
 from sklship.plotting import (
     MisclassifiedChipsDisplay,
     TrainingHistoryDisplay,
+    plot_calibration_curves,
     plot_confusion_matrix,
 )
 
@@ -32,7 +36,8 @@ def compared(data):
 def test_one_row_per_model_with_scores_times_and_parameters(compared):
     table, _ = compared
     assert list(table.index) == ["baseline", "dense"]
-    for score in ("accuracy", "balanced_accuracy", "f1", "roc_auc"):
+    for score in ("accuracy", "balanced_accuracy", "f1", "roc_auc", "brier_score",
+                  "log_loss"):
         assert table[f"{score}_mean"].between(0, 1).all()
         assert (table[f"{score}_std"] >= 0).all()
     assert (table[["fit_time", "predict_time"]] > 0).all().all()
@@ -56,6 +61,20 @@ def test_scores_are_those_of_cross_validate(compared, data):
                             scoring="balanced_accuracy")
     assert table.loc["baseline", "balanced_accuracy_mean"] == pytest.approx(
         direct["test_score"].mean())
+
+
+def test_brier_score_and_log_loss_are_the_losses_of_the_probabilities(compared, data):
+    table, _ = compared
+    direct = cross_validate(make_baseline(), data.images, data.target,
+                            groups=data.scene_id, cv=StratifiedGroupKFold(3),
+                            scoring=["neg_brier_score", "neg_log_loss"])
+    assert table.loc["baseline", "brier_score_mean"] == pytest.approx(
+        -direct["test_neg_brier_score"].mean())
+    assert table.loc["baseline", "log_loss_mean"] == pytest.approx(
+        -direct["test_neg_log_loss"].mean())
+    assert table.loc["baseline", "brier_score_std"] == pytest.approx(
+        direct["test_neg_brier_score"].std())
+    assert format_table(table).loc["dense", "Brier score"].count("±") == 1
 
 
 def test_details_hold_out_of_fold_predictions_and_fitted_folds(compared, data):
@@ -84,13 +103,17 @@ def test_samples_no_fold_tested_get_no_prediction(data):
                                   fold.predict(data.images[last]))
 
 
-def test_list_of_estimators_is_named_by_class_and_progress_counts_fits(data, capsys):
+def test_list_of_estimators_is_named_by_class_and_progress_counts_fits(data, capsys,
+                                                                      monkeypatch):
     X, y = data.images[:60], data.target[:60]
     table = compare_models([make_baseline(), make_baseline()], X, y, cv=2,
                            scoring="accuracy", progress=True)
     assert list(table.index) == ["Pipeline", "Pipeline-2"]
     assert list(table.columns[:2]) == ["score_mean", "score_std"]
-    assert "4/4" in capsys.readouterr().err
+    assert capsys.readouterr().err == ""  # no bar into a file or a pipe
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    compare_models([make_baseline()], X, y, cv=2, scoring="accuracy", progress=True)
+    assert "2/2" in capsys.readouterr().err  # a terminal
 
 
 @pytest.mark.parametrize("estimators, error, match", [
@@ -135,6 +158,24 @@ def test_confusion_matrix_is_titled_and_labelled():
     assert display.ax_.get_title() == "cnn"
     assert display.ax_.get_xlabel() == "Predicted label"
     assert [t.get_text() for t in display.ax_.get_xticklabels()] == ["no ship", "ship"]
+    plt.close("all")
+
+
+def test_reliability_diagram_has_one_curve_per_model(compared, data, tmp_path):
+    _, details = compared
+    curves = {name: (data.target[d.indices], d.proba) for name, d in details.items()}
+    displays = plot_calibration_curves(curves, n_bins=5)
+    assert list(displays) == ["baseline", "dense"]
+    ax = displays["dense"].ax_
+    assert all(display.ax_ is ax for display in displays.values())
+    assert [line.get_label() for line in ax.get_lines()] == [
+        "Perfectly calibrated", "baseline", "dense"]
+    prob_true, prob_pred = calibration_curve(*curves["dense"], n_bins=5)
+    np.testing.assert_allclose(displays["dense"].prob_true, prob_true)
+    np.testing.assert_allclose(displays["dense"].prob_pred, prob_pred)
+    assert ax.get_xlabel().startswith("predicted ship probability")
+    with pytest.raises(ValueError, match="curves is empty"):
+        plot_calibration_curves({})
     plt.close("all")
 
 
