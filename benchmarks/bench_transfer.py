@@ -43,6 +43,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold
 
+from bench_accuracy import print_table
 from sklship import load_shipsnet
 from sklship.pretrained import PretrainedShipClassifier
 
@@ -146,20 +147,9 @@ def main():
 
     print(f"\nStratifiedGroupKFold by scene_id, {len(splits)} folds, {len(y):,} "
           "ShipsNet chips (mean +- std over folds)")
-    header = (f"{'model':<22}" + "".join(f"{m:>16}" for m in METRICS)
-              + f"{'fit s/fold':>12}{'max fit s':>11}")
-    print(header)
-    print("-" * len(header))
     labels = {"frozen": "frozen MobileNetV2 224",
               "fine-tuned": f"fine-tuned {args.fine_tune_size}"}
-    for name, rows in results.items():
-        cells = []
-        for metric in METRICS:
-            values = np.array([r[metric] for r in rows])
-            cells.append(f"{values.mean():.3f} +- {values.std():.3f}")
-        fit = np.array([r["fit_s"] for r in rows])
-        print(f"{labels[name]:<22}" + "".join(f"{c:>16}" for c in cells)
-              + f"{fit.mean():>12.0f}{fit.max():>11.0f}")
+    print_table(results, labels, METRICS, width=22)
     tuned = results["fine-tuned"]
     print(f"fine-tuning epochs chosen per fold: {[r['epochs'] for r in tuned]}; "
           f"choosing them took {np.mean([r['choice_s'] for r in tuned]):.0f} s per "

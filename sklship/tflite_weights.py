@@ -116,9 +116,11 @@ def read_tflite_convolutions(path):
     for op in interpreter._get_ops_details():
         if op["op_name"] not in (_CONV, _DEPTHWISE):
             continue
-        input_index, kernel_index, bias_index = op["inputs"]
+        input_index, kernel_index, bias_index = op["inputs"][:3]
         kernel = _dequantized(interpreter, details[kernel_index])
-        bias = _dequantized(interpreter, details[bias_index])
+        n_outputs = kernel.shape[0 if op["op_name"] == _CONV else 3]
+        bias = (np.zeros(n_outputs, np.float32) if bias_index < 0  # no bias
+                else _dequantized(interpreter, details[bias_index]))
         if op["op_name"] == _CONV:
             convolutions.append(("conv", kernel.transpose(1, 2, 3, 0), bias))
         else:
@@ -182,10 +184,10 @@ def load_tflite_weights(model, path):
         shape = tuple(layer.kernel.shape)
         if kind != expected or kernel.shape != shape:
             raise ValueError(
-                f"weights file {path!r}: convolution {number} is a {kind} "
-                f"convolution with kernel {kernel.shape}, but layer {layer.name!r} "
-                f"of {model.name!r} is a {expected} convolution with kernel {shape}. "
-                "Is it the TFLite file of another architecture?"
+                f"weights file {path!r}: convolution {number} ({kind}, kernel "
+                f"{kernel.shape}) does not fit layer {layer.name!r} of {model.name!r} "
+                f"({expected}, kernel {shape}). Is it the TFLite file of another "
+                "architecture?"
             )
         if layer.use_bias or not isinstance(norm, keras.layers.BatchNormalization):
             raise ValueError(
