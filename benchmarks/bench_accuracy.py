@@ -15,8 +15,8 @@ Rows (each ``random_state=0``, refitted from scratch on every fold):
   Adam, 10 epochs);
 - ``recommended``: ``sklship.recommended_model(random_state=0)``.
 
-``PretrainedShipClassifier`` is left out: this machine has no ImageNet
-weights, and trained from scratch it is only a slower CNN.
+``PretrainedShipClassifier`` with ImageNet weights is measured on the same
+folds by ``bench_transfer.py``.
 
 Columns: accuracy, balanced accuracy, F1 (ship class), ROC AUC (mean +- std
 over the folds) and fit time per fold (mean and max, seconds). Prints one line
@@ -79,6 +79,34 @@ def scores(y_true, proba):
             "roc_auc": roc_auc_score(y_true, proba)}
 
 
+def print_table(results, labels, metrics, width=20):
+    """One row per model: each metric's mean +- std over folds, fit seconds per fold.
+
+    Parameters
+    ----------
+    results : dict of list of dict
+        Per model name, one dict per fold with the metrics and ``"fit_s"``.
+    labels : dict of str
+        Row label per model name.
+    metrics : sequence of str
+        The columns, keys of the fold dicts.
+    width : int, default=20
+        Width of the label column.
+    """
+    header = (f"{'model':<{width}}" + "".join(f"{m:>16}" for m in metrics)
+              + f"{'fit s/fold':>12}{'max fit s':>11}")
+    print(header)
+    print("-" * len(header))
+    for name, rows in results.items():
+        cells = []
+        for metric in metrics:
+            values = np.array([r[metric] for r in rows])
+            cells.append(f"{values.mean():.3f} +- {values.std():.3f}")
+        fit = np.array([r["fit_s"] for r in rows])
+        print(f"{labels[name]:<{width}}" + "".join(f"{c:>16}" for c in cells)
+              + f"{fit.mean():>12.0f}{fit.max():>11.0f}")
+
+
 def peak_rss_mb():
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes vs KiB
@@ -135,18 +163,7 @@ def main():
 
     print(f"\nStratifiedGroupKFold by scene_id, {len(splits)} folds, "
           f"{len(y):,} ShipsNet chips (mean +- std over folds)")
-    header = (f"{'model':<20}" + "".join(f"{m:>16}" for m in METRICS)
-              + f"{'fit s/fold':>12}{'max fit s':>11}")
-    print(header)
-    print("-" * len(header))
-    for name, rows in results.items():
-        cells = []
-        for metric in METRICS:
-            values = np.array([r[metric] for r in rows])
-            cells.append(f"{values.mean():.3f} +- {values.std():.3f}")
-        fit = np.array([r["fit_s"] for r in rows])
-        print(f"{LABELS[name]:<20}" + "".join(f"{c:>16}" for c in cells)
-              + f"{fit.mean():>12.0f}{fit.max():>11.0f}")
+    print_table(results, LABELS, METRICS)
     print(f"\npeak memory (max RSS of the process, TensorFlow included): "
           f"{peak_rss_mb():.0f} MB; images held as uint8: {X.nbytes / 2**20:.0f} MB")
     print(f"total time: {time.perf_counter() - start:.0f} s")

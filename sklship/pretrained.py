@@ -26,6 +26,7 @@ from ._base import (
     check_units,
     predict_in_full_batches,
 )
+from .tflite_weights import is_tflite_file, load_tflite_weights
 
 __all__ = ["PretrainedShipClassifier", "BackbonePreprocessing", "BACKBONES"]
 
@@ -50,6 +51,10 @@ BACKBONES = {
 
 # Input sides with MobileNetV2 ImageNet weights.
 _MOBILENETV2_SIZES = (96, 128, 160, 192, 224)
+
+# Backbones whose weights can come from a TensorFlow Lite file: Keras' network
+# has the file's convolutions in the same order (``tflite_weights``).
+_TFLITE_BACKBONES = ("mobilenetv2",)
 
 # Layer names inside ``model_``.
 _PREPROCESS, _BACKBONE = "preprocess", "backbone"
@@ -213,7 +218,12 @@ class PretrainedShipClassifier(ShipClassifierBase):
         ``~/.keras/models``); None initialises randomly; a path loads a local
         weights file of this backbone without its top (a Keras ImageNet
         ``*_notop.h5`` file, or one saved by ``backbone.save_weights``),
-        for machines without internet. Loaded weights are kept in the
+        for machines without internet. With ``backbone="mobilenetv2"`` the
+        path may also be a TensorFlow Lite file of MobileNetV2 (width 1.0),
+        such as Google's quantized ImageNet
+        ``mobilenet_v2_1.0_224_quant.tflite``: its weights are dequantized
+        into Keras' network (see :func:`sklship.tflite_weights.load_tflite_weights`),
+        for any ``input_size``. Loaded weights are kept in the
         process (the last two, by file path, size and modification time), so
         the fits of a grid search read the file once.
     input_size : int or None, default=None
@@ -453,6 +463,10 @@ class PretrainedShipClassifier(ShipClassifierBase):
             backbone = constructor(weights=None)
             backbone.set_weights(_LOADED_WEIGHTS[key])
             return backbone
+        if weights not in (None, "imagenet") and is_tflite_file(weights):
+            backbone = self._load_tflite_backbone(constructor, weights)
+            _remember_weights(key, backbone.get_weights())
+            return backbone
         try:
             # Keras warns once per layer it cannot fill before it raises; the
             # error below says it once. Warnings of a successful load are kept.
@@ -481,6 +495,19 @@ class PretrainedShipClassifier(ShipClassifierBase):
         if key is not None:
             _remember_weights(key, backbone.get_weights())
         return backbone
+
+    def _load_tflite_backbone(self, constructor, path):
+        """The backbone with the weights of a TensorFlow Lite file (MobileNetV2 only)."""
+        if self.backbone not in _TFLITE_BACKBONES:
+            raise ValueError(
+                f"weights file {path!r} is a TensorFlow Lite file, which sklship "
+                f"reads for backbone {' or '.join(map(repr, _TFLITE_BACKBONES))} "
+                f"only; got backbone={self.backbone!r}. Pass a Keras weights file "
+                f"of {self.backbone!r} (such as "
+                f"{imagenet_weights_file(self.backbone)!r}) or set "
+                "backbone='mobilenetv2'."
+            )
+        return load_tflite_weights(constructor(weights=None), path)
 
     def _backbone_layer(self):
         return self.model_.get_layer(_BACKBONE)

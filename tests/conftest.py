@@ -13,7 +13,9 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
-SHIPSNET_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "shipsnet"
+SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
+SHIPSNET_DIR = SHARED_DIR / "data" / "shipsnet"
+MOBILENET_V2_TFLITE = "mobilenet_v2_1.0_224_quant.tflite"
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +24,22 @@ def shipsnet_dir():
     if not SHIPSNET_DIR.exists():
         pytest.skip(f"real ShipsNet copy not found at {SHIPSNET_DIR}")
     return SHIPSNET_DIR
+
+
+@pytest.fixture(scope="session")
+def mobilenet_v2_tflite():
+    """Google's quantized ImageNet MobileNetV2 as a TFLite file.
+
+    Taken from ``$SKLSHIP_WEIGHTS_DIR`` when it holds the file, else from
+    ``../shared/weights`` beside the repository.
+    """
+    folders = [os.environ.get("SKLSHIP_WEIGHTS_DIR"), SHARED_DIR / "weights"]
+    for folder in filter(None, folders):
+        path = Path(folder) / MOBILENET_V2_TFLITE
+        if path.is_file():
+            return path
+    pytest.skip(f"{MOBILENET_V2_TFLITE} not found in $SKLSHIP_WEIGHTS_DIR or "
+                f"{SHARED_DIR / 'weights'}")
 
 
 @pytest.fixture(scope="session", autouse=True)

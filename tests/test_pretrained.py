@@ -2,8 +2,10 @@
 
 ImageNet weights cannot be downloaded here, so the mechanics are tested with
 ``weights=None`` and with weights files the tests save themselves; the test
-with real ImageNet weights reads ``$SKLSHIP_WEIGHTS_DIR`` and skips when it
-is unset. Chips are 32x32 (the backbones' minimum) and fits are 1-2 epochs.
+with Keras' ImageNet files reads ``$SKLSHIP_WEIGHTS_DIR`` and skips when it
+is unset (the ImageNet MobileNetV2 TFLite file is tested in
+``test_tflite_weights.py``). Chips are 32x32 (the backbones' minimum) and
+fits are 1-2 epochs.
 """
 
 import os
