@@ -45,7 +45,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_co
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, compute_sample_weight
-from ._validation import Interval, StrOptions, validate_params  # noqa: F401 (re-export)
 from sklearn.utils._tags import ClassifierTags, RegressorTags
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
@@ -58,6 +57,8 @@ from sklearn_compat.utils.validation import (
     check_array,
     validate_data,
 )
+
+from ._validation import Interval, StrOptions, validate_params  # noqa: F401 (re-export)
 
 __all__ = ["ShipClassifierBase", "ShipRegressorBase"]
 

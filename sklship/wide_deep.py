@@ -85,7 +85,7 @@ class WideDeepOptimizer(keras.optimizers.Optimizer):
         elif not self.built:
             self.build(list(trainable_variables))
         parts = {True: ([], []), False: ([], [])}
-        for grad, variable in zip(grads, trainable_variables):
+        for grad, variable in zip(grads, trainable_variables, strict=True):
             part_grads, part_variables = parts[self._is_wide(variable)]
             part_grads.append(grad)
             part_variables.append(variable)

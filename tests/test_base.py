@@ -140,7 +140,7 @@ def test_fits_in_threads_equal_fits_in_sequence(chips):
         threaded = list(pool.map(fit, range(4)))
         stop.set()
         noise.result()
-    for expected, got in zip(sequential, threaded):
+    for expected, got in zip(sequential, threaded, strict=True):
         np.testing.assert_array_equal(got, expected)
     assert not np.array_equal(sequential[0], sequential[1])
 
