@@ -144,7 +144,7 @@ def main():
             start = time.perf_counter()
             remote = scan_scenes(cnn, paths, stride=STRIDE, client=client)
             runs.append(time.perf_counter() - start)
-    same = all(a.equals(b) for a, b in zip(local, remote))
+    same = all(a.equals(b) for a, b in zip(local, remote, strict=True))
     print(f"16 scenes of 1000x1000: one process {one:.1f} s (model warm), 2-worker "
           f"LocalCluster {runs[0]:.1f} s first run (workers import TensorFlow, get the "
           f"model), {runs[1]:.1f} s second run (+ {started:.1f} s cluster start); same "

@@ -120,7 +120,7 @@ def main():
           f"loop itself is Keras' in both")
     print(f"load-independent estimate: (raw + estimator's extra outside time) / raw "
           f"= {(raw + out_est - out_raw) / raw:.3f}")
-    paired = statistics.median(e / r for e, r in zip(times["estimator"], times["raw"]))
+    paired = statistics.median(e / r for e, r in zip(times["estimator"], times["raw"], strict=True))
     print(f"median of the per-round ratios (estimator / raw of the same round): "
           f"{paired:.2f}")
     print(f"min ratio: {min(times['estimator']) / min(times['raw']):.2f}; CPU-time ratio: "

@@ -40,10 +40,10 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from bench_accuracy import print_table
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold
 
-from bench_accuracy import print_table
 from sklship import load_shipsnet
 from sklship.pretrained import PretrainedShipClassifier
 

@@ -3,14 +3,27 @@
 Every sklearn concern of sklship's Keras estimators is solved here, once:
 declared parameters and their validation, estimator tags, input validation
 with clear errors, uint8 images kept uint8 until they are inside the model,
-seeding that leaves no global TensorFlow state behind, class and sample
+seeding that reads and changes no global random state, class and sample
 weights, a shuffled (stratified) validation split with early stopping, and
 quiet training.
 
 A family module (``dense.py``, ``cnn.py``, ...) only declares its parameters
-and implements ``_build_body(inputs)``, which maps the rescaled input tensor
-to a feature tensor; the base adds the input, rescaling, the output layer,
-the loss and the optimizer.
+and implements ``_build_body(inputs, seeds)``, which maps the rescaled input
+tensor to a feature tensor; the base adds the input, rescaling, the output
+layer, the loss and the optimizer.
+
+Seeding and threads: every random choice of a fit comes from one NumPy
+generator made from ``random_state`` (:func:`fit_rng`). Layers get their
+initializer and dropout seeds from it (:class:`LayerSeeds`), the validation
+split its seed, and the training batches are shuffled by stateless
+TensorFlow shuffles of that generator's seed (:func:`shuffled_batches`), not
+by Keras' ``shuffle=True`` (which draws from TensorFlow's global seed). So a
+fit neither reads nor changes Python's ``random``, ``np.random`` or
+TensorFlow's global seed, and fits in threads of one process equal the same
+fits run one after another. The one serialised piece: networks whose layers
+cannot all take seeds (a ``keras.applications`` backbone takes none) are
+built under a process-wide lock with Python's ``random`` seeded from the fit
+and restored (:func:`default_keras_seeds`).
 
 scikit-learn private helpers are imported in this module only, so a change
 in scikit-learn touches one file.
@@ -18,6 +31,7 @@ in scikit-learn touches one file.
 
 import contextlib
 import random
+import threading
 from collections import defaultdict
 from numbers import Integral, Real
 
@@ -25,16 +39,12 @@ import keras
 import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
-from keras.src.backend.common import global_state
-from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
-from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
 from scikeras.utils.transformers import ClassifierLabelEncoder
 from scikeras.wrappers import BaseWrapper, KerasClassifier, KerasRegressor
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, compute_sample_weight
-from ._validation import Interval, StrOptions, validate_params  # noqa: F401 (re-export)
 from sklearn.utils._tags import ClassifierTags, RegressorTags
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
@@ -47,7 +57,8 @@ from sklearn_compat.utils.validation import (
     check_array,
     validate_data,
 )
-from tensorflow.python.eager import context as tf_context
+
+from ._validation import Interval, StrOptions, validate_params  # noqa: F401 (re-export)
 
 __all__ = ["ShipClassifierBase", "ShipRegressorBase"]
 
@@ -76,40 +87,238 @@ if "__sklearn_tags__" not in vars(BaseWrapper):
     BaseWrapper.__sklearn_tags__ = BaseEstimator.__sklearn_tags__
 
 
-@contextlib.contextmanager
-def seeded(seed):
-    """Seed Python, NumPy, TensorFlow and Keras inside a block, then restore them.
+# Seeds handed to Keras and TensorFlow lie in 1 .. 2**31 - 2 (positive int32).
+_MAX_SEED = 2**31 - 1
 
-    Keras draws the seeds of initializers, dropout and shuffling from these
-    generators, so a fit inside the block is reproducible on the CPU. Op
-    determinism (``tf.config.experimental.enable_op_determinism``) is never
-    switched on, and every global generator is restored on exit, so the rest
-    of the process sees no difference.
+# Held while a network whose layers draw Keras' default seeds is built.
+_DEFAULT_SEEDS_LOCK = threading.Lock()
+
+
+def fit_rng(random_state, initial_epoch=0):
+    """The generator of all random choices of one fit.
 
     Parameters
     ----------
-    seed : int or None
-        The seed; None leaves everything as it is.
+    random_state : int, RandomState instance or None
+        The estimator's ``random_state``. An int gives the same generator
+        every time; a RandomState gives one seed drawn from it (as
+        scikit-learn does); None a generator seeded from fresh OS entropy,
+        so no global generator is read.
+    initial_epoch : int, default=0
+        First epoch of the fit; ``partial_fit`` calls get different streams.
+
+    Returns
+    -------
+    rng : numpy.random.Generator
     """
-    if seed is None:
-        yield
-        return
-    saved_python = random.getstate()
-    saved_numpy = np.random.get_state()
-    saved_tf = tf_context.global_seed()
-    saved_keras = {
-        name: global_state.get_global_attribute(name)
-        for name in (GLOBAL_RANDOM_SEED, GLOBAL_SEED_GENERATOR)
-    }
-    keras.utils.set_random_seed(int(seed))
-    try:
-        yield
-    finally:
-        random.setstate(saved_python)
-        np.random.set_state(saved_numpy)
-        tf.random.set_seed(saved_tf)
-        for name, value in saved_keras.items():
-            global_state.set_global_attribute(name, value)
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, Integral):
+        seed = int(random_state)
+    else:
+        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    return np.random.default_rng([seed, initial_epoch])
+
+
+class LayerSeeds:
+    """Seeds for the random layers of one network, drawn in turn from ``rng``.
+
+    Keras layers and initializers built without a seed draw one from
+    Python's global ``random``. Network bodies give each random layer one of
+    these seeds instead (``kernel_initializer=seeds.kernel()``,
+    ``Dropout(rate, seed=seeds())``), so the network depends on nothing but
+    ``rng``: it is the same in any thread, whatever else the process draws.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of the seeds.
+    """
+
+    def __init__(self, rng):
+        self._rng = rng
+
+    def __call__(self):
+        """The next seed, an int for a ``seed=`` argument."""
+        return int(self._rng.integers(1, _MAX_SEED))
+
+    def kernel(self):
+        """Keras' default kernel initializer (Glorot uniform), seeded."""
+        return keras.initializers.GlorotUniform(seed=self())
+
+
+@contextlib.contextmanager
+def default_keras_seeds(seeds):
+    """Keras' default seeds drawn from ``seeds`` inside the block, serialised.
+
+    For networks with layers that take no seed (``keras.applications``
+    backbones): such layers draw theirs from Python's global ``random``.
+    Inside the block that generator is seeded from ``seeds`` and it is
+    restored on exit, under a process-wide lock, so two such blocks never
+    overlap and the rest of the process sees ``random`` as it was. A thread
+    that draws from ``random`` outside sklship while the block runs would
+    shift these seeds; layers seeded through :class:`LayerSeeds` are immune.
+
+    Parameters
+    ----------
+    seeds : LayerSeeds
+        Source of the seed of Python's ``random``.
+    """
+    seed = seeds()
+    with _DEFAULT_SEEDS_LOCK:
+        saved = random.getstate()
+        random.seed(seed)
+        try:
+            yield
+        finally:
+            random.setstate(saved)
+
+
+def shuffled_batches(arrays, batch_size, epochs, seed):
+    """``epochs`` passes over ``arrays`` in batches, each pass in its own order.
+
+    The order of pass ``e`` is a stateless TensorFlow shuffle seeded by
+    ``(seed, e)``, so it depends on nothing else in the process; Keras' own
+    ``shuffle=True`` draws from TensorFlow's global seed. The batches are
+    gathered from the arrays as Keras gathers them (arrays are not copied
+    per batch), and floats are cast to float32 as Keras casts them.
+
+    Parameters
+    ----------
+    arrays : tuple of ndarray
+        Sample-aligned arrays (inputs, targets and maybe sample weights).
+    batch_size : int
+        Samples per batch; the last batch of a pass may be smaller.
+    epochs : int
+        Passes over the data.
+    seed : int
+        Seed of the shuffles.
+
+    Returns
+    -------
+    dataset : tf.data.Dataset
+        Tuples of batches, for ``model.fit(dataset, steps_per_epoch=...)``.
+    steps_per_epoch : int
+        Batches per pass.
+    """
+    arrays = tuple(np.asarray(a, dtype=np.float32) if a.dtype.kind == "f" else a
+                   for a in arrays)
+    n_samples = len(arrays[0])
+    seed = tf.constant(seed, dtype=tf.int64)
+
+    def order(epoch):
+        return tf.random.experimental.stateless_shuffle(
+            tf.range(n_samples, dtype=tf.int64), seed=tf.stack([seed, epoch]))
+
+    def batches(indices):
+        return tf.data.Dataset.from_tensor_slices(indices).batch(batch_size)
+
+    def gather(indices, data):
+        return tuple(tf.gather(values, indices) for values in data)
+
+    indices = tf.data.Dataset.range(epochs).map(order).flat_map(batches)
+    dataset = tf.data.Dataset.zip(
+        (indices, tf.data.Dataset.from_tensors(arrays).repeat())
+    ).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    # As Keras: skip the default graph rewrites, whose cost dwarfs small fits.
+    options = tf.data.Options()
+    options.experimental_optimization.apply_default_optimizations = False
+    dataset = dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
+    return dataset, -(-n_samples // batch_size)
+
+
+def make_optimizer(optimizer, learning_rate):
+    """A fresh optimizer, so no state is shared between fits or clones.
+
+    Parameters
+    ----------
+    optimizer : str or keras.optimizers.Optimizer
+        A key of ``OPTIMIZERS`` or an instance, which is copied.
+    learning_rate : float or None
+        Learning rate; None keeps the optimizer's own.
+
+    Returns
+    -------
+    optimizer : keras.optimizers.Optimizer
+    """
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        optimizer = type(optimizer).from_config(optimizer.get_config())
+        if learning_rate is not None:
+            optimizer.learning_rate = learning_rate
+        return optimizer
+    kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
+    return OPTIMIZERS[optimizer](**kwargs)
+
+
+def dense_input(estimator, X, *, images):
+    """X as an array (DataFrames kept for their column names), or a clear error.
+
+    Parameters
+    ----------
+    estimator : object
+        The estimator, named in the errors.
+    X : array-like
+        The input.
+    images : bool
+        Whether 4-D images are accepted besides 2-D rows.
+
+    Returns
+    -------
+    X : ndarray or DataFrame
+        Not yet checked for values or sample counts.
+
+    Raises
+    ------
+    TypeError
+        For sparse X.
+    ValueError
+        For X of more dimensions than accepted.
+    """
+    name = type(estimator).__name__
+    if sp.issparse(X):
+        raise TypeError(
+            f"{name} does not accept sparse input; got a {type(X).__name__}. "
+            "Convert it to a dense array with X.toarray()."
+        )
+    if hasattr(X, "iloc"):
+        return X
+    X = np.asarray(X)
+    if X.ndim > 2 and not (images and X.ndim == 4):
+        expected = ("4-D images (n_samples, height, width, channels) or 2-D rows "
+                    "(n_samples, n_features)" if images else
+                    "2-D rows (n_samples, n_features)")
+        advice = "" if images else (" Flatten images with X.reshape(len(X), -1) and "
+                                    "pass image_shape.")
+        raise ValueError(
+            f"{name} expects X as {expected}; got X with {X.ndim} dimensions and "
+            f"shape {X.shape}.{advice}"
+        )
+    return X
+
+
+def check_image_shape(image_shape, n_values, values):
+    """``image_shape`` as (height, width, channels) holding ``n_values`` values.
+
+    Parameters
+    ----------
+    image_shape : array-like of int
+        The parameter.
+    n_values : int
+        Values per sample that the images are made of.
+    values : str
+        What those values are, for the error ("deep columns", ...).
+
+    Returns
+    -------
+    shape : tuple of 3 int
+    """
+    shape = tuple(int(d) for d in image_shape)
+    if len(shape) != 3 or int(np.prod(shape)) != n_values:
+        raise ValueError(
+            f"image_shape={image_shape!r} must be (height, width, channels) with "
+            f"height * width * channels equal to the {n_values} {values} X."
+        )
+    return shape
 
 
 def check_units(name, units):
@@ -209,15 +418,6 @@ def schedule_callbacks(schedule, initial, epochs, monitor, patience):
     return []
 
 
-def _draw_seed(random_state):
-    """An int seed from ``random_state`` (None stays None), as sklearn does."""
-    if random_state is None:
-        return None
-    if isinstance(random_state, Integral):
-        return int(random_state)
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-
-
 class _ShipKerasMixin:
     """Behaviour shared by sklship classifiers and regressors.
 
@@ -252,7 +452,6 @@ class _ShipKerasMixin:
     __repr__ = BaseEstimator.__repr__
 
     # ----------------------------------------------------------------- fitting
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the network to images or feature rows.
 
@@ -274,9 +473,14 @@ class _ShipKerasMixin:
         self : object
             The fitted estimator.
         """
+        return self._fit_anew(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit_anew(self, X, y, sample_weight, **row_data):
+        """``fit`` with the family's extra sample-aligned fit data (``row_data``)."""
         self._reset_target()
         self._fit(X, y, sample_weight, warm_start=self.warm_start, epochs=self.epochs,
-                  initial_epoch=0)
+                  initial_epoch=0, **row_data)
         return self
 
     def _reset_target(self, classes=None):
@@ -302,33 +506,56 @@ class _ShipKerasMixin:
         """
         return self._partial_fit(X, y, sample_weight)
 
-    def _partial_fit(self, X, y, sample_weight, classes=None):
+    def _partial_fit(self, X, y, sample_weight, classes=None, **row_data):
         if not self.initialized_:
             self._validate_params()
             self._reset_target(classes)
         self._fit(X, y, sample_weight, warm_start=True, epochs=1,
-                  initial_epoch=self.current_epoch)
+                  initial_epoch=self.current_epoch, **row_data)
         return self
 
-    def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch):
+    def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **row_data):
+        """Validate, build the network if needed, drop zero weights, train.
+
+        ``row_data`` are the family's extra sample-aligned arrays (checked by
+        the family); they lose the rows of weight zero with X and reach
+        :meth:`_fit_keras_model` as keyword arguments.
+        """
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        seed = _draw_seed(self.random_state)
-        # A different seed per epoch start keeps partial_fit from replaying one shuffle.
-        with seeded(None if seed is None else seed + initial_epoch):
-            if (self.warm_start or warm_start) and self.initialized_:
-                X, y = self._validate_data(X, y)
-            else:
-                X, y = self._initialize(X, y)
-            sample_weight = self._training_weights(X, y, sample_weight)
-            if sample_weight is not None:
-                kept = sample_weight > 0
-                X, y, sample_weight = X[kept], y[kept], sample_weight[kept]
-            y = self.target_encoder_.transform(y)
-            self._fit_keras_model(X, y, sample_weight, warm_start=warm_start,
-                                  epochs=epochs, initial_epoch=initial_epoch)
+        rng = fit_rng(self.random_state, initial_epoch)
+        if (self.warm_start or warm_start) and self.initialized_:
+            X, y = self._validate_data(X, y)
+        else:
+            X, y = self._initialize(X, y, rng)
+        sample_weight = self._training_weights(X, y, sample_weight)
+        if sample_weight is not None:
+            kept = sample_weight > 0
+            X, y, sample_weight = X[kept], y[kept], sample_weight[kept]
+            row_data = {name: values[kept] for name, values in row_data.items()}
+        y = self.target_encoder_.transform(y)
+        self._fit_keras_model(X, y, sample_weight, warm_start=warm_start, epochs=epochs,
+                              initial_epoch=initial_epoch, rng=rng, **row_data)
+
+    def _initialize(self, X, y=None, rng=None):
+        """Validate the data, fit the encoders and build the network.
+
+        scikeras' ``_initialize`` without its TensorFlow seeding: the network
+        takes its seeds from ``rng`` (a new :func:`fit_rng` when None, as for
+        ``initialize``).
+        """
+        if rng is None:
+            rng = fit_rng(self.random_state)
+        X, y = self._validate_data(X, y, reset=True)
+        self.target_encoder_ = self.target_encoder.fit(y)
+        vars(self).update(getattr(self.target_encoder_, "get_metadata", dict)())
+        self.feature_encoder_ = self.feature_encoder.fit(X)
+        vars(self).update(getattr(self.feature_encoder, "get_metadata", dict)())
+        self.model_ = self._build_keras_model(LayerSeeds(rng))
+        self._initialize_callbacks()
+        return X, y
 
     def _training_weights(self, X, y, sample_weight):
         """Validated sample weights (None when all are one)."""
@@ -341,52 +568,73 @@ class _ShipKerasMixin:
             raise ValueError("sample_weight is zero for every sample: nothing to train on.")
         return sample_weight
 
-    def _build_keras_model(self):
-        """Input, rescaling, the family's body, the output layer; compiled."""
+    # Whether ``_build_body`` seeds every random layer from its ``seeds``. When
+    # not (a keras.applications backbone takes no seeds), the body is built in
+    # ``default_keras_seeds``: serialised across threads.
+    _body_seeds_every_layer = False
+
+    def _build_keras_model(self, seeds):
+        """Input, rescaling, the family's body, the output layer; compiled.
+
+        Parameters
+        ----------
+        seeds : LayerSeeds
+            Seeds of the random layers.
+        """
         # uint8 goes in as uint8 (Rescaling casts it); anything else as float32.
         dtype = "uint8" if self.X_dtype_ == np.uint8 else "float32"
         inputs = keras.Input(shape=self.input_shape_, dtype=dtype)
         x = inputs
         if self.input_scale_ != 1.0:
             x = keras.layers.Rescaling(self.input_scale_, name="rescale")(x)
-        x = self._build_body(x)
-        outputs = self._output_layer()(x)
+        if self._body_seeds_every_layer:
+            x = self._build_body(x, seeds)
+        else:
+            with default_keras_seeds(seeds):
+                x = self._build_body(x, seeds)
+        outputs = self._output(x, seeds)
         model = keras.Model(inputs, outputs, name=type(self).__name__)
         model.compile(optimizer=self._make_optimizer(), loss=self._loss())
         return model
 
-    def _make_optimizer(self):
-        """A fresh optimizer, so no state is shared between fits or clones."""
-        if isinstance(self.optimizer, keras.optimizers.Optimizer):
-            optimizer = type(self.optimizer).from_config(self.optimizer.get_config())
-            if self.learning_rate is not None:
-                optimizer.learning_rate = self.learning_rate
-            return optimizer
-        kwargs = {} if self.learning_rate is None else {"learning_rate": self.learning_rate}
-        return OPTIMIZERS[self.optimizer](**kwargs)
+    def _output(self, x, seeds):
+        """The output layer on the body's features (hook)."""
+        units, activation = self._output_units()
+        return keras.layers.Dense(units, activation=activation, name="output",
+                                  kernel_initializer=seeds.kernel())(x)
 
-    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch):
-        """``model_.fit`` with a shuffled validation split and early stopping."""
+    def _make_optimizer(self):
+        """A fresh optimizer from ``optimizer`` and ``learning_rate``."""
+        return make_optimizer(self.optimizer, self.learning_rate)
+
+    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch,
+                         rng):
+        """``model_.fit`` with a shuffled validation split and early stopping.
+
+        ``rng`` (from :func:`fit_rng`) draws the validation split and the
+        seed of the batches' order.
+        """
         callbacks = list(self._fit_callbacks)
         validation_data = None
         if self.validation_split > 0:
             (X, y, sample_weight), validation_data = self._split_validation(
-                X, y, sample_weight
+                X, y, sample_weight, rng
             )
-        callbacks += self._schedule_callbacks(
-            "val_loss" if validation_data is not None else "loss"
-        )
+        monitor = "val_loss" if validation_data is not None else "loss"
+        callbacks += self._schedule_callbacks(monitor)
         if self.early_stopping:
             callbacks.append(keras.callbacks.EarlyStopping(
-                monitor="val_loss" if validation_data is not None else "loss",
-                patience=self.patience, restore_best_weights=True,
+                monitor=monitor, patience=self.patience, restore_best_weights=True,
             ))
+        arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+        batches, steps_per_epoch = shuffled_batches(
+            arrays, self.batch_size, epochs, seed=int(rng.integers(1, _MAX_SEED)))
         build_optimizer(self.model_)
         history = self.model_.fit(
-            X, y, sample_weight=sample_weight, batch_size=self.batch_size,
+            batches, steps_per_epoch=steps_per_epoch, shuffle=False,
             epochs=initial_epoch + epochs, initial_epoch=initial_epoch,
-            validation_data=validation_data, callbacks=callbacks,
-            verbose=self.verbose,
+            validation_data=validation_data, validation_batch_size=self.batch_size,
+            callbacks=callbacks, verbose=self.verbose,
         )
         if not warm_start or initial_epoch == 0 or not hasattr(self, "history_"):
             self.history_ = defaultdict(list)
@@ -397,11 +645,12 @@ class _ShipKerasMixin:
         """Learning-rate schedule callbacks for ``model_.fit`` (hook; none here)."""
         return []
 
-    def _split_validation(self, X, y, sample_weight):
+    def _split_validation(self, X, y, sample_weight, rng):
         """Hold out a shuffled (for classifiers stratified) validation part.
 
         Keras' own ``validation_split`` takes the last rows, which for data
-        sorted by label or scene is a biased hold-out.
+        sorted by label or scene is a biased hold-out. The split's seed is
+        drawn from ``rng``.
         """
         n_val = int(np.ceil(self.validation_split * len(X)))
         if n_val >= len(X):
@@ -411,7 +660,7 @@ class _ShipKerasMixin:
             )
         train, val = train_test_split(
             np.arange(len(X)), test_size=n_val,
-            random_state=np.random.randint(np.iinfo(np.int32).max),
+            random_state=int(rng.integers(_MAX_SEED)),
             stratify=self._stratify(y, n_val),
         )
         parts = [X, y] + ([] if sample_weight is None else [sample_weight])
@@ -451,14 +700,7 @@ class _ShipKerasMixin:
         return X, y
 
     def _validate_X(self, X, reset):
-        name = type(self).__name__
-        if sp.issparse(X):
-            raise TypeError(
-                f"{name} does not accept sparse input; got a {type(X).__name__}. "
-                "Convert it to a dense array with X.toarray()."
-            )
-        if not hasattr(X, "iloc"):  # keep DataFrames for their column names
-            X = np.asarray(X)
+        X = dense_input(self, X, images=True)
         if X.ndim == 4:
             _check_feature_names(self, X, reset=reset)
             X = check_array(X, allow_nd=True, dtype="numeric", ensure_all_finite=True,
@@ -466,12 +708,6 @@ class _ShipKerasMixin:
             if reset:
                 self.n_features_in_ = int(np.prod(X.shape[1:]))
         else:
-            if X.ndim > 2:
-                raise ValueError(
-                    f"{name} expects X as 4-D images (n_samples, height, width, "
-                    f"channels) or 2-D rows (n_samples, n_features); got X with "
-                    f"{X.ndim} dimensions and shape {X.shape}."
-                )
             # validate_data rejects 1-D X with sklearn's "Reshape your data" advice.
             X = validate_data(self, X, reset=reset, dtype="numeric",
                               ensure_all_finite=True, skip_check_array=False)
@@ -486,13 +722,7 @@ class _ShipKerasMixin:
         """Rows to images when ``image_shape`` is set; else as the family needs."""
         if self.image_shape is None:
             return self._rows_without_image_shape(X)
-        shape = tuple(int(d) for d in self.image_shape)
-        if len(shape) != 3 or int(np.prod(shape)) != X.shape[1]:
-            raise ValueError(
-                f"image_shape={self.image_shape!r} must be (height, width, channels) "
-                f"with height * width * channels equal to the {X.shape[1]} features "
-                "of each row in X."
-            )
+        shape = check_image_shape(self.image_shape, X.shape[1], "features of each row in")
         return X.reshape((X.shape[0],) + shape)
 
     def _rows_without_image_shape(self, X):
@@ -611,10 +841,11 @@ class ShipClassifierBase(_ShipKerasMixin, KerasClassifier):
 
     score = ClassifierMixin.score
 
-    def _output_layer(self):
+    def _output_units(self):
+        """Units and activation of the output layer."""
         if self.n_classes_ == 2:
-            return keras.layers.Dense(1, activation="sigmoid", name="output")
-        return keras.layers.Dense(self.n_classes_, activation="softmax", name="output")
+            return 1, "sigmoid"
+        return self.n_classes_, "softmax"
 
     def _loss(self):
         if self.n_classes_ == 2:
@@ -670,8 +901,9 @@ class ShipRegressorBase(_ShipKerasMixin, KerasRegressor):
 
     score = RegressorMixin.score
 
-    def _output_layer(self):
-        return keras.layers.Dense(self.n_outputs_, name="output")
+    def _output_units(self):
+        """Units and activation of the output layer."""
+        return self.n_outputs_, None
 
     def _loss(self):
         return "mean_squared_error"

@@ -421,7 +421,7 @@ def _at_least(minimum):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}; got {value}")
         return value
@@ -434,7 +434,7 @@ def _probability(text):
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number; got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1; got {value}")
     return value
@@ -445,7 +445,8 @@ def _bands(text):
         bands = tuple(int(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected 1-based band numbers separated by commas, e.g. 3,2,1; got {text!r}")
+            f"expected 1-based band numbers separated by commas, e.g. 3,2,1; got {text!r}"
+        ) from None
     if min(bands) < 1:
         raise argparse.ArgumentTypeError(f"band numbers start at 1; got {text!r}")
     return bands
@@ -458,7 +459,8 @@ def _scale(text):
         low, high = (float(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected LOW,HIGH (e.g. 0,3000) or 'percentile'; got {text!r}")
+            f"expected LOW,HIGH (e.g. 0,3000) or 'percentile'; got {text!r}"
+        ) from None
     if not low < high:
         raise argparse.ArgumentTypeError(f"LOW must be below HIGH; got {text!r}")
     return low, high

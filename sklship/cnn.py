@@ -81,10 +81,12 @@ class CNNShipClassifier(ShipClassifierBase):
     batch_size : int, default=32
         Samples per gradient step.
     validation_split : float in [0, 1), default=0.0
-        Fraction held out, shuffled and stratified, for ``val_loss`` and
-        early stopping.
+        Fraction held out, shuffled (and stratified for classifiers), for
+        ``val_loss`` and early stopping.
     early_stopping : bool, default=False
-        Stop when the monitored loss stops improving; keep the best weights.
+        Stop when the monitored loss (``val_loss`` with a validation split,
+        else ``loss``) has not improved for ``patience`` epochs; keep the
+        best weights.
     patience : int, default=5
         Epochs without improvement before early stopping.
     image_shape : tuple of 3 int or None, default=None
@@ -95,11 +97,14 @@ class CNNShipClassifier(ShipClassifierBase):
     callbacks : list of keras.callbacks.Callback or None, default=None
         Extra Keras callbacks for training.
     warm_start : bool, default=False
-        Continue from the previous fit's weights.
+        Continue from the previous fit's weights instead of starting anew.
     random_state : int, RandomState instance or None, default=None
-        Seed for reproducible fits without global TensorFlow determinism.
+        Seed of everything random in a fit: initial weights, dropout,
+        augmentation, the validation split and the order of the batches.
+        The same int gives the same fitted model. No global random state
+        is read or changed, so fits in threads do not disturb each other.
     verbose : int, default=0
-        Keras' progress output.
+        Keras' progress output (0 silent, 1 progress bar, 2 one line per epoch).
 
     Attributes
     ----------
@@ -143,6 +148,7 @@ class CNNShipClassifier(ShipClassifierBase):
         "test_time_augmentation": ["boolean"],
         "lr_schedule": [StrOptions({"cosine", "plateau"}), None],
     }
+    _body_seeds_every_layer = True
 
     def __init__(
         self,
@@ -220,50 +226,102 @@ class CNNShipClassifier(ShipClassifierBase):
     def _rows_without_image_shape(self, X):
         return X.reshape(X.shape[0], 1, 1, X.shape[1])
 
-    def _augmentation_layer(self, x):
-        names = set(self.augmentation)
-        unknown = names - set(AUGMENTATIONS)
-        if unknown:
-            raise ValueError(
-                f"augmentation must name some of {AUGMENTATIONS}; got unknown "
-                f"{sorted(unknown)}."
-            )
-        if "rot90" in names and x.shape[1] != x.shape[2]:
-            raise ValueError(
-                "augmentation 'rot90' needs square images; got images of "
-                f"{x.shape[1]}x{x.shape[2]} pixels."
-            )
-        return ChipAugmentation(
-            flip="flip" in names, rot90="rot90" in names,
-            brightness=_BRIGHTNESS_DELTA if "brightness" in names else 0.0,
+    def _build_body(self, x, seeds):
+        return cnn_body(
+            x, seeds, filters=self.filters, kernel_size=self.kernel_size,
+            first_stride=self.first_stride, activation=self.activation,
+            pooling=self.pooling, batch_norm=self.batch_norm,
+            global_pool=self.global_pool, dense_units=self.dense_units,
+            dropout=self.dropout, augmentation=self.augmentation,
         )
 
-    def _build_body(self, x):
-        filters = check_units("filters", self.filters)
-        dense_units = check_units("dense_units", self.dense_units)
-        if self.augmentation:
-            x = self._augmentation_layer(x)(x)
-        for i, n_filters in enumerate(filters):
-            kernel = tuple(min(self.kernel_size, d) for d in x.shape[1:3])
-            strides = self.first_stride if i == 0 else 1
-            x = keras.layers.Conv2D(n_filters, kernel, strides=strides,
-                                    use_bias=not self.batch_norm)(x)
-            if self.batch_norm:
-                x = keras.layers.BatchNormalization()(x)
-            x = keras.layers.Activation(self.activation)(x)
-            if self.pooling is not None:
-                window = tuple(min(2, d) for d in x.shape[1:3])
-                pool = (keras.layers.MaxPooling2D if self.pooling == "max"
-                        else keras.layers.AveragePooling2D)
-                x = pool(window)(x)
-        if self.global_pool:
-            x = keras.layers.GlobalAveragePooling2D()(x)
-        else:
-            x = keras.layers.Flatten()(x)
-        for units in dense_units:
-            if self.dropout:
-                x = keras.layers.Dropout(self.dropout)(x)
-            x = keras.layers.Dense(units, activation=self.activation)(x)
-        if self.dropout:
-            x = keras.layers.Dropout(self.dropout)(x)
-        return x
+
+def _augmentation_layer(augmentation, x, seed):
+    names = set(augmentation)
+    unknown = names - set(AUGMENTATIONS)
+    if unknown:
+        raise ValueError(
+            f"augmentation must name some of {AUGMENTATIONS}; got unknown "
+            f"{sorted(unknown)}."
+        )
+    if "rot90" in names and x.shape[1] != x.shape[2]:
+        raise ValueError(
+            "augmentation 'rot90' needs square images; got images of "
+            f"{x.shape[1]}x{x.shape[2]} pixels."
+        )
+    return ChipAugmentation(
+        flip="flip" in names, rot90="rot90" in names,
+        brightness=_BRIGHTNESS_DELTA if "brightness" in names else 0.0, seed=seed,
+    )
+
+
+def cnn_body(x, seeds, *, filters=(8, 4), kernel_size=3, first_stride=1,
+             activation="relu", pooling=None, batch_norm=False, global_pool=False,
+             dense_units=(), dropout=None, augmentation=None):
+    """Convolutional layers, then optional hidden dense layers, on image tensors.
+
+    The parameters mean what :class:`CNNShipClassifier`'s do; kernels and
+    pooling windows are clipped to the size of what they are applied to.
+
+    Parameters
+    ----------
+    x : KerasTensor of shape (batch, height, width, channels)
+        Rescaled images.
+    seeds : LayerSeeds
+        Seeds of the augmentation, kernels and dropout layers.
+    filters : sequence of int, default=(8, 4)
+        Filters of each convolutional layer.
+    kernel_size : int, default=3
+        Side of the square convolution kernels.
+    first_stride : int, default=1
+        Stride of the first convolution.
+    activation : str or callable, default="relu"
+        Activation of convolutional and hidden dense layers.
+    pooling : {"max", "avg"} or None, default=None
+        2x2 pooling after each convolutional layer.
+    batch_norm : bool, default=False
+        Batch normalisation after each convolution, before its activation.
+    global_pool : bool, default=False
+        Global average pooling instead of flattening the last feature maps.
+    dense_units : sequence of int, default=()
+        Hidden dense layers after the convolutional part.
+    dropout : float in [0, 1) or None, default=None
+        Dropout before each dense layer (hidden, and the output that follows).
+    augmentation : sequence of {"flip", "rot90", "brightness"} or None, \
+            default=None
+        Random changes applied to training images.
+
+    Returns
+    -------
+    x : KerasTensor of shape (batch, n_features)
+        Features for the output layer.
+    """
+    filters = check_units("filters", filters)
+    dense_units = check_units("dense_units", dense_units)
+    if augmentation:
+        x = _augmentation_layer(augmentation, x, seeds())(x)
+    for i, n_filters in enumerate(filters):
+        kernel = tuple(min(kernel_size, d) for d in x.shape[1:3])
+        strides = first_stride if i == 0 else 1
+        x = keras.layers.Conv2D(n_filters, kernel, strides=strides, use_bias=not batch_norm,
+                                kernel_initializer=seeds.kernel())(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.Activation(activation)(x)
+        if pooling is not None:
+            window = tuple(min(2, d) for d in x.shape[1:3])
+            pool = (keras.layers.MaxPooling2D if pooling == "max"
+                    else keras.layers.AveragePooling2D)
+            x = pool(window)(x)
+    if global_pool:
+        x = keras.layers.GlobalAveragePooling2D()(x)
+    else:
+        x = keras.layers.Flatten()(x)
+    for units in dense_units:
+        if dropout:
+            x = keras.layers.Dropout(dropout, seed=seeds())(x)
+        x = keras.layers.Dense(units, activation=activation,
+                               kernel_initializer=seeds.kernel())(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, seed=seeds())(x)
+    return x

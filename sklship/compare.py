@@ -297,7 +297,7 @@ def _details(fitted, folds, X, y):
     binary = all(hasattr(e, "predict_proba") and len(getattr(e, "classes_", ())) == 2
                  for e in fitted)
     proba = np.full(len(y), np.nan) if binary else None
-    for estimator, (_, test) in zip(fitted, folds):
+    for estimator, (_, test) in zip(fitted, folds, strict=True):
         if binary:
             fold_proba = estimator.predict_proba(X[test])
             proba[test] = fold_proba[:, 1]
@@ -336,7 +336,7 @@ def format_table(table, digits=3):
             score = column[:-len("_mean")]
             formatted[titles.get(score, score)] = [
                 f"{m:.{digits}f} ± {s:.{digits}f}"
-                for m, s in zip(table[column], table[f"{score}_std"])]
+                for m, s in zip(table[column], table[f"{score}_std"], strict=True)]
     formatted["fit s/fold"] = [f"{t:.1f}" for t in table["fit_time"]]
     formatted["predict s/fold"] = [f"{t:.2f}" for t in table["predict_time"]]
     formatted["parameters"] = ["" if pd.isna(n) else f"{int(n):,}"

@@ -5,11 +5,11 @@ everything downstream works on real and synthetic chips alike.
 """
 
 import json
-from numbers import Integral, Real
 import os
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from numbers import Integral, Real
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -232,7 +232,7 @@ def _decode_chip(data, name):
 def _parse_filenames(names):
     """Parse ``{label}__{scene_id}__{lon}_{lat}.png`` names into metadata."""
     rows = [_parse_filename(name) for name in names]
-    labels, scene_ids, longitudes, latitudes = zip(*rows)
+    labels, scene_ids, longitudes, latitudes = zip(*rows, strict=True)
     return _metadata(names, labels, scene_ids, longitudes, latitudes)
 
 
@@ -282,7 +282,7 @@ def _read_json(path):
     names = [
         _chip_filename(label, scene_id, longitude, latitude)
         for label, scene_id, (longitude, latitude) in zip(
-            labels, content["scene_ids"], locations
+            labels, content["scene_ids"], locations, strict=True
         )
     ]
     metadata = _metadata(names, labels, content["scene_ids"], *locations.T)
@@ -485,7 +485,8 @@ def make_ships(
     scene_id = np.array([f"synthetic_{i:03d}" for i in range(n_scenes)])[scene_index]
     longitude = scenes.longitude[scene_index] + rng.uniform(-0.02, 0.02, n_samples)
     latitude = scenes.latitude[scene_index] + rng.uniform(-0.02, 0.02, n_samples)
-    names = [_chip_filename(*row) for row in zip(target, scene_id, longitude, latitude)]
+    names = [_chip_filename(*row)
+             for row in zip(target, scene_id, longitude, latitude, strict=True)]
     metadata = _metadata(names, target, scene_id, longitude, latitude)
     descr = (
         f"Synthetic ship chips from sklship.datasets.make_ships: {n_samples} RGB "
@@ -886,7 +887,7 @@ def _patches(image, corners, size):
 
 
 def _paste(image, corners, patches):
-    for (r, c), patch in zip(corners, patches):
+    for (r, c), patch in zip(corners, patches, strict=True):
         image[:, r:r + patch.shape[1], c:c + patch.shape[2]] = patch
 
 

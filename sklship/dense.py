@@ -16,8 +16,46 @@ from ._base import (
 __all__ = ["DenseShipClassifier", "DenseShipRegressor"]
 
 
+def dense_body(x, seeds, *, hidden_units=(256, 128, 64, 32), activation="relu",
+               dropout=None, batch_norm=False):
+    """Fully connected hidden layers on the (flattened) input tensor.
+
+    Parameters
+    ----------
+    x : KerasTensor
+        Input features; images are flattened first.
+    seeds : LayerSeeds
+        Seeds of the kernels and dropout layers.
+    hidden_units : sequence of int, default=(256, 128, 64, 32)
+        Units of each hidden layer, input side first.
+    activation : str or callable, default="relu"
+        Activation of the hidden layers (a Keras activation name).
+    dropout : float in [0, 1) or None, default=None
+        Dropout rate after each hidden layer while training.
+    batch_norm : bool, default=False
+        Batch normalisation after each hidden layer, before its activation.
+
+    Returns
+    -------
+    x : KerasTensor
+        The last hidden layer's output (the input, flattened, without any).
+    """
+    hidden_units = check_units("hidden_units", hidden_units)
+    if len(x.shape) > 2:
+        x = keras.layers.Flatten()(x)
+    for units in hidden_units:
+        x = keras.layers.Dense(units, use_bias=not batch_norm,
+                               kernel_initializer=seeds.kernel())(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.Activation(activation)(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, seed=seeds())(x)
+    return x
+
+
 class _DenseBody:
-    """Fully connected hidden layers on the flattened input."""
+    """The dense network as the body of an estimator."""
 
     _dense_constraints = {
         "hidden_units": ["array-like"],
@@ -25,19 +63,12 @@ class _DenseBody:
         "dropout": [Interval(Real, 0, 1, closed="left"), None],
         "batch_norm": ["boolean"],
     }
+    _body_seeds_every_layer = True
 
-    def _build_body(self, x):
-        hidden_units = check_units("hidden_units", self.hidden_units)
-        if len(x.shape) > 2:
-            x = keras.layers.Flatten()(x)
-        for units in hidden_units:
-            x = keras.layers.Dense(units, use_bias=not self.batch_norm)(x)
-            if self.batch_norm:
-                x = keras.layers.BatchNormalization()(x)
-            x = keras.layers.Activation(self.activation)(x)
-            if self.dropout:
-                x = keras.layers.Dropout(self.dropout)(x)
-        return x
+    def _build_body(self, x, seeds):
+        return dense_body(x, seeds, hidden_units=self.hidden_units,
+                          activation=self.activation, dropout=self.dropout,
+                          batch_norm=self.batch_norm)
 
 
 class DenseShipClassifier(_DenseBody, ShipClassifierBase):
@@ -70,25 +101,28 @@ class DenseShipClassifier(_DenseBody, ShipClassifierBase):
     batch_size : int, default=32
         Samples per gradient step.
     validation_split : float in [0, 1), default=0.0
-        Fraction held out, shuffled and stratified, to report ``val_loss``
-        in ``history_`` and to drive early stopping.
+        Fraction held out, shuffled (and stratified for classifiers), for
+        ``val_loss`` and early stopping.
     early_stopping : bool, default=False
-        Stop when the validation loss (the training loss without a
-        validation split) has not improved for ``patience`` epochs, and
-        keep the best weights.
+        Stop when the monitored loss (``val_loss`` with a validation split,
+        else ``loss``) has not improved for ``patience`` epochs; keep the
+        best weights.
     patience : int, default=5
         Epochs without improvement before early stopping.
     image_shape : tuple of 3 int or None, default=None
         (height, width, channels) to reshape 2-D rows into images.
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, multiplied into ``sample_weight``.
+        Weights of the classes, multiplied into ``sample_weight``; the
+        book's are ``{0: y.mean(), 1: 1 - y.mean()}``.
     callbacks : list of keras.callbacks.Callback or None, default=None
         Extra Keras callbacks for training.
     warm_start : bool, default=False
         Continue from the previous fit's weights instead of starting anew.
     random_state : int, RandomState instance or None, default=None
-        Seed for initial weights, shuffling and dropout. The same int gives
-        the same fitted model; global TensorFlow state is left as it was.
+        Seed of everything random in a fit: initial weights, dropout,
+        augmentation, the validation split and the order of the batches.
+        The same int gives the same fitted model. No global random state
+        is read or changed, so fits in threads do not disturb each other.
     verbose : int, default=0
         Keras' progress output (0 silent, 1 progress bar, 2 one line per epoch).
 
@@ -178,24 +212,28 @@ class DenseShipRegressor(_DenseBody, ShipRegressorBase):
     hidden_units : sequence of int, default=(256, 128, 64, 32)
         Units of each hidden layer, input side first.
     activation : str or callable, default="relu"
-        Activation of the hidden layers.
+        Activation of the hidden layers (a Keras activation name).
     dropout : float in [0, 1) or None, default=None
         Dropout rate after each hidden layer while training.
     batch_norm : bool, default=False
-        Batch normalisation after each hidden layer.
+        Batch normalisation after each hidden layer, before its activation.
     optimizer : {"adagrad", "adam", "ftrl", "rmsprop", "sgd"} or \
             keras.optimizers.Optimizer, default="adagrad"
         Optimizer; an instance is copied at each fit.
     learning_rate : float or None, default=0.05
-        Learning rate; None keeps the optimizer's own.
+        Learning rate (0.05 is the old estimator's Adagrad default); None
+        keeps the optimizer's own.
     epochs : int, default=10
         Passes over the training data.
     batch_size : int, default=32
         Samples per gradient step.
     validation_split : float in [0, 1), default=0.0
-        Fraction held out (shuffled) for ``val_loss`` and early stopping.
+        Fraction held out, shuffled (and stratified for classifiers), for
+        ``val_loss`` and early stopping.
     early_stopping : bool, default=False
-        Stop when the monitored loss stops improving; keep the best weights.
+        Stop when the monitored loss (``val_loss`` with a validation split,
+        else ``loss``) has not improved for ``patience`` epochs; keep the
+        best weights.
     patience : int, default=5
         Epochs without improvement before early stopping.
     image_shape : tuple of 3 int or None, default=None
@@ -203,11 +241,14 @@ class DenseShipRegressor(_DenseBody, ShipRegressorBase):
     callbacks : list of keras.callbacks.Callback or None, default=None
         Extra Keras callbacks for training.
     warm_start : bool, default=False
-        Continue from the previous fit's weights.
+        Continue from the previous fit's weights instead of starting anew.
     random_state : int, RandomState instance or None, default=None
-        Seed for reproducible fits without global TensorFlow determinism.
+        Seed of everything random in a fit: initial weights, dropout,
+        augmentation, the validation split and the order of the batches.
+        The same int gives the same fitted model. No global random state
+        is read or changed, so fits in threads do not disturb each other.
     verbose : int, default=0
-        Keras' progress output.
+        Keras' progress output (0 silent, 1 progress bar, 2 one line per epoch).
 
     Attributes
     ----------

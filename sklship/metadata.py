@@ -198,7 +198,7 @@ class ChipMetadataEncoder(TransformerMixin, BaseEstimator):
                     "name."
                 )
             validate_data(self, X, reset=reset, skip_check_array=True)
-            columns = dict(zip(needed, X.T))
+            columns = dict(zip(needed, X.T, strict=True))
         scene = columns[SCENE_COLUMN].astype(str) if SCENE_COLUMN in columns else None
         location = None
         if LONGITUDE_COLUMN in columns:

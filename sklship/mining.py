@@ -101,7 +101,7 @@ def mine_hard_negatives(estimator, scene, vessels, *, threshold=0.3, exclusion=N
     order = np.argsort(-probability, kind="stable")[:max_chips]
     i, j = i[order], j[order]
     images = np.stack([image[r * step:r * step + window, c * step:c * step + window]
-                       for r, c in zip(i, j)]) if len(i) else \
+                       for r, c in zip(i, j, strict=True)]) if len(i) else \
         np.empty((0, window, window, image.shape[2]), image.dtype)
     return Bunch(images=images, row=rows[order], col=cols[order],
                  probability=probability[order])

@@ -66,6 +66,9 @@ class MultiOutputShipClassifier(CNNShipClassifier):
     trained together on the sum of the label's cross-entropy and
     ``location_weight`` times the location's mean squared error (in
     standardised coordinates, so the weight does not depend on units).
+    Sample and class weights weight both losses of a sample; augmentation
+    and test-time augmentation leave the location as it is (flips and
+    rotations do not move a chip).
 
     Design: the location is sample-aligned data passed to ``fit``, like
     ``sample_weight``, not part of ``y``. So ``y`` stays the labels and
@@ -85,9 +88,13 @@ class MultiOutputShipClassifier(CNNShipClassifier):
     Parameters
     ----------
     filters : sequence of int, default=(8, 4)
-        Filters of each convolutional layer (valid padding, stride 1).
+        Filters of each convolutional layer (valid padding; stride 1
+        after the first, see ``first_stride``).
     kernel_size : int, default=3
         Side of the square convolution kernels.
+    first_stride : int, default=1
+        Stride of the first convolution; 2 computes it on every other
+        pixel, which quarters the work of every layer after it.
     activation : str or callable, default="relu"
         Activation of convolutional and hidden dense layers.
     pooling : {"max", "avg"} or None, default=None
@@ -97,44 +104,58 @@ class MultiOutputShipClassifier(CNNShipClassifier):
     global_pool : bool, default=False
         Global average pooling instead of flattening the last feature maps.
     dense_units : sequence of int, default=()
-        Hidden dense layers shared by both heads.
+        Hidden dense layers between the convolutional part and the output.
     dropout : float in [0, 1) or None, default=None
-        Dropout before each dense layer while training.
+        Dropout before each dense layer (hidden and output) while training.
     augmentation : sequence of {"flip", "rot90", "brightness"} or None, \
             default=None
-        Random changes applied to training chips (the location target is
-        unchanged by them).
+        Random changes applied to training chips: flips, 90-degree
+        rotations (square chips only), brightness within +-10 %.
+    test_time_augmentation : bool, default=False
+        Average the predicted probabilities over the eight flips and
+        90-degree rotations of each chip (the four flips for non-square
+        images): eight forward passes per prediction, no training cost.
     location_weight : float, default=1.0
         Weight of the location loss relative to the label loss.
     optimizer : {"adagrad", "adam", "ftrl", "rmsprop", "sgd"} or \
             keras.optimizers.Optimizer, default="adam"
         Optimizer; an instance is copied at each fit.
     learning_rate : float or None, default=None
-        Learning rate; None keeps the optimizer's own.
+        Learning rate; None keeps the optimizer's own (Adam: 0.001).
+    lr_schedule : {"cosine", "plateau"} or None, default=None
+        Learning-rate schedule: "cosine" decays it per epoch from
+        ``learning_rate`` to 0 over ``epochs``; "plateau" divides it by 5
+        when the monitored loss (``val_loss`` with a validation split) has
+        not improved for ``max(1, patience // 2)`` epochs; None keeps it fixed.
     epochs : int, default=10
         Passes over the training data.
     batch_size : int, default=32
         Samples per gradient step.
     validation_split : float in [0, 1), default=0.0
-        Fraction held out, shuffled and stratified by label, for
+        Fraction held out, shuffled (and stratified for classifiers), for
         ``val_loss`` and early stopping.
     early_stopping : bool, default=False
-        Stop when the monitored loss stops improving; keep the best weights.
+        Stop when the monitored loss (``val_loss`` with a validation split,
+        else ``loss``) has not improved for ``patience`` epochs; keep the
+        best weights.
     patience : int, default=5
         Epochs without improvement before early stopping.
     image_shape : tuple of 3 int or None, default=None
         (height, width, channels) to reshape 2-D rows into images.
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, multiplied into ``sample_weight``; they
-        weight both losses of a sample.
+        Weights of the classes, multiplied into ``sample_weight``; the
+        book's are ``{0: y.mean(), 1: 1 - y.mean()}``.
     callbacks : list of keras.callbacks.Callback or None, default=None
         Extra Keras callbacks for training.
     warm_start : bool, default=False
-        Continue from the previous fit's weights (and location scaling).
+        Continue from the previous fit's weights instead of starting anew.
     random_state : int, RandomState instance or None, default=None
-        Seed for reproducible fits without global TensorFlow determinism.
+        Seed of everything random in a fit: initial weights, dropout,
+        augmentation, the validation split and the order of the batches.
+        The same int gives the same fitted model. No global random state
+        is read or changed, so fits in threads do not disturb each other.
     verbose : int, default=0
-        Keras' progress output.
+        Keras' progress output (0 silent, 1 progress bar, 2 one line per epoch).
 
     Attributes
     ----------
@@ -146,7 +167,8 @@ class MultiOutputShipClassifier(CNNShipClassifier):
     history_ : dict of list
         Combined loss (and ``val_loss``) per epoch.
     location_mean_, location_scale_ : ndarray of shape (2,)
-        Mean and standard deviation of the training locations.
+        Mean and standard deviation of the training locations (kept by a
+        warm start).
     n_features_in_ : int
         Pixels times channels of one image.
     input_shape_ : tuple of int
@@ -179,6 +201,7 @@ class MultiOutputShipClassifier(CNNShipClassifier):
         filters=(8, 4),
         *,
         kernel_size=3,
+        first_stride=1,
         activation="relu",
         pooling=None,
         batch_norm=False,
@@ -186,9 +209,11 @@ class MultiOutputShipClassifier(CNNShipClassifier):
         dense_units=(),
         dropout=None,
         augmentation=None,
+        test_time_augmentation=False,
         location_weight=1.0,
         optimizer="adam",
         learning_rate=None,
+        lr_schedule=None,
         epochs=10,
         batch_size=32,
         validation_split=0.0,
@@ -202,14 +227,15 @@ class MultiOutputShipClassifier(CNNShipClassifier):
         verbose=0,
     ):
         super().__init__(
-            filters, kernel_size=kernel_size, activation=activation, pooling=pooling,
-            batch_norm=batch_norm, global_pool=global_pool, dense_units=dense_units,
-            dropout=dropout, augmentation=augmentation, optimizer=optimizer,
-            learning_rate=learning_rate, epochs=epochs, batch_size=batch_size,
-            validation_split=validation_split, early_stopping=early_stopping,
-            patience=patience, image_shape=image_shape, class_weight=class_weight,
-            callbacks=callbacks, warm_start=warm_start, random_state=random_state,
-            verbose=verbose,
+            filters, kernel_size=kernel_size, first_stride=first_stride,
+            activation=activation, pooling=pooling, batch_norm=batch_norm,
+            global_pool=global_pool, dense_units=dense_units, dropout=dropout,
+            augmentation=augmentation, test_time_augmentation=test_time_augmentation,
+            optimizer=optimizer, learning_rate=learning_rate, lr_schedule=lr_schedule,
+            epochs=epochs, batch_size=batch_size, validation_split=validation_split,
+            early_stopping=early_stopping, patience=patience, image_shape=image_shape,
+            class_weight=class_weight, callbacks=callbacks, warm_start=warm_start,
+            random_state=random_state, verbose=verbose,
         )
         self.location_weight = location_weight
 
@@ -234,11 +260,8 @@ class MultiOutputShipClassifier(CNNShipClassifier):
         self : object
             The fitted estimator.
         """
-        self._location = self._check_location(X, location)
-        try:
-            return super().fit(X, y, sample_weight=sample_weight)
-        finally:
-            del self._location
+        return self._fit_anew(X, y, sample_weight,
+                              location=self._check_location(X, location))
 
     def partial_fit(self, X, y, classes=None, location=None, sample_weight=None):
         """Train one more epoch on labels and locations.
@@ -263,11 +286,8 @@ class MultiOutputShipClassifier(CNNShipClassifier):
         self : object
             The estimator.
         """
-        self._location = self._check_location(X, location)
-        try:
-            return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
-        finally:
-            del self._location
+        return self._partial_fit(X, y, sample_weight, classes,
+                                 location=self._check_location(X, location))
 
     def _check_location(self, X, location):
         name = type(self).__name__
@@ -287,48 +307,41 @@ class MultiOutputShipClassifier(CNNShipClassifier):
         check_consistent_length(X, location)
         return location
 
-    def _build_keras_model(self):
+    def _build_keras_model(self, seeds):
         # A fresh network needs a fresh location scaling, set in _fit_keras_model
         # from the rows actually trained on (rows of weight zero left out).
         self.location_mean_ = self.location_scale_ = None
-        return super()._build_keras_model()
+        return super()._build_keras_model(seeds)
 
-    def _training_weights(self, X, y, sample_weight):
-        weights = super()._training_weights(X, y, sample_weight)
-        if weights is not None:  # the base leaves out rows of weight zero
-            self._location = self._location[weights > 0]
-        return weights
-
-    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch):
+    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch,
+                         rng, location):
+        """Train on targets made of the encoded label and the scaled location."""
         if self.location_mean_ is None:
-            self.location_mean_ = self._location.mean(axis=0)
-            scale = self._location.std(axis=0)
+            self.location_mean_ = location.mean(axis=0)
+            scale = location.std(axis=0)
             self.location_scale_ = np.where(scale > 0, scale, 1.0)
-        location = (self._location - self.location_mean_) / self.location_scale_
+        location = (location - self.location_mean_) / self.location_scale_
         targets = np.column_stack([np.reshape(y, (len(y), -1)), location])
         super()._fit_keras_model(X, targets.astype(np.float32), sample_weight,
-                                 warm_start, epochs, initial_epoch)
+                                 warm_start, epochs, initial_epoch, rng)
 
     def _stratify(self, y, n_val):
         return super()._stratify(y[:, 0], n_val)
 
     # ----------------------------------------------------------------- network
-    def _output_layer(self):
-        label = super()._output_layer()
-
-        def heads(x):
-            outputs = [
-                keras.layers.Dense(label.units, activation=label.activation,
-                                   name="label")(x),
-                keras.layers.Dense(_N_LOCATION, name="location")(x),
-            ]
-            return keras.layers.Concatenate(name="output")(outputs)
-
-        return heads
+    def _output(self, x, seeds):
+        """The label head and the location head, side by side in one output."""
+        units, activation = self._output_units()
+        outputs = [
+            keras.layers.Dense(units, activation=activation, name="label",
+                               kernel_initializer=seeds.kernel())(x),
+            keras.layers.Dense(_N_LOCATION, name="location",
+                               kernel_initializer=seeds.kernel())(x),
+        ]
+        return keras.layers.Concatenate(name="output")(outputs)
 
     def _loss(self):
-        label_units = super()._output_layer().units
-        return LabelLocationLoss(label_units, float(self.location_weight))
+        return LabelLocationLoss(self._output_units()[0], float(self.location_weight))
 
     # -------------------------------------------------------------- prediction
     def _predict_raw(self, X):
@@ -347,7 +360,9 @@ class MultiOutputShipClassifier(CNNShipClassifier):
         Returns
         -------
         location : ndarray of shape (n_samples, 2)
-            Longitude and latitude, float64.
+            Longitude and latitude, float64; with ``test_time_augmentation``
+            the mean over the same views as the label probabilities (flips
+            and rotations do not move a chip).
         """
         raw = super()._predict_raw(X)[:, -_N_LOCATION:].astype(np.float64)
         return raw * self.location_scale_ + self.location_mean_

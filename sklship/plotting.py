@@ -212,7 +212,7 @@ class TrainingHistoryDisplay(_Display):
             _, ax = plt.subplots(figsize=(6, 4), layout="constrained")
         labels = self.labels or [f"fold {i + 1}" for i in range(len(self.histories))]
         self.lines_ = []
-        for index, (history, label) in enumerate(zip(self.histories, labels)):
+        for index, (history, label) in enumerate(zip(self.histories, labels, strict=True)):
             colour = f"C{index % 10}"
             for key, style, part in (("loss", "-", "training"),
                                      ("val_loss", "--", "validation")):

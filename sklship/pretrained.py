@@ -406,7 +406,7 @@ class PretrainedShipClassifier(ShipClassifierBase):
             f"rows; got rows of {X.shape[1]} features and image_shape=None."
         )
 
-    def _build_body(self, x):
+    def _build_body(self, x, seeds=None):
         dense_units = check_units("dense_units", self.dense_units)
         spec = BACKBONES[self.backbone]
         height, width, channels = x.shape[1:]
@@ -555,7 +555,8 @@ class PretrainedShipClassifier(ShipClassifierBase):
         finally:
             self.model_ = full
 
-    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch):
+    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch,
+                         rng):
         """Head on features (backbone frozen), then optional fine-tuning."""
         self._validation_indices = None  # one split for both phases
         try:
@@ -567,13 +568,13 @@ class PretrainedShipClassifier(ShipClassifierBase):
                              steps_per_execution=self._head_steps_per_call(len(X)))
                 with self._training(head):
                     super()._fit_keras_model(features, y, sample_weight, warm_start,
-                                             epochs, initial_epoch)
+                                             epochs, initial_epoch, rng)
                 # model_ keeps the optimizer that trained its trainable weights.
                 self.model_.compile(optimizer=head.optimizer, loss=self._loss())
             else:  # the slow way: the frozen backbone runs in every epoch
                 self.model_.compile(optimizer=self._make_optimizer(), loss=self._loss())
                 super()._fit_keras_model(X, y, sample_weight, warm_start, epochs,
-                                         initial_epoch)
+                                         initial_epoch, rng)
             if self.fine_tune_epochs and not self._head_only:
                 self._unfreeze()
                 self.model_.compile(
@@ -582,7 +583,7 @@ class PretrainedShipClassifier(ShipClassifierBase):
                 )
                 super()._fit_keras_model(X, y, sample_weight, warm_start=True,
                                          epochs=self.fine_tune_epochs,
-                                         initial_epoch=self.current_epoch)
+                                         initial_epoch=self.current_epoch, rng=rng)
         finally:
             del self._validation_indices
 
@@ -609,13 +610,13 @@ class PretrainedShipClassifier(ShipClassifierBase):
             layer.trainable = index >= first and not isinstance(
                 layer, keras.layers.BatchNormalization)
 
-    def _split_validation(self, X, y, sample_weight):
+    def _split_validation(self, X, y, sample_weight, rng):
         # The base draws the split; keep its indices so that the fine-tuning
         # phase holds out the same samples as the head phase.
         indices = getattr(self, "_validation_indices", None)
         if indices is None:
             (train, _, _), (val, _) = super()._split_validation(
-                np.arange(len(X)), y, None)
+                np.arange(len(X)), y, None, rng)
             indices = self._validation_indices = (train, val)
         train, val = indices
         if sample_weight is None:

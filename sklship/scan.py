@@ -55,7 +55,6 @@ from scipy.ndimage import convolve
 from ._validation import HasMethods, Interval, StrOptions, validate_params
 from .geo import aoi_to_pixels, georeference, read_aoi
 from .scenes import open_scene
-
 from .symmetry import symmetric_view, symmetries
 from .thresholds import decision_threshold, fitted_network, probability_estimator
 

@@ -13,7 +13,6 @@ from numbers import Integral, Real
 import keras
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from ._base import (
     ACTIVATIONS,
@@ -23,11 +22,14 @@ from ._base import (
     ShipRegressorBase,
     StrOptions,
     check_array,
+    check_image_shape,
     check_units,
+    dense_input,
+    make_optimizer,
     validate_data,
 )
-from .cnn import CNNShipClassifier
-from .dense import DenseShipClassifier
+from .cnn import cnn_body
+from .dense import dense_body
 
 __all__ = ["WideDeepClassifier", "WideDeepOptimizer", "WideDeepRegressor"]
 
@@ -83,7 +85,7 @@ class WideDeepOptimizer(keras.optimizers.Optimizer):
         elif not self.built:
             self.build(list(trainable_variables))
         parts = {True: ([], []), False: ([], [])}
-        for grad, variable in zip(grads, trainable_variables):
+        for grad, variable in zip(grads, trainable_variables, strict=True):
             part_grads, part_variables = parts[self._is_wide(variable)]
             part_grads.append(grad)
             part_variables.append(variable)
@@ -139,17 +141,6 @@ class ColumnSlice(keras.layers.Layer):
         return {**super().get_config(), "start": self.start, "stop": self.stop}
 
 
-def _make_optimizer(optimizer, learning_rate):
-    """A fresh optimizer from a name or a copy of an instance."""
-    if isinstance(optimizer, keras.optimizers.Optimizer):
-        optimizer = type(optimizer).from_config(optimizer.get_config())
-        if learning_rate is not None:
-            optimizer.learning_rate = learning_rate
-        return optimizer
-    kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
-    return OPTIMIZERS[optimizer](**kwargs)
-
-
 def _listed(values):
     """``values`` as a list for an error message, cut short when long."""
     values = list(values)
@@ -188,19 +179,8 @@ class _WideDeepMixin:
     # -------------------------------------------------------- input validation
     def _validate_X(self, X, reset):
         name = type(self).__name__
-        if sp.issparse(X):
-            raise TypeError(
-                f"{name} does not accept sparse input; got a {type(X).__name__}. "
-                "Convert it to a dense array with X.toarray()."
-            )
+        X = dense_input(self, X, images=False)
         if not hasattr(X, "iloc"):
-            X = np.asarray(X)
-            if X.ndim > 2:
-                raise ValueError(
-                    f"{name} expects X as 2-D rows (n_samples, n_features); got X "
-                    f"with {X.ndim} dimensions and shape {X.shape}. Flatten images "
-                    "with X.reshape(len(X), -1) and pass image_shape."
-                )
             # 2-D, at least one sample and one feature; values are checked below.
             X = check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
         X = validate_data(self, X, reset=reset, skip_check_array=True)
@@ -247,13 +227,7 @@ class _WideDeepMixin:
                 "nothing to train on."
             )
         if self.image_shape is not None:
-            shape = tuple(int(d) for d in self.image_shape)
-            if len(shape) != 3 or int(np.prod(shape)) != deep.size:
-                raise ValueError(
-                    f"image_shape={self.image_shape!r} must be (height, width, "
-                    "channels) with height * width * channels equal to the "
-                    f"{deep.size} deep columns of X."
-                )
+            check_image_shape(self.image_shape, deep.size, "deep columns of")
         return wide, deep
 
     @staticmethod
@@ -340,56 +314,53 @@ class _WideDeepMixin:
                            input_name="X")
 
     # ----------------------------------------------------------------- network
-    def _deep_body(self, x):
+    def _deep_body(self, x, seeds):
         """The dense network, or the CNN when the deep columns are images."""
         if self.image_shape is None:
-            body = DenseShipClassifier(
-                hidden_units=self.dnn_hidden_units, activation=self.dnn_activation,
-                dropout=self.dnn_dropout, batch_norm=self.batch_norm,
-            )
-        else:
-            x = keras.layers.Reshape(tuple(int(d) for d in self.image_shape))(x)
-            body = CNNShipClassifier(
-                filters=self.filters, kernel_size=self.kernel_size,
-                activation=self.dnn_activation, pooling=self.pooling,
-                batch_norm=self.batch_norm, dense_units=self.dnn_hidden_units,
-                dropout=self.dnn_dropout,
-            )
-        return body._build_body(x)
+            return dense_body(x, seeds, hidden_units=self.dnn_hidden_units,
+                              activation=self.dnn_activation, dropout=self.dnn_dropout,
+                              batch_norm=self.batch_norm)
+        x = keras.layers.Reshape(tuple(int(d) for d in self.image_shape))(x)
+        return cnn_body(x, seeds, filters=self.filters, kernel_size=self.kernel_size,
+                        activation=self.dnn_activation, pooling=self.pooling,
+                        batch_norm=self.batch_norm, dense_units=self.dnn_hidden_units,
+                        dropout=self.dnn_dropout)
 
     def _wide_learning_rate(self):
         if self.wide_learning_rate != "auto":
             return self.wide_learning_rate
         return min(_WIDE_MAX_LEARNING_RATE, 1.0 / np.sqrt(len(self.wide_columns_)))
 
-    def _build_keras_model(self):
+    def _build_keras_model(self, seeds):
         """Wide logits + deep logits -> output; compiled with both optimizers."""
         check_units("dnn_hidden_units", self.dnn_hidden_units)
         n_wide, n_deep = len(self.wide_columns_), len(self.deep_columns_)
         dtype = "uint8" if self.X_dtype_ == np.uint8 else "float32"
         inputs = keras.Input(shape=(n_wide + n_deep,), dtype=dtype, name="features")
-        head = self._output_layer()
+        units, activation = self._output_units()
         logits = []
         if n_wide:
             wide = ColumnSlice(0, n_wide, name="wide_columns")(inputs)
-            logits.append(keras.layers.Dense(head.units, name=_WIDE_LAYER)(wide))
+            logits.append(keras.layers.Dense(units, name=_WIDE_LAYER,
+                                             kernel_initializer=seeds.kernel())(wide))
         if n_deep:
             deep = ColumnSlice(n_wide, n_wide + n_deep, name="deep_columns")(inputs)
             if self.deep_scale_ != 1.0:
                 deep = keras.layers.Rescaling(self.deep_scale_, name="rescale")(deep)
-            deep = self._deep_body(deep)
-            logits.append(keras.layers.Dense(head.units, name="deep_logits")(deep))
+            deep = self._deep_body(deep, seeds)
+            logits.append(keras.layers.Dense(units, name="deep_logits",
+                                             kernel_initializer=seeds.kernel())(deep))
         x = logits[0] if len(logits) == 1 else keras.layers.Add(name="logits")(logits)
-        outputs = keras.layers.Activation(head.activation, name="output")(x)
+        outputs = keras.layers.Activation(activation or "linear", name="output")(x)
         model = keras.Model(inputs, outputs, name=type(self).__name__)
         model.compile(optimizer=self._make_optimizers(n_wide, n_deep), loss=self._loss())
         return model
 
     def _make_optimizers(self, n_wide, n_deep):
         """The wide part's, the deep part's, or both in a WideDeepOptimizer."""
-        wide = _make_optimizer(self.wide_optimizer, self._wide_learning_rate()) \
+        wide = make_optimizer(self.wide_optimizer, self._wide_learning_rate()) \
             if n_wide else None
-        deep = _make_optimizer(self.dnn_optimizer, self.dnn_learning_rate) \
+        deep = make_optimizer(self.dnn_optimizer, self.dnn_learning_rate) \
             if n_deep else None
         if wide is None or deep is None:
             return wide or deep
@@ -445,9 +416,12 @@ _SHARED_PARAMETERS_DOC = """\
     batch_size : int, default=32
         Samples per gradient step.
     validation_split : float in [0, 1), default=0.0
-        Fraction held out (shuffled) for ``val_loss`` and early stopping.
+        Fraction held out, shuffled (and stratified for classifiers), for
+        ``val_loss`` and early stopping.
     early_stopping : bool, default=False
-        Stop when the monitored loss stops improving; keep the best weights.
+        Stop when the monitored loss (``val_loss`` with a validation split,
+        else ``loss``) has not improved for ``patience`` epochs; keep the
+        best weights.
     patience : int, default=5
         Epochs without improvement before early stopping.
 """
@@ -456,11 +430,14 @@ _SHARED_TAIL_DOC = """\
     callbacks : list of keras.callbacks.Callback or None, default=None
         Extra Keras callbacks for training.
     warm_start : bool, default=False
-        Continue from the previous fit's weights.
+        Continue from the previous fit's weights instead of starting anew.
     random_state : int, RandomState instance or None, default=None
-        Seed for reproducible fits without global TensorFlow determinism.
+        Seed of everything random in a fit: initial weights, dropout,
+        augmentation, the validation split and the order of the batches.
+        The same int gives the same fitted model. No global random state
+        is read or changed, so fits in threads do not disturb each other.
     verbose : int, default=0
-        Keras' progress output.
+        Keras' progress output (0 silent, 1 progress bar, 2 one line per epoch).
 """
 
 _SHARED_ATTRIBUTES_DOC = """\
@@ -500,7 +477,8 @@ class WideDeepClassifier(_WideDeepMixin, ShipClassifierBase):
     Parameters
     ----------
 {_SHARED_PARAMETERS_DOC}    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, multiplied into ``sample_weight``.
+        Weights of the classes, multiplied into ``sample_weight``; the
+        book's are ``{{0: y.mean(), 1: 1 - y.mean()}}``.
 {_SHARED_TAIL_DOC}
     Attributes
     ----------

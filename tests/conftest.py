@@ -65,8 +65,7 @@ def write_geotiff():
     rasterio = pytest.importorskip("rasterio")
     from rasterio.transform import from_origin
 
-    def write(path, bands, *, crs="EPSG:32611", nodata=None,
-              tags={"TIFFTAG_DATETIME": "2017:07:05 18:08:18"}):
+    def write(path, bands, *, crs="EPSG:32611", nodata=None, tags=None):
         count, height, width = bands.shape
         georeference = {} if crs is None else {
             "crs": crs, "transform": from_origin(500000, 3700000, 3, 3)}
@@ -74,7 +73,8 @@ def write_geotiff():
                            count=count, dtype=bands.dtype, nodata=nodata,
                            **georeference) as dataset:
             dataset.write(bands)
-            dataset.update_tags(**tags)
+            dataset.update_tags(**({"TIFFTAG_DATETIME": "2017:07:05 18:08:18"}
+                                   if tags is None else tags))
         return path
 
     return write

@@ -1,6 +1,8 @@
 """The compatibility base: sklearn behaviour, seeding, inputs, errors."""
 
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import joblib
 import keras
@@ -54,16 +56,26 @@ def test_cross_validation_stratifies(chips):
         assert abs(y[order][test].mean() - y.mean()) < 0.05
 
 
+def _global_draws():
+    return np.random.rand(), random.random(), float(tf.random.uniform(()))
+
+
+def _seed_globals(seed):
+    np.random.seed(seed)
+    random.seed(seed)
+    tf.random.set_seed(seed)
+
+
 def test_same_random_state_same_model_and_no_global_state_left(chips):
     X, y = chips
     determinism_before = tf_config.is_op_determinism_enabled()
-    np.random.seed(123)
-    random.seed(123)
-    expected = (np.random.rand(), random.random())
-    np.random.seed(123)
-    random.seed(123)
+    _seed_globals(123)
+    expected = _global_draws()
+    _seed_globals(123)
     first = small_cnn().fit(X, y).predict_proba(X)
-    assert (np.random.rand(), random.random()) == expected
+    # The fit neither drew from nor reseeded Python's, NumPy's or TensorFlow's
+    # global generators (TensorFlow's op seeds count from its global seed).
+    assert _global_draws() == expected
     second = small_cnn().fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(first, second)
     assert tf_config.is_op_determinism_enabled() == determinism_before
@@ -88,19 +100,49 @@ def test_float_images_work(chips):
     assert clf.predict_proba(X.astype(np.float32) / 255).shape == (len(X), 2)
 
 
-def test_uint8_chips_reach_keras_uncopied(chips, monkeypatch):
+def test_uint8_chips_reach_tensorflow_uncopied(chips, monkeypatch):
+    # The training batches are gathered from the arrays handed to TensorFlow
+    # once (as Keras does); those must be the caller's uint8 chips themselves.
     X, y = chips
     seen = []
-    original_fit = keras.Model.fit
+    original = tf.data.Dataset.from_tensors
 
-    def recording_fit(model, x=None, *args, **kwargs):
-        seen.append(x)
-        return original_fit(model, x, *args, **kwargs)
+    def recording_from_tensors(tensors, name=None):
+        seen.append(tensors)
+        return original(tensors, name=name)
 
-    monkeypatch.setattr(keras.Model, "fit", recording_fit)
+    monkeypatch.setattr(tf.data.Dataset, "from_tensors", recording_from_tensors)
     small_cnn().fit(X, y)
-    assert seen[0].dtype == np.uint8
-    assert np.shares_memory(seen[0], X)
+    assert seen[0][0].dtype == np.uint8
+    assert np.shares_memory(seen[0][0], X)
+
+
+def test_fits_in_threads_equal_fits_in_sequence(chips):
+    # Dropout, augmentation, the validation split and shuffling are all
+    # random; other threads draw from every global generator meanwhile.
+    X, y = chips[0][:80], chips[1][:80]
+
+    def fit(random_state):
+        clf = small_cnn(random_state=random_state, dense_units=(8,), dropout=0.2,
+                        augmentation=("flip", "rot90", "brightness"),
+                        validation_split=0.2)
+        return clf.fit(X, y).predict_proba(X)
+
+    sequential = [fit(seed) for seed in range(4)]
+    stop = threading.Event()
+
+    def draw_from_globals():
+        while not stop.is_set():
+            _global_draws()
+
+    with ThreadPoolExecutor(5) as pool:
+        noise = pool.submit(draw_from_globals)
+        threaded = list(pool.map(fit, range(4)))
+        stop.set()
+        noise.result()
+    for expected, got in zip(sequential, threaded, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert not np.array_equal(sequential[0], sequential[1])
 
 
 def test_training_step_is_traced_once_per_fit(chips, monkeypatch):
@@ -223,15 +265,19 @@ def test_input_errors_name_the_problem(chips):
 
 
 def test_grid_search_same_result_in_parallel(chips):
+    # Processes (loky) and threads (fits in one process at once) give the
+    # scores of one job.
     X, y = chips
     grid = {"filters": [(4,), (8, 4)]}
-    results = [
-        GridSearchCV(small_cnn(), grid, cv=2, n_jobs=n_jobs).fit(X, y)
-        for n_jobs in (1, 2)
-    ]
-    assert results[0].best_params_ == results[1].best_params_
-    np.testing.assert_allclose(results[0].cv_results_["mean_test_score"],
-                               results[1].cv_results_["mean_test_score"])
+    cnn = small_cnn(dense_units=(8,), dropout=0.3)
+    sequential = GridSearchCV(cnn, grid, cv=2, n_jobs=1).fit(X, y)
+    for backend in ("loky", "threading"):
+        with joblib.parallel_config(backend=backend):
+            parallel = GridSearchCV(cnn, grid, cv=2, n_jobs=2).fit(X, y)
+        assert parallel.best_params_ == sequential.best_params_
+        for key in ("split0_test_score", "split1_test_score"):
+            np.testing.assert_array_equal(parallel.cv_results_[key],
+                                          sequential.cv_results_[key])
 
 
 def test_clone_fitted_and_unfitted(chips):

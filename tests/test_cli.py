@@ -13,8 +13,8 @@ from PIL import Image
 
 from sklship import __version__, make_ships
 from sklship.cli import main
-from sklship.persistence import load_model
 from sklship.datasets import make_scene
+from sklship.persistence import load_model
 
 # Small data and short training, so that every command takes seconds.
 TINY = ["--n-samples", "40", "--image-size", "16"]

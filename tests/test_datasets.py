@@ -52,7 +52,7 @@ def write_chips(folder):
 def check_chips(data):
     """The Bunch holds exactly the chips of CHIPS, in file-name order."""
     rows = [CHIPS[name] for name in SORTED_NAMES]
-    labels, scene_ids, longitudes, latitudes, colours = zip(*rows)
+    labels, scene_ids, longitudes, latitudes, colours = zip(*rows, strict=True)
     assert data.images.shape == (3, 80, 80, 3)
     assert data.images.dtype == np.uint8
     assert data.images.flags.c_contiguous
@@ -376,7 +376,7 @@ def test_make_ships_metadata_is_consistent():
     data = make_ships(300, n_scenes=4, random_state=1)
     assert set(data.scene_id) == {f"synthetic_{i:03d}" for i in range(4)}
     for name, label, scene, lon, lat in zip(
-        data.filenames, data.target, data.scene_id, data.longitude, data.latitude
+        data.filenames, data.target, data.scene_id, data.longitude, data.latitude, strict=True
     ):
         assert name == f"{label}__{scene}__{lon}_{lat}.png"
     assert ((-122.6 < data.longitude) & (data.longitude < -122.1)).all()  # SF Bay
@@ -385,7 +385,7 @@ def test_make_ships_metadata_is_consistent():
 
 def test_make_ships_filenames_load_back(tmp_path):
     data = make_ships(6, random_state=0)
-    for image, name in zip(data.images, data.filenames):
+    for image, name in zip(data.images, data.filenames, strict=True):
         Image.fromarray(image).save(tmp_path / name)
     loaded = load_shipsnet(tmp_path)
     order = np.argsort(data.filenames)
@@ -448,7 +448,7 @@ def test_make_ships_scene_sets_the_background():
     spread_within = np.mean(
         [
             np.abs(water[data.scene_id == scene] - mean).sum(axis=1).mean()
-            for scene, mean in zip(scenes, scene_water)
+            for scene, mean in zip(scenes, scene_water, strict=True)
         ]
     )
     spread_between = np.abs(scene_water - scene_water.mean(axis=0)).sum(axis=1).mean()
@@ -470,17 +470,20 @@ def test_make_ships_ships_are_bright_near_the_centre():
 @pytest.mark.parametrize(
     "params, error, message",
     [
-        ({"n_samples": 0}, ValueError, "'n_samples' parameter of make_ships must be an int in the range [1, inf). Got 0"),
-        ({"n_samples": 10.0}, TypeError, "'n_samples' parameter of make_ships must be an int in the range [1, inf). Got 10.0"),
-        (
-            {"ship_fraction": 1.5},
-            ValueError,
-            "'ship_fraction' parameter of make_ships must be a float in the range [0.0, 1.0]. Got 1.5",
-        ),
-        ({"ship_fraction": "0.2"}, TypeError, "'ship_fraction' parameter of make_ships must be a float"),
-        ({"image_size": 8}, ValueError, "'image_size' parameter of make_ships must be an int in the range [16, inf). Got 8"),
-        ({"noise": -0.1}, ValueError, "'noise' parameter of make_ships must be a float in the range [0.0, inf). Got -0.1"),
-        ({"n_scenes": 0}, ValueError, "'n_scenes' parameter of make_ships must be an int in the range [1, inf). Got 0"),
+        ({"n_samples": 0}, ValueError, "'n_samples' parameter of make_ships must be "
+         "an int in the range [1, inf). Got 0"),
+        ({"n_samples": 10.0}, TypeError, "'n_samples' parameter of make_ships must be "
+         "an int in the range [1, inf). Got 10.0"),
+        ({"ship_fraction": 1.5}, ValueError, "'ship_fraction' parameter of make_ships "
+         "must be a float in the range [0.0, 1.0]. Got 1.5"),
+        ({"ship_fraction": "0.2"}, TypeError,
+         "'ship_fraction' parameter of make_ships must be a float"),
+        ({"image_size": 8}, ValueError, "'image_size' parameter of make_ships must be "
+         "an int in the range [16, inf). Got 8"),
+        ({"noise": -0.1}, ValueError, "'noise' parameter of make_ships must be a float "
+         "in the range [0.0, inf). Got -0.1"),
+        ({"n_scenes": 0}, ValueError, "'n_scenes' parameter of make_ships must be an "
+         "int in the range [1, inf). Got 0"),
     ],
 )
 def test_make_ships_rejects_bad_parameters(params, error, message):

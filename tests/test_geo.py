@@ -46,7 +46,7 @@ def test_detections_are_filtered_and_counted_per_area(cnn, tif):
                         aoi={"west": west, "east": east})
     cols = everything.detections["col"]  # pixel centres at col + 0.5
     expected = {"west": int((cols < 42).sum()), "east": int((cols >= 98).sum())}
-    counts = dict(zip(result.counts["aoi"], result.counts["count"]))
+    counts = dict(zip(result.counts["aoi"], result.counts["count"], strict=True))
     assert counts == expected and result.count == sum(expected.values())
     assert set(result.detections["aoi"]) == {"west", "east"}
     assert (result.detections.query("aoi == 'west'")["col"] < 42).all()

@@ -42,7 +42,7 @@ def test_one_column_per_scene_bin_and_cell(frame):
     lat = names[groups == "latitude_bin"][Z[:, groups == "latitude_bin"].argmax(1)]
     cross = names[groups == "location_cross"][Z[:, groups == "location_cross"].argmax(1)]
     expected = [f"location_cross_{a.rsplit('_', 1)[1]}_{b.rsplit('_', 1)[1]}"
-                for a, b in zip(lon, lat)]
+                for a, b in zip(lon, lat, strict=True)]
     assert cross.tolist() == expected
 
 

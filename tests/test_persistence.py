@@ -15,8 +15,8 @@ from sklship import (
     DenseShipRegressor,
     make_baseline,
     make_ships,
+    persistence,
 )
-from sklship import persistence
 from sklship._io import atomic_path, atomic_write
 from sklship.persistence import load_model, save_model
 

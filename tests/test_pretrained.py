@@ -18,8 +18,7 @@ import pytest
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
-from sklship import make_ships
-from sklship import pretrained
+from sklship import make_ships, pretrained
 from sklship.pretrained import (
     BACKBONES,
     BackbonePreprocessing,
@@ -187,7 +186,7 @@ def test_local_weights_file_round_trip(chips, fitted, tmp_path):
                                atol=1e-6)
     other.fit(*chips)
     for mine, theirs in zip(other.model_.get_layer("backbone").get_weights(),
-                            fitted.model_.get_layer("backbone").get_weights()):
+                            fitted.model_.get_layer("backbone").get_weights(), strict=True):
         np.testing.assert_array_equal(mine, theirs)
 
 
@@ -218,7 +217,7 @@ def test_weights_file_is_read_once_until_it_changes(chips, fitted, tmp_path,
     changed = small(weights=path, epochs=1).fit(X, y)
     assert len(reads) == 2
     for mine, theirs in zip(changed.model_.get_layer("backbone").get_weights(),
-                            other.get_weights()):
+                            other.get_weights(), strict=True):
         np.testing.assert_array_equal(mine, theirs)
 
 
@@ -307,9 +306,9 @@ def test_fine_tuning_trains_the_backbone_but_not_batch_norm(chips, fitted):
     after = tuned.model_.get_layer("backbone")
     n_layers = len(after.layers)
     changed = []
-    for index, (old, new) in enumerate(zip(before.layers, after.layers)):
+    for index, (old, new) in enumerate(zip(before.layers, after.layers, strict=True)):
         same = all(np.array_equal(a, b) for a, b in zip(old.get_weights(),
-                                                        new.get_weights()))
+                                                        new.get_weights(), strict=True))
         if isinstance(new, keras.layers.BatchNormalization):
             assert same, f"batch norm {new.name} changed"
         elif not same:

@@ -198,13 +198,15 @@ def test_bad_input_errors(book_cnn, scene, tmp_path):
         scan_scene(book_cnn, np.zeros((64, 64, 4), np.uint8))
     with pytest.raises(ValueError, match=r"height, width, channels.*shape \(64, 64\)"):
         scan_scene(book_cnn, np.zeros((64, 64), np.uint8))
-    with pytest.raises(ValueError, match="'stride' parameter of scan_scene must be an int in the range \\[1, inf\\) or None. Got 0"):
+    with pytest.raises(ValueError, match=r"'stride' parameter of scan_scene must be an "
+                       r"int in the range \[1, inf\) or None. Got 0"):
         scan_scene(book_cnn, scene, stride=0)
     with pytest.raises(TypeError, match="'stride' parameter of scan_scene must be an int"):
         scan_scene(book_cnn, scene, stride=2.5)
     with pytest.raises(ValueError, match="window=80 does not match.*32x32"):
         scan_scene(book_cnn, scene, window=80)
-    with pytest.raises(ValueError, match="'threshold' parameter of scan_scene must be a float in the range \\[0.0, 1.0\\]"):
+    with pytest.raises(ValueError, match=r"'threshold' parameter of scan_scene must be a "
+                       r"float in the range \[0.0, 1.0\]"):
         scan_scene(book_cnn, scene, threshold=1.5)
     with pytest.raises(ValueError, match="'engine' parameter of scan_scene must be a str among"):
         scan_scene(book_cnn, scene, engine="fast")

@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sklship import load_model, load_shipsnet, make_ships, save_model
-from sklship import pretrained
+from sklship import load_model, load_shipsnet, make_ships, pretrained, save_model
 from sklship.pretrained import PretrainedShipClassifier
 from sklship.tflite_weights import (
     is_tflite_file,
@@ -90,7 +89,7 @@ def test_kernels_come_back_in_keras_layout(tiny):
     assert is_tflite_file(path)
     convolutions = read_tflite_convolutions(path)
     assert [kind for kind, _, _ in convolutions] == ["conv", "depthwise"]
-    for (_, kernel, bias), layer in zip(convolutions, model.layers[1:]):
+    for (_, kernel, bias), layer in zip(convolutions, model.layers[1:], strict=True):
         expected_kernel, expected_bias = layer.get_weights()
         assert kernel.shape == expected_kernel.shape  # (3, 3, 3, 4), (3, 3, 4, 2)
         np.testing.assert_allclose(kernel, expected_kernel, rtol=1e-6)
@@ -136,7 +135,7 @@ def test_every_layer_reproduces_the_interpreter(mobilenet, mobilenet_v2_tflite, 
     convs = [index for index, layer in enumerate(layers)
              if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D))]
     assert len(convs) == 52
-    for op, index in zip(ops, convs):
+    for op, index in zip(ops, convs, strict=True):
         x = _dequantized_tensor(interpreter, details[op["inputs"][0]])
         if isinstance(layers[index - 1], keras.layers.ZeroPadding2D):
             x = layers[index - 1](x)
@@ -218,10 +217,10 @@ def test_estimator_fit_predict_save_load(mobilenet_v2_tflite, tmp_path, monkeypa
     expected = load(keras.applications.MobileNetV2(
         include_top=False, weights=None, input_shape=(32, 32, 3)), mobilenet_v2_tflite)
     for mine, theirs in zip(again.model_.get_layer("backbone").get_weights(),
-                            expected.get_weights()):
+                            expected.get_weights(), strict=True):
         np.testing.assert_array_equal(mine, theirs)
     tuned = clf.model_.get_layer("backbone").get_weights()  # fine-tuning moved it
-    assert not all(np.array_equal(a, b) for a, b in zip(tuned, expected.get_weights()))
+    assert not all(np.array_equal(a, b) for a, b in zip(tuned, expected.get_weights(), strict=True))
     proba = clf.predict_proba(X)
     save_model(clf, tmp_path / "ships.sklship")
     np.testing.assert_allclose(load_model(tmp_path / "ships.sklship").predict_proba(X),
