@@ -314,7 +314,7 @@ class MultiOutputShipClassifier(CNNShipClassifier):
         return super()._build_keras_model(seeds)
 
     def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch,
-                         rng, location):
+                         rng, partial=False, *, location):
         """Train on targets made of the encoded label and the scaled location."""
         if self.location_mean_ is None:
             self.location_mean_ = location.mean(axis=0)
@@ -323,7 +323,7 @@ class MultiOutputShipClassifier(CNNShipClassifier):
         location = (location - self.location_mean_) / self.location_scale_
         targets = np.column_stack([np.reshape(y, (len(y), -1)), location])
         super()._fit_keras_model(X, targets.astype(np.float32), sample_weight,
-                                 warm_start, epochs, initial_epoch, rng)
+                                 warm_start, epochs, initial_epoch, rng, partial)
 
     def _stratify(self, y, n_val):
         return super()._stratify(y[:, 0], n_val)

@@ -6,7 +6,6 @@ its features are computed once per fit (optionally cached across fits with a
 ``joblib.Memory``), not once per epoch.
 """
 
-import contextlib
 import functools
 import os
 import warnings
@@ -337,7 +336,6 @@ class PretrainedShipClassifier(ShipClassifierBase):
     # model with a frozen backbone on the images (False; benchmarks and tests).
     _head_on_features = True
     # Set while partial_fit runs: head only, no fine-tuning.
-    _head_only = False
     _predict_batch_size = _BACKBONE_BATCH_SIZE
 
     def __init__(
@@ -545,47 +543,37 @@ class PretrainedShipClassifier(ShipClassifierBase):
                       extractor=extractor)
 
     # --------------------------------------------------------------- training
-    @contextlib.contextmanager
-    def _training(self, model):
-        """Let the base's training loop fit ``model`` instead of ``model_``."""
-        full = self.model_
-        self.model_ = model
-        try:
-            yield
-        finally:
-            self.model_ = full
-
     def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch,
-                         rng):
-        """Head on features (backbone frozen), then optional fine-tuning."""
-        self._validation_indices = None  # one split for both phases
-        try:
-            self._backbone_layer().trainable = False
-            if self._head_on_features:
-                features = self._features(X)
-                head = self._head_model()
-                head.compile(optimizer=self._make_optimizer(), loss=self._loss(),
-                             steps_per_execution=self._head_steps_per_call(len(X)))
-                with self._training(head):
-                    super()._fit_keras_model(features, y, sample_weight, warm_start,
-                                             epochs, initial_epoch, rng)
-                # model_ keeps the optimizer that trained its trainable weights.
-                self.model_.compile(optimizer=head.optimizer, loss=self._loss())
-            else:  # the slow way: the frozen backbone runs in every epoch
-                self.model_.compile(optimizer=self._make_optimizer(), loss=self._loss())
-                super()._fit_keras_model(X, y, sample_weight, warm_start, epochs,
-                                         initial_epoch, rng)
-            if self.fine_tune_epochs and not self._head_only:
-                self._unfreeze()
-                self.model_.compile(
-                    optimizer=keras.optimizers.Adam(self.fine_tune_learning_rate),
-                    loss=self._loss(),
-                )
-                super()._fit_keras_model(X, y, sample_weight, warm_start=True,
-                                         epochs=self.fine_tune_epochs,
-                                         initial_epoch=self.current_epoch, rng=rng)
-        finally:
-            del self._validation_indices
+                         rng, partial=False):
+        """Head on features (backbone frozen), then fine-tuning unless ``partial``.
+
+        Both phases hold out the same validation rows.
+        """
+        split = (self._validation_split(len(X), y, rng) if self.validation_split > 0
+                 else None)
+        self._backbone_layer().trainable = False
+        if self._head_on_features:
+            head = self._head_model()
+            head.compile(optimizer=self._make_optimizer(), loss=self._loss(),
+                         steps_per_execution=self._head_steps_per_call(len(X)))
+            super()._fit_keras_model(self._features(X), y, sample_weight, warm_start,
+                                     epochs, initial_epoch, rng, model=head, split=split)
+            # model_ keeps the optimizer that trained its trainable weights.
+            self.model_.compile(optimizer=head.optimizer, loss=self._loss())
+        else:  # the slow way: the frozen backbone runs in every epoch
+            self.model_.compile(optimizer=self._make_optimizer(), loss=self._loss())
+            super()._fit_keras_model(X, y, sample_weight, warm_start, epochs,
+                                     initial_epoch, rng, split=split)
+        if self.fine_tune_epochs and not partial:
+            self._unfreeze()
+            self.model_.compile(
+                optimizer=keras.optimizers.Adam(self.fine_tune_learning_rate),
+                loss=self._loss(),
+            )
+            super()._fit_keras_model(X, y, sample_weight, warm_start=True,
+                                     epochs=self.fine_tune_epochs,
+                                     initial_epoch=self.current_epoch, rng=rng,
+                                     split=split)
 
     def _head_steps_per_call(self, n_samples):
         """Training steps per TensorFlow call for the head on features.
@@ -610,20 +598,6 @@ class PretrainedShipClassifier(ShipClassifierBase):
             layer.trainable = index >= first and not isinstance(
                 layer, keras.layers.BatchNormalization)
 
-    def _split_validation(self, X, y, sample_weight, rng):
-        # The base draws the split; keep its indices so that the fine-tuning
-        # phase holds out the same samples as the head phase.
-        indices = getattr(self, "_validation_indices", None)
-        if indices is None:
-            (train, _, _), (val, _) = super()._split_validation(
-                np.arange(len(X)), y, None, rng)
-            indices = self._validation_indices = (train, val)
-        train, val = indices
-        if sample_weight is None:
-            return (X[train], y[train], None), (X[val], y[val])
-        return ((X[train], y[train], sample_weight[train]),
-                (X[val], y[val], sample_weight[val]))
-
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train the head for one more epoch on the features (no fine-tuning).
 
@@ -645,12 +619,7 @@ class PretrainedShipClassifier(ShipClassifierBase):
         self : object
             The estimator.
         """
-        self._head_only = True
-        try:
-            return super().partial_fit(X, y, classes=classes,
-                                       sample_weight=sample_weight)
-        finally:
-            del self._head_only
+        return self._partial_fit(X, y, sample_weight, classes)
 
     # -------------------------------------------------------------- prediction
     def _predict_raw(self, X):
