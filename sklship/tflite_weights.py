@@ -178,7 +178,8 @@ def load_tflite_weights(model, path):
             f"{model.name!r} has {len(targets)} ({len(targets) + 1} with a "
             "classification top). Is it the TFLite file of another architecture?"
         )
-    for number, (index, (kind, kernel, bias)) in enumerate(zip(targets, convolutions, strict=True)):
+    pairs = zip(targets, convolutions[:len(targets)], strict=True)  # no logits layer
+    for number, (index, (kind, kernel, bias)) in enumerate(pairs):
         layer, norm = layers[index], layers[index + 1]
         expected = "depthwise" if isinstance(layer, keras.layers.DepthwiseConv2D) else "conv"
         shape = tuple(layer.kernel.shape)
