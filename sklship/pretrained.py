@@ -25,27 +25,26 @@ from ._base import (
     check_units,
     predict_in_full_batches,
 )
+from .keras_objects import BackbonePreprocessing
+from .networks import dense_head
 from .tflite_weights import is_tflite_file, load_tflite_weights
 
-__all__ = ["PretrainedShipClassifier", "BackbonePreprocessing", "BACKBONES"]
+__all__ = ["BACKBONES", "PretrainedShipClassifier", "clear_weights_cache"]
 
-_Backbone = namedtuple(
-    "_Backbone", ["constructor", "preprocess_module", "min_size", "imagenet_file"]
-)
+_Backbone = namedtuple("_Backbone", ["constructor", "min_size", "imagenet_file"])
 
-#: Supported backbones: the ``keras.applications`` constructor, the module
-#: whose ``preprocess_input`` the backbone expects, the smallest input side it
-#: accepts (``obtain_input_shape(min_size=...)`` in Keras 3), and the name of
-#: its Keras ImageNet weights file without the top (``{size}``: input side).
+#: Supported backbones: the ``keras.applications`` constructor, the smallest
+#: input side it accepts (``obtain_input_shape(min_size=...)`` in Keras 3), and
+#: the name of its Keras ImageNet weights file without the top (``{size}``:
+#: input side). Their ``preprocess_input`` is named in
+#: :data:`sklship.keras_objects.PREPROCESS_MODULES`.
 BACKBONES = {
     "resnet50": _Backbone(
-        "ResNet50", "resnet50", 32,
-        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+        "ResNet50", 32, "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
     "mobilenetv2": _Backbone(
-        "MobileNetV2", "mobilenet_v2", 32,
+        "MobileNetV2", 32,
         "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{size}_no_top.h5"),
-    "efficientnetb0": _Backbone(
-        "EfficientNetB0", "efficientnet", 32, "efficientnetb0_notop.h5"),
+    "efficientnetb0": _Backbone("EfficientNetB0", 32, "efficientnetb0_notop.h5"),
 }
 
 # Input sides with MobileNetV2 ImageNet weights.
@@ -93,60 +92,36 @@ def imagenet_weights_file(backbone, size=224):
     return BACKBONES[backbone].imagenet_file.format(size=size)
 
 
-@keras.saving.register_keras_serializable(package="sklship")
-class BackbonePreprocessing(keras.layers.Layer):
-    """Scale to 0..255, resize, then the backbone's own ``preprocess_input``.
-
-    ``keras.applications`` preprocessing expects RGB pixel values in 0..255:
-    uint8 chips go in as they are (``scale=1``), float chips in [0, 1] are
-    multiplied by 255 (``scale=255``).
-
-    Parameters
-    ----------
-    backbone : str
-        A key of ``BACKBONES``; selects ``preprocess_input``.
-    scale : float, default=1.0
-        Factor that brings the input to 0..255.
-    size : int or None, default=None
-        Side of the square images the backbone gets (bilinear resizing);
-        None keeps the input size.
-    """
-
-    def __init__(self, backbone, scale=1.0, size=None, **kwargs):
-        super().__init__(**kwargs)
-        self.backbone = backbone
-        self.scale = float(scale)
-        self.size = None if size is None else int(size)
-
-    def call(self, inputs):
-        x = keras.ops.cast(inputs, self.compute_dtype)
-        if self.scale != 1.0:
-            x = x * self.scale
-        if self.size is not None:
-            x = keras.ops.image.resize(x, (self.size, self.size),
-                                       interpolation="bilinear")
-        return preprocess_function(self.backbone)(x)
-
-    def compute_output_shape(self, input_shape):
-        if self.size is None:
-            return tuple(input_shape)
-        return (input_shape[0], self.size, self.size, input_shape[-1])
-
-    def get_config(self):
-        return {**super().get_config(), "backbone": self.backbone,
-                "scale": self.scale, "size": self.size}
-
-
-def preprocess_function(backbone):
-    """``keras.applications.<module>.preprocess_input`` of ``backbone``."""
-    module = getattr(keras.applications, BACKBONES[backbone].preprocess_module)
-    return module.preprocess_input
-
-
 def _run_extractor(extractor, X):
     """Backbone features of X in inference mode, in padded fixed-size batches."""
     return np.asarray(predict_in_full_batches(extractor, X, _BACKBONE_BATCH_SIZE),
                       dtype=np.float32)
+
+
+def clear_weights_cache():
+    """Forget the backbone weights kept in this process; return how many sets.
+
+    Every backbone weights file (or Keras' ImageNet download, or TFLite file)
+    read in a process is kept in memory, the last two sets, so that a grid
+    search reads it once instead of once per candidate and fold. A ResNet50
+    set holds 94 MB: call this to free it once the fits are done. Fitted
+    estimators keep their own weights and are not affected; the next fit
+    reads the file again.
+
+    Returns
+    -------
+    n_cleared : int
+        The number of weight sets that were kept.
+
+    Examples
+    --------
+    >>> from sklship.pretrained import clear_weights_cache
+    >>> clear_weights_cache() >= 0
+    True
+    """
+    n_cleared = len(_LOADED_WEIGHTS)
+    _LOADED_WEIGHTS.clear()
+    return n_cleared
 
 
 def _weights_key(backbone, input_shape, weights):
@@ -404,7 +379,7 @@ class PretrainedShipClassifier(ShipClassifierBase):
             f"rows; got rows of {X.shape[1]} features and image_shape=None."
         )
 
-    def _build_body(self, x, seeds=None):
+    def _build_body(self, x, seeds):
         dense_units = check_units("dense_units", self.dense_units)
         spec = BACKBONES[self.backbone]
         height, width, channels = x.shape[1:]
@@ -430,13 +405,8 @@ class PretrainedShipClassifier(ShipClassifierBase):
         # Inference mode always (Keras' transfer-learning recipe): batch
         # normalisation keeps its ImageNet statistics, also when fine-tuning.
         x = backbone(x, training=False)
-        for units in dense_units:
-            if self.dropout:
-                x = keras.layers.Dropout(self.dropout)(x)
-            x = keras.layers.Dense(units, activation=self.activation)(x)
-        if self.dropout:
-            x = keras.layers.Dropout(self.dropout)(x)
-        return x
+        return dense_head(x, seeds, dense_units=dense_units, activation=self.activation,
+                          dropout=self.dropout)
 
     def _load_backbone(self, input_shape):
         """The backbone with the requested weights, or an error that says why not."""
