@@ -480,7 +480,7 @@ class _ShipKerasMixin:
         """``fit`` with the family's extra sample-aligned fit data (``row_data``)."""
         self._reset_target()
         self._fit(X, y, sample_weight, warm_start=self.warm_start, epochs=self.epochs,
-                  initial_epoch=0, **row_data)
+                  initial_epoch=0, partial=False, **row_data)
         return self
 
     def _reset_target(self, classes=None):
@@ -511,12 +511,14 @@ class _ShipKerasMixin:
             self._validate_params()
             self._reset_target(classes)
         self._fit(X, y, sample_weight, warm_start=True, epochs=1,
-                  initial_epoch=self.current_epoch, **row_data)
+                  initial_epoch=self.current_epoch, partial=True, **row_data)
         return self
 
-    def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **row_data):
+    def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, partial,
+             **row_data):
         """Validate, build the network if needed, drop zero weights, train.
 
+        ``partial`` says whether the call comes from ``partial_fit``.
         ``row_data`` are the family's extra sample-aligned arrays (checked by
         the family); they lose the rows of weight zero with X and reach
         :meth:`_fit_keras_model` as keyword arguments.
@@ -537,7 +539,8 @@ class _ShipKerasMixin:
             row_data = {name: values[kept] for name, values in row_data.items()}
         y = self.target_encoder_.transform(y)
         self._fit_keras_model(X, y, sample_weight, warm_start=warm_start, epochs=epochs,
-                              initial_epoch=initial_epoch, rng=rng, **row_data)
+                              initial_epoch=initial_epoch, rng=rng, partial=partial,
+                              **row_data)
 
     def _initialize(self, X, y=None, rng=None):
         """Validate the data, fit the encoders and build the network.
@@ -608,18 +611,38 @@ class _ShipKerasMixin:
         return make_optimizer(self.optimizer, self.learning_rate)
 
     def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch,
-                         rng):
-        """``model_.fit`` with a shuffled validation split and early stopping.
+                         rng, partial=False, *, model=None, split=None):
+        """Train a Keras model with a shuffled validation split and early stopping.
 
-        ``rng`` (from :func:`fit_rng`) draws the validation split and the
-        seed of the batches' order.
+        Parameters
+        ----------
+        X, y, sample_weight : ndarray
+            The training data (rows of weight zero already left out).
+        warm_start : bool
+            Keep the training history of earlier calls.
+        epochs, initial_epoch : int
+            Epochs to train, and the number already trained.
+        rng : numpy.random.Generator
+            From :func:`fit_rng`: draws the validation split and the seed of
+            the batches' order.
+        partial : bool, default=False
+            Whether the call comes from ``partial_fit`` (a hook for families
+            that train in phases).
+        model : keras.Model or None, default=None
+            The model to train; None trains ``model_``.
+        split : (ndarray, ndarray) or None, default=None
+            Training and validation row indices, when ``validation_split``
+            holds out rows; None draws them (:meth:`_validation_split`).
         """
+        model = self.model_ if model is None else model
         callbacks = list(self._fit_callbacks)
         validation_data = None
         if self.validation_split > 0:
-            (X, y, sample_weight), validation_data = self._split_validation(
-                X, y, sample_weight, rng
-            )
+            train, val = self._validation_split(len(X), y, rng) if split is None else split
+            parts = [X, y] + ([] if sample_weight is None else [sample_weight])
+            validation_data = tuple(part[val] for part in parts)
+            X, y = X[train], y[train]
+            sample_weight = None if sample_weight is None else sample_weight[train]
         monitor = "val_loss" if validation_data is not None else "loss"
         callbacks += self._schedule_callbacks(monitor)
         if self.early_stopping:
@@ -629,8 +652,8 @@ class _ShipKerasMixin:
         arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
         batches, steps_per_epoch = shuffled_batches(
             arrays, self.batch_size, epochs, seed=int(rng.integers(1, _MAX_SEED)))
-        build_optimizer(self.model_)
-        history = self.model_.fit(
+        build_optimizer(model)
+        history = model.fit(
             batches, steps_per_epoch=steps_per_epoch, shuffle=False,
             epochs=initial_epoch + epochs, initial_epoch=initial_epoch,
             validation_data=validation_data, validation_batch_size=self.batch_size,
@@ -645,27 +668,25 @@ class _ShipKerasMixin:
         """Learning-rate schedule callbacks for ``model_.fit`` (hook; none here)."""
         return []
 
-    def _split_validation(self, X, y, sample_weight, rng):
-        """Hold out a shuffled (for classifiers stratified) validation part.
+    def _validation_split(self, n_samples, y, rng):
+        """Training and validation row indices: a shuffled (for classifiers
+        stratified) hold-out of ``validation_split`` of the rows.
 
         Keras' own ``validation_split`` takes the last rows, which for data
         sorted by label or scene is a biased hold-out. The split's seed is
         drawn from ``rng``.
         """
-        n_val = int(np.ceil(self.validation_split * len(X)))
-        if n_val >= len(X):
+        n_val = int(np.ceil(self.validation_split * n_samples))
+        if n_val >= n_samples:
             raise ValueError(
                 f"validation_split={self.validation_split} leaves no training "
-                f"samples out of {len(X)}."
+                f"samples out of {n_samples}."
             )
-        train, val = train_test_split(
-            np.arange(len(X)), test_size=n_val,
+        return train_test_split(
+            np.arange(n_samples), test_size=n_val,
             random_state=int(rng.integers(_MAX_SEED)),
             stratify=self._stratify(y, n_val),
         )
-        parts = [X, y] + ([] if sample_weight is None else [sample_weight])
-        training = [p[train] for p in parts] + ([None] if sample_weight is None else [])
-        return training, tuple(p[val] for p in parts)
 
     def _stratify(self, y, n_val):
         """Labels to stratify a validation split of ``n_val`` by, or None (hook)."""

@@ -9,18 +9,13 @@ from ._base import (
     Interval,
     ShipClassifierBase,
     StrOptions,
-    check_units,
     predict_in_full_batches,
     schedule_callbacks,
 )
-from .augmentation import AUGMENTATIONS, ChipAugmentation
+from .networks import cnn_body
 from .symmetry import symmetric_views
 
 __all__ = ["CNNShipClassifier"]
-
-# Relative brightness change drawn by the "brightness" augmentation.
-_BRIGHTNESS_DELTA = 0.1
-
 
 class CNNShipClassifier(ShipClassifierBase):
     """Convolutional neural network classifier for image chips.
@@ -236,92 +231,3 @@ class CNNShipClassifier(ShipClassifierBase):
         )
 
 
-def _augmentation_layer(augmentation, x, seed):
-    names = set(augmentation)
-    unknown = names - set(AUGMENTATIONS)
-    if unknown:
-        raise ValueError(
-            f"augmentation must name some of {AUGMENTATIONS}; got unknown "
-            f"{sorted(unknown)}."
-        )
-    if "rot90" in names and x.shape[1] != x.shape[2]:
-        raise ValueError(
-            "augmentation 'rot90' needs square images; got images of "
-            f"{x.shape[1]}x{x.shape[2]} pixels."
-        )
-    return ChipAugmentation(
-        flip="flip" in names, rot90="rot90" in names,
-        brightness=_BRIGHTNESS_DELTA if "brightness" in names else 0.0, seed=seed,
-    )
-
-
-def cnn_body(x, seeds, *, filters=(8, 4), kernel_size=3, first_stride=1,
-             activation="relu", pooling=None, batch_norm=False, global_pool=False,
-             dense_units=(), dropout=None, augmentation=None):
-    """Convolutional layers, then optional hidden dense layers, on image tensors.
-
-    The parameters mean what :class:`CNNShipClassifier`'s do; kernels and
-    pooling windows are clipped to the size of what they are applied to.
-
-    Parameters
-    ----------
-    x : KerasTensor of shape (batch, height, width, channels)
-        Rescaled images.
-    seeds : LayerSeeds
-        Seeds of the augmentation, kernels and dropout layers.
-    filters : sequence of int, default=(8, 4)
-        Filters of each convolutional layer.
-    kernel_size : int, default=3
-        Side of the square convolution kernels.
-    first_stride : int, default=1
-        Stride of the first convolution.
-    activation : str or callable, default="relu"
-        Activation of convolutional and hidden dense layers.
-    pooling : {"max", "avg"} or None, default=None
-        2x2 pooling after each convolutional layer.
-    batch_norm : bool, default=False
-        Batch normalisation after each convolution, before its activation.
-    global_pool : bool, default=False
-        Global average pooling instead of flattening the last feature maps.
-    dense_units : sequence of int, default=()
-        Hidden dense layers after the convolutional part.
-    dropout : float in [0, 1) or None, default=None
-        Dropout before each dense layer (hidden, and the output that follows).
-    augmentation : sequence of {"flip", "rot90", "brightness"} or None, \
-            default=None
-        Random changes applied to training images.
-
-    Returns
-    -------
-    x : KerasTensor of shape (batch, n_features)
-        Features for the output layer.
-    """
-    filters = check_units("filters", filters)
-    dense_units = check_units("dense_units", dense_units)
-    if augmentation:
-        x = _augmentation_layer(augmentation, x, seeds())(x)
-    for i, n_filters in enumerate(filters):
-        kernel = tuple(min(kernel_size, d) for d in x.shape[1:3])
-        strides = first_stride if i == 0 else 1
-        x = keras.layers.Conv2D(n_filters, kernel, strides=strides, use_bias=not batch_norm,
-                                kernel_initializer=seeds.kernel())(x)
-        if batch_norm:
-            x = keras.layers.BatchNormalization()(x)
-        x = keras.layers.Activation(activation)(x)
-        if pooling is not None:
-            window = tuple(min(2, d) for d in x.shape[1:3])
-            pool = (keras.layers.MaxPooling2D if pooling == "max"
-                    else keras.layers.AveragePooling2D)
-            x = pool(window)(x)
-    if global_pool:
-        x = keras.layers.GlobalAveragePooling2D()(x)
-    else:
-        x = keras.layers.Flatten()(x)
-    for units in dense_units:
-        if dropout:
-            x = keras.layers.Dropout(dropout, seed=seeds())(x)
-        x = keras.layers.Dense(units, activation=activation,
-                               kernel_initializer=seeds.kernel())(x)
-    if dropout:
-        x = keras.layers.Dropout(dropout, seed=seeds())(x)
-    return x

@@ -2,56 +2,16 @@
 
 from numbers import Real
 
-import keras
-
 from ._base import (
     ACTIVATIONS,
     Interval,
     ShipClassifierBase,
     ShipRegressorBase,
     StrOptions,
-    check_units,
 )
+from .networks import dense_body
 
 __all__ = ["DenseShipClassifier", "DenseShipRegressor"]
-
-
-def dense_body(x, seeds, *, hidden_units=(256, 128, 64, 32), activation="relu",
-               dropout=None, batch_norm=False):
-    """Fully connected hidden layers on the (flattened) input tensor.
-
-    Parameters
-    ----------
-    x : KerasTensor
-        Input features; images are flattened first.
-    seeds : LayerSeeds
-        Seeds of the kernels and dropout layers.
-    hidden_units : sequence of int, default=(256, 128, 64, 32)
-        Units of each hidden layer, input side first.
-    activation : str or callable, default="relu"
-        Activation of the hidden layers (a Keras activation name).
-    dropout : float in [0, 1) or None, default=None
-        Dropout rate after each hidden layer while training.
-    batch_norm : bool, default=False
-        Batch normalisation after each hidden layer, before its activation.
-
-    Returns
-    -------
-    x : KerasTensor
-        The last hidden layer's output (the input, flattened, without any).
-    """
-    hidden_units = check_units("hidden_units", hidden_units)
-    if len(x.shape) > 2:
-        x = keras.layers.Flatten()(x)
-    for units in hidden_units:
-        x = keras.layers.Dense(units, use_bias=not batch_norm,
-                               kernel_initializer=seeds.kernel())(x)
-        if batch_norm:
-            x = keras.layers.BatchNormalization()(x)
-        x = keras.layers.Activation(activation)(x)
-        if dropout:
-            x = keras.layers.Dropout(dropout, seed=seeds())(x)
-    return x
 
 
 class _DenseBody:

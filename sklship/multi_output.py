@@ -8,52 +8,10 @@ from sklearn.utils.validation import check_consistent_length
 
 from ._base import Interval, check_array
 from .cnn import CNNShipClassifier
+from .keras_objects import N_LOCATION, LabelLocationLoss
 
 __all__ = ["MultiOutputShipClassifier"]
 
-# Location columns: longitude, latitude.
-_N_LOCATION = 2
-
-
-@keras.saving.register_keras_serializable(package="sklship")
-class LabelLocationLoss(keras.losses.Loss):
-    """Label loss plus ``location_weight`` times the location's squared error.
-
-    ``y_true`` holds the encoded label in its first column and the
-    standardised location in the last two; ``y_pred`` the label
-    probabilities (``n_label_units`` columns) and then the location.
-
-    Parameters
-    ----------
-    n_label_units : int
-        1 for a sigmoid (binary) label head, else the number of classes.
-    location_weight : float, default=1.0
-        Weight of the location's mean squared error.
-    **kwargs : dict
-        Keras loss arguments (``name``, ``reduction``).
-    """
-
-    def __init__(self, n_label_units, location_weight=1.0, name="label_location",
-                 **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.n_label_units = n_label_units
-        self.location_weight = location_weight
-
-    def call(self, y_true, y_pred):
-        label_true = y_true[:, :1]
-        label_pred = y_pred[:, :self.n_label_units]
-        if self.n_label_units == 1:
-            label_loss = keras.losses.binary_crossentropy(label_true, label_pred)
-        else:
-            label_loss = keras.losses.sparse_categorical_crossentropy(
-                label_true, label_pred)
-        location_error = y_true[:, -_N_LOCATION:] - y_pred[:, -_N_LOCATION:]
-        location_loss = keras.ops.mean(keras.ops.square(location_error), axis=-1)
-        return label_loss + self.location_weight * location_loss
-
-    def get_config(self):
-        return {**super().get_config(), "n_label_units": self.n_label_units,
-                "location_weight": self.location_weight}
 
 
 class MultiOutputShipClassifier(CNNShipClassifier):
@@ -299,7 +257,7 @@ class MultiOutputShipClassifier(CNNShipClassifier):
             )
         location = check_array(location, dtype=np.float64, ensure_all_finite=True,
                                input_name="location")
-        if location.shape[1] != _N_LOCATION:
+        if location.shape[1] != N_LOCATION:
             raise ValueError(
                 "location must have 2 columns (longitude, latitude); got an array "
                 f"of shape {location.shape}."
@@ -314,7 +272,7 @@ class MultiOutputShipClassifier(CNNShipClassifier):
         return super()._build_keras_model(seeds)
 
     def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch,
-                         rng, location):
+                         rng, partial=False, *, location):
         """Train on targets made of the encoded label and the scaled location."""
         if self.location_mean_ is None:
             self.location_mean_ = location.mean(axis=0)
@@ -323,7 +281,7 @@ class MultiOutputShipClassifier(CNNShipClassifier):
         location = (location - self.location_mean_) / self.location_scale_
         targets = np.column_stack([np.reshape(y, (len(y), -1)), location])
         super()._fit_keras_model(X, targets.astype(np.float32), sample_weight,
-                                 warm_start, epochs, initial_epoch, rng)
+                                 warm_start, epochs, initial_epoch, rng, partial)
 
     def _stratify(self, y, n_val):
         return super()._stratify(y[:, 0], n_val)
@@ -335,7 +293,7 @@ class MultiOutputShipClassifier(CNNShipClassifier):
         outputs = [
             keras.layers.Dense(units, activation=activation, name="label",
                                kernel_initializer=seeds.kernel())(x),
-            keras.layers.Dense(_N_LOCATION, name="location",
+            keras.layers.Dense(N_LOCATION, name="location",
                                kernel_initializer=seeds.kernel())(x),
         ]
         return keras.layers.Concatenate(name="output")(outputs)
@@ -346,7 +304,7 @@ class MultiOutputShipClassifier(CNNShipClassifier):
     # -------------------------------------------------------------- prediction
     def _predict_raw(self, X):
         """Label probabilities only (what predict_proba expects)."""
-        return super()._predict_raw(X)[:, :-_N_LOCATION]
+        return super()._predict_raw(X)[:, :-N_LOCATION]
 
     def predict_location(self, X):
         """Predicted longitude and latitude of each chip.
@@ -364,5 +322,5 @@ class MultiOutputShipClassifier(CNNShipClassifier):
             the mean over the same views as the label probabilities (flips
             and rotations do not move a chip).
         """
-        raw = super()._predict_raw(X)[:, -_N_LOCATION:].astype(np.float64)
+        raw = super()._predict_raw(X)[:, -N_LOCATION:].astype(np.float64)
         return raw * self.location_scale_ + self.location_mean_

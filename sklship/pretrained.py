@@ -6,7 +6,6 @@ its features are computed once per fit (optionally cached across fits with a
 ``joblib.Memory``), not once per epoch.
 """
 
-import contextlib
 import functools
 import os
 import warnings
@@ -26,27 +25,26 @@ from ._base import (
     check_units,
     predict_in_full_batches,
 )
+from .keras_objects import BackbonePreprocessing
+from .networks import dense_head
 from .tflite_weights import is_tflite_file, load_tflite_weights
 
-__all__ = ["PretrainedShipClassifier", "BackbonePreprocessing", "BACKBONES"]
+__all__ = ["BACKBONES", "PretrainedShipClassifier", "clear_weights_cache"]
 
-_Backbone = namedtuple(
-    "_Backbone", ["constructor", "preprocess_module", "min_size", "imagenet_file"]
-)
+_Backbone = namedtuple("_Backbone", ["constructor", "min_size", "imagenet_file"])
 
-#: Supported backbones: the ``keras.applications`` constructor, the module
-#: whose ``preprocess_input`` the backbone expects, the smallest input side it
-#: accepts (``obtain_input_shape(min_size=...)`` in Keras 3), and the name of
-#: its Keras ImageNet weights file without the top (``{size}``: input side).
+#: Supported backbones: the ``keras.applications`` constructor, the smallest
+#: input side it accepts (``obtain_input_shape(min_size=...)`` in Keras 3), and
+#: the name of its Keras ImageNet weights file without the top (``{size}``:
+#: input side). Their ``preprocess_input`` is named in
+#: :data:`sklship.keras_objects.PREPROCESS_MODULES`.
 BACKBONES = {
     "resnet50": _Backbone(
-        "ResNet50", "resnet50", 32,
-        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+        "ResNet50", 32, "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
     "mobilenetv2": _Backbone(
-        "MobileNetV2", "mobilenet_v2", 32,
+        "MobileNetV2", 32,
         "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{size}_no_top.h5"),
-    "efficientnetb0": _Backbone(
-        "EfficientNetB0", "efficientnet", 32, "efficientnetb0_notop.h5"),
+    "efficientnetb0": _Backbone("EfficientNetB0", 32, "efficientnetb0_notop.h5"),
 }
 
 # Input sides with MobileNetV2 ImageNet weights.
@@ -94,60 +92,36 @@ def imagenet_weights_file(backbone, size=224):
     return BACKBONES[backbone].imagenet_file.format(size=size)
 
 
-@keras.saving.register_keras_serializable(package="sklship")
-class BackbonePreprocessing(keras.layers.Layer):
-    """Scale to 0..255, resize, then the backbone's own ``preprocess_input``.
-
-    ``keras.applications`` preprocessing expects RGB pixel values in 0..255:
-    uint8 chips go in as they are (``scale=1``), float chips in [0, 1] are
-    multiplied by 255 (``scale=255``).
-
-    Parameters
-    ----------
-    backbone : str
-        A key of ``BACKBONES``; selects ``preprocess_input``.
-    scale : float, default=1.0
-        Factor that brings the input to 0..255.
-    size : int or None, default=None
-        Side of the square images the backbone gets (bilinear resizing);
-        None keeps the input size.
-    """
-
-    def __init__(self, backbone, scale=1.0, size=None, **kwargs):
-        super().__init__(**kwargs)
-        self.backbone = backbone
-        self.scale = float(scale)
-        self.size = None if size is None else int(size)
-
-    def call(self, inputs):
-        x = keras.ops.cast(inputs, self.compute_dtype)
-        if self.scale != 1.0:
-            x = x * self.scale
-        if self.size is not None:
-            x = keras.ops.image.resize(x, (self.size, self.size),
-                                       interpolation="bilinear")
-        return preprocess_function(self.backbone)(x)
-
-    def compute_output_shape(self, input_shape):
-        if self.size is None:
-            return tuple(input_shape)
-        return (input_shape[0], self.size, self.size, input_shape[-1])
-
-    def get_config(self):
-        return {**super().get_config(), "backbone": self.backbone,
-                "scale": self.scale, "size": self.size}
-
-
-def preprocess_function(backbone):
-    """``keras.applications.<module>.preprocess_input`` of ``backbone``."""
-    module = getattr(keras.applications, BACKBONES[backbone].preprocess_module)
-    return module.preprocess_input
-
-
 def _run_extractor(extractor, X):
     """Backbone features of X in inference mode, in padded fixed-size batches."""
     return np.asarray(predict_in_full_batches(extractor, X, _BACKBONE_BATCH_SIZE),
                       dtype=np.float32)
+
+
+def clear_weights_cache():
+    """Forget the backbone weights kept in this process; return how many sets.
+
+    Every backbone weights file (or Keras' ImageNet download, or TFLite file)
+    read in a process is kept in memory, the last two sets, so that a grid
+    search reads it once instead of once per candidate and fold. A ResNet50
+    set holds 94 MB: call this to free it once the fits are done. Fitted
+    estimators keep their own weights and are not affected; the next fit
+    reads the file again.
+
+    Returns
+    -------
+    n_cleared : int
+        The number of weight sets that were kept.
+
+    Examples
+    --------
+    >>> from sklship.pretrained import clear_weights_cache
+    >>> clear_weights_cache() >= 0
+    True
+    """
+    n_cleared = len(_LOADED_WEIGHTS)
+    _LOADED_WEIGHTS.clear()
+    return n_cleared
 
 
 def _weights_key(backbone, input_shape, weights):
@@ -337,7 +311,6 @@ class PretrainedShipClassifier(ShipClassifierBase):
     # model with a frozen backbone on the images (False; benchmarks and tests).
     _head_on_features = True
     # Set while partial_fit runs: head only, no fine-tuning.
-    _head_only = False
     _predict_batch_size = _BACKBONE_BATCH_SIZE
 
     def __init__(
@@ -406,7 +379,7 @@ class PretrainedShipClassifier(ShipClassifierBase):
             f"rows; got rows of {X.shape[1]} features and image_shape=None."
         )
 
-    def _build_body(self, x, seeds=None):
+    def _build_body(self, x, seeds):
         dense_units = check_units("dense_units", self.dense_units)
         spec = BACKBONES[self.backbone]
         height, width, channels = x.shape[1:]
@@ -432,13 +405,8 @@ class PretrainedShipClassifier(ShipClassifierBase):
         # Inference mode always (Keras' transfer-learning recipe): batch
         # normalisation keeps its ImageNet statistics, also when fine-tuning.
         x = backbone(x, training=False)
-        for units in dense_units:
-            if self.dropout:
-                x = keras.layers.Dropout(self.dropout)(x)
-            x = keras.layers.Dense(units, activation=self.activation)(x)
-        if self.dropout:
-            x = keras.layers.Dropout(self.dropout)(x)
-        return x
+        return dense_head(x, seeds, dense_units=dense_units, activation=self.activation,
+                          dropout=self.dropout)
 
     def _load_backbone(self, input_shape):
         """The backbone with the requested weights, or an error that says why not."""
@@ -545,47 +513,37 @@ class PretrainedShipClassifier(ShipClassifierBase):
                       extractor=extractor)
 
     # --------------------------------------------------------------- training
-    @contextlib.contextmanager
-    def _training(self, model):
-        """Let the base's training loop fit ``model`` instead of ``model_``."""
-        full = self.model_
-        self.model_ = model
-        try:
-            yield
-        finally:
-            self.model_ = full
-
     def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch,
-                         rng):
-        """Head on features (backbone frozen), then optional fine-tuning."""
-        self._validation_indices = None  # one split for both phases
-        try:
-            self._backbone_layer().trainable = False
-            if self._head_on_features:
-                features = self._features(X)
-                head = self._head_model()
-                head.compile(optimizer=self._make_optimizer(), loss=self._loss(),
-                             steps_per_execution=self._head_steps_per_call(len(X)))
-                with self._training(head):
-                    super()._fit_keras_model(features, y, sample_weight, warm_start,
-                                             epochs, initial_epoch, rng)
-                # model_ keeps the optimizer that trained its trainable weights.
-                self.model_.compile(optimizer=head.optimizer, loss=self._loss())
-            else:  # the slow way: the frozen backbone runs in every epoch
-                self.model_.compile(optimizer=self._make_optimizer(), loss=self._loss())
-                super()._fit_keras_model(X, y, sample_weight, warm_start, epochs,
-                                         initial_epoch, rng)
-            if self.fine_tune_epochs and not self._head_only:
-                self._unfreeze()
-                self.model_.compile(
-                    optimizer=keras.optimizers.Adam(self.fine_tune_learning_rate),
-                    loss=self._loss(),
-                )
-                super()._fit_keras_model(X, y, sample_weight, warm_start=True,
-                                         epochs=self.fine_tune_epochs,
-                                         initial_epoch=self.current_epoch, rng=rng)
-        finally:
-            del self._validation_indices
+                         rng, partial=False):
+        """Head on features (backbone frozen), then fine-tuning unless ``partial``.
+
+        Both phases hold out the same validation rows.
+        """
+        split = (self._validation_split(len(X), y, rng) if self.validation_split > 0
+                 else None)
+        self._backbone_layer().trainable = False
+        if self._head_on_features:
+            head = self._head_model()
+            head.compile(optimizer=self._make_optimizer(), loss=self._loss(),
+                         steps_per_execution=self._head_steps_per_call(len(X)))
+            super()._fit_keras_model(self._features(X), y, sample_weight, warm_start,
+                                     epochs, initial_epoch, rng, model=head, split=split)
+            # model_ keeps the optimizer that trained its trainable weights.
+            self.model_.compile(optimizer=head.optimizer, loss=self._loss())
+        else:  # the slow way: the frozen backbone runs in every epoch
+            self.model_.compile(optimizer=self._make_optimizer(), loss=self._loss())
+            super()._fit_keras_model(X, y, sample_weight, warm_start, epochs,
+                                     initial_epoch, rng, split=split)
+        if self.fine_tune_epochs and not partial:
+            self._unfreeze()
+            self.model_.compile(
+                optimizer=keras.optimizers.Adam(self.fine_tune_learning_rate),
+                loss=self._loss(),
+            )
+            super()._fit_keras_model(X, y, sample_weight, warm_start=True,
+                                     epochs=self.fine_tune_epochs,
+                                     initial_epoch=self.current_epoch, rng=rng,
+                                     split=split)
 
     def _head_steps_per_call(self, n_samples):
         """Training steps per TensorFlow call for the head on features.
@@ -610,20 +568,6 @@ class PretrainedShipClassifier(ShipClassifierBase):
             layer.trainable = index >= first and not isinstance(
                 layer, keras.layers.BatchNormalization)
 
-    def _split_validation(self, X, y, sample_weight, rng):
-        # The base draws the split; keep its indices so that the fine-tuning
-        # phase holds out the same samples as the head phase.
-        indices = getattr(self, "_validation_indices", None)
-        if indices is None:
-            (train, _, _), (val, _) = super()._split_validation(
-                np.arange(len(X)), y, None, rng)
-            indices = self._validation_indices = (train, val)
-        train, val = indices
-        if sample_weight is None:
-            return (X[train], y[train], None), (X[val], y[val])
-        return ((X[train], y[train], sample_weight[train]),
-                (X[val], y[val], sample_weight[val]))
-
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train the head for one more epoch on the features (no fine-tuning).
 
@@ -645,12 +589,7 @@ class PretrainedShipClassifier(ShipClassifierBase):
         self : object
             The estimator.
         """
-        self._head_only = True
-        try:
-            return super().partial_fit(X, y, classes=classes,
-                                       sample_weight=sample_weight)
-        finally:
-            del self._head_only
+        return self._partial_fit(X, y, sample_weight, classes)
 
     # -------------------------------------------------------------- prediction
     def _predict_raw(self, X):

@@ -703,7 +703,7 @@ def _fully_convolutional(model, window, stride):
     """
     import keras
 
-    from .augmentation import ChipAugmentation
+    from .keras_objects import ChipAugmentation
 
     layers = _chain(model)
     if layers is None:
@@ -775,7 +775,7 @@ def _dilated(layer, dilation):
 
     cfg = layer.get_config()
     if type(layer).__name__ != "Conv2D":
-        from .layers import DilatedPooling
+        from .keras_objects import DilatedPooling
 
         return DilatedPooling(cfg["pool_size"], dilation,
                               "max" if isinstance(layer, keras.layers.MaxPooling2D)
@@ -798,7 +798,7 @@ def _window_head(layers, layer, x, step, dilation, converted):
     """
     import keras
 
-    from .layers import DilatedPooling
+    from .keras_objects import DilatedPooling
 
     kind = type(layer).__name__
     feature_shape = tuple(layer.input.shape[1:])

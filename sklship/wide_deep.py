@@ -28,117 +28,15 @@ from ._base import (
     make_optimizer,
     validate_data,
 )
-from .cnn import cnn_body
-from .dense import dense_body
+from .keras_objects import WIDE_LAYER, ColumnSlice, WideDeepOptimizer
+from .networks import cnn_body, dense_body
 
-__all__ = ["WideDeepClassifier", "WideDeepOptimizer", "WideDeepRegressor"]
+__all__ = ["WideDeepClassifier", "WideDeepRegressor"]
 
-# Name of the wide part's only layer; WideDeepOptimizer routes its variables.
-_WIDE_LAYER = "wide_logits"
 # The old estimators' learning rates: Ftrl min(0.2, 1/sqrt(n)), Adagrad 0.05.
 _WIDE_MAX_LEARNING_RATE = 0.2
 # Columns listed in error messages before they are cut short.
 _MAX_LISTED = 10
-
-
-@keras.saving.register_keras_serializable(package="sklship")
-class WideDeepOptimizer(keras.optimizers.Optimizer):
-    """Two optimizers in one: one for the wide layer, one for everything else.
-
-    The variables of the layer named ``wide_layer`` are updated by
-    ``wide_optimizer`` and all other trainable variables by
-    ``deep_optimizer``, each with its own learning rate and state. Both
-    states are saved and restored with the model (``model.save``, pickle).
-    This optimizer's own ``learning_rate`` (and clipping or EMA options)
-    are not used; set them on the two optimizers.
-
-    Parameters
-    ----------
-    wide_optimizer : keras.optimizers.Optimizer
-        Optimizer of the wide layer's variables.
-    deep_optimizer : keras.optimizers.Optimizer
-        Optimizer of all other variables.
-    wide_layer : str, default="wide_logits"
-        Name of the wide layer.
-    name : str, default="wide_deep_optimizer"
-        Name of the optimizer.
-    """
-
-    def __init__(self, wide_optimizer, deep_optimizer, wide_layer=_WIDE_LAYER,
-                 name="wide_deep_optimizer"):
-        super().__init__(learning_rate=0.0, name=name)
-        self.wide_optimizer = wide_optimizer
-        self.deep_optimizer = deep_optimizer
-        self.wide_layer = wide_layer
-
-    def _is_wide(self, variable):
-        return variable.path.split("/")[0] == self.wide_layer
-
-    def build(self, variables):
-        super().build(variables)
-        self.wide_optimizer.build([v for v in variables if self._is_wide(v)])
-        self.deep_optimizer.build([v for v in variables if not self._is_wide(v)])
-
-    def apply(self, grads, trainable_variables=None):
-        if trainable_variables is None:
-            trainable_variables = self._trainable_variables
-        elif not self.built:
-            self.build(list(trainable_variables))
-        parts = {True: ([], []), False: ([], [])}
-        for grad, variable in zip(grads, trainable_variables, strict=True):
-            part_grads, part_variables = parts[self._is_wide(variable)]
-            part_grads.append(grad)
-            part_variables.append(variable)
-        for optimizer, (part_grads, part_variables) in (
-            (self.wide_optimizer, parts[True]), (self.deep_optimizer, parts[False])
-        ):
-            if part_variables:
-                optimizer.apply(part_grads, part_variables)
-        self._iterations.assign_add(1)
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "wide_layer": self.wide_layer,
-            "wide_optimizer": keras.optimizers.serialize(self.wide_optimizer),
-            "deep_optimizer": keras.optimizers.serialize(self.deep_optimizer),
-        }
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        for key in ("wide_optimizer", "deep_optimizer"):
-            config[key] = keras.optimizers.deserialize(
-                config[key], custom_objects=custom_objects
-            )
-        return cls(**config)
-
-
-@keras.saving.register_keras_serializable(package="sklship")
-class ColumnSlice(keras.layers.Layer):
-    """Columns ``start:stop`` of 2-D inputs, cast to the layer's float dtype.
-
-    Parameters
-    ----------
-    start, stop : int
-        First column and one past the last column.
-    **kwargs : dict
-        Keras layer arguments (``name``, ``dtype``).
-    """
-
-    def __init__(self, start, stop, **kwargs):
-        super().__init__(**kwargs)
-        self.start = start
-        self.stop = stop
-
-    def call(self, inputs):
-        return keras.ops.cast(inputs[:, self.start:self.stop], self.compute_dtype)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.stop - self.start)
-
-    def get_config(self):
-        return {**super().get_config(), "start": self.start, "stop": self.stop}
 
 
 def _listed(values):
@@ -341,7 +239,7 @@ class _WideDeepMixin:
         logits = []
         if n_wide:
             wide = ColumnSlice(0, n_wide, name="wide_columns")(inputs)
-            logits.append(keras.layers.Dense(units, name=_WIDE_LAYER,
+            logits.append(keras.layers.Dense(units, name=WIDE_LAYER,
                                              kernel_initializer=seeds.kernel())(wide))
         if n_deep:
             deep = ColumnSlice(n_wide, n_wide + n_deep, name="deep_columns")(inputs)

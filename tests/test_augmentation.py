@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from sklship.augmentation import ChipAugmentation
+from sklship.keras_objects import ChipAugmentation
 
 
 def test_augmentation_draws_rotations_and_flips():

@@ -104,3 +104,44 @@ def test_multi_output_takes_every_cnn_parameter():
     multi = _signature(sklship.MultiOutputShipClassifier)
     assert set(multi) - set(cnn) == {"location_weight"}
     assert {p: multi[p] for p in cnn} == cnn
+
+
+class _RecordAttributes:
+    """A Keras callback noting the estimator's attribute names while it trains."""
+
+    def __init__(self):
+        self.estimator, self.seen = None, set()
+
+    def __call__(self):
+        import keras
+
+        record = self
+
+        class Callback(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                record.seen |= set(vars(record.estimator))
+
+        return Callback()
+
+
+@pytest.mark.parametrize("name", ["PretrainedShipClassifier", "MultiOutputShipClassifier"])
+def test_no_attribute_exists_only_during_fit(name):
+    """Fit data travels as arguments: nothing is set on the estimator for a fit only."""
+    import numpy as np
+
+    data = sklship.make_ships(40, image_size=32, random_state=0)
+    record = _RecordAttributes()
+    params = {"epochs": 1, "validation_split": 0.25, "random_state": 0,
+              "callbacks": [record()]}
+    if name == "PretrainedShipClassifier":
+        estimator = sklship.PretrainedShipClassifier(
+            "mobilenetv2", weights=None, fine_tune_epochs=1, **params)
+        fit_data = {}
+    else:
+        estimator = sklship.MultiOutputShipClassifier(**params)
+        fit_data = {"location": np.column_stack([data.longitude, data.latitude])}
+    record.estimator = estimator
+    estimator.fit(data.images, data.target, **fit_data)
+    estimator.partial_fit(data.images, data.target, **fit_data)
+    assert record.seen, "the callback saw no batch"
+    assert record.seen <= set(vars(estimator)), record.seen - set(vars(estimator))

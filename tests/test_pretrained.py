@@ -19,12 +19,9 @@ from sklearn.base import clone, is_classifier
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
 from sklship import make_ships, pretrained
-from sklship.pretrained import (
-    BACKBONES,
-    BackbonePreprocessing,
-    PretrainedShipClassifier,
-    imagenet_weights_file,
-)
+from sklship._base import LayerSeeds, fit_rng
+from sklship.keras_objects import PREPROCESS_MODULES, BackbonePreprocessing
+from sklship.pretrained import BACKBONES, PretrainedShipClassifier, imagenet_weights_file
 
 SIZE = 32
 
@@ -82,7 +79,7 @@ def test_preprocessing_is_the_backbones_own(backbone):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(4, 8, 8, 3), dtype=np.uint8)
     pixels = images.astype(np.float32)
-    module = getattr(keras.applications, BACKBONES[backbone].preprocess_module)
+    module = getattr(keras.applications, PREPROCESS_MODULES[backbone])
     keras_result = module.preprocess_input(pixels.copy())
     uint8_layer = np.asarray(BackbonePreprocessing(backbone)(images))
     float_layer = np.asarray(BackbonePreprocessing(backbone, scale=255.0)(pixels / 255.0))
@@ -103,7 +100,7 @@ def test_model_layout_and_resizing(chips, fitted):
     resized._set_input_spec(X)
     resized.X_dtype_, resized.input_shape_ = np.dtype("float32"), X.shape[1:]
     inputs = keras.Input(X.shape[1:], dtype="float32")
-    features = resized._build_body(inputs)
+    features = resized._build_body(inputs, LayerSeeds(fit_rng(0)))
     assert features.shape[-1] == 1280
     body = keras.Model(inputs, features)
     assert tuple(body.get_layer("backbone").inputs[0].shape[1:]) == (40, 40, 3)
@@ -268,7 +265,7 @@ def test_real_imagenet_weights(backbone, chips):
     constructor = getattr(keras.applications, BACKBONES[backbone].constructor)
     reference = constructor(include_top=False, weights=path, pooling="avg",
                             input_shape=(size, size, 3))
-    module = getattr(keras.applications, BACKBONES[backbone].preprocess_module)
+    module = getattr(keras.applications, PREPROCESS_MODULES[backbone])
     resized = keras.ops.image.resize(X.astype("float32"), (size, size))
     expected = reference.predict(module.preprocess_input(np.asarray(resized)), verbose=0)
     np.testing.assert_allclose(clf._features(X), expected, rtol=1e-3, atol=1e-3)

@@ -214,13 +214,17 @@ def test_estimator_fit_predict_save_load(mobilenet_v2_tflite, tmp_path, monkeypa
     clf.fit(X, y)
     again = _small(mobilenet_v2_tflite, epochs=1).fit(X, y)  # a path object too
     assert len(reads) == 1  # read once per process
+    assert pretrained.clear_weights_cache() == 1 and not pretrained._LOADED_WEIGHTS
+    _small(mobilenet_v2_tflite, epochs=1).fit(X[:16], y[:16])
+    assert len(reads) == 2  # read again after clearing
     expected = load(keras.applications.MobileNetV2(
         include_top=False, weights=None, input_shape=(32, 32, 3)), mobilenet_v2_tflite)
     for mine, theirs in zip(again.model_.get_layer("backbone").get_weights(),
                             expected.get_weights(), strict=True):
         np.testing.assert_array_equal(mine, theirs)
     tuned = clf.model_.get_layer("backbone").get_weights()  # fine-tuning moved it
-    assert not all(np.array_equal(a, b) for a, b in zip(tuned, expected.get_weights(), strict=True))
+    assert not all(np.array_equal(a, b)
+                   for a, b in zip(tuned, expected.get_weights(), strict=True))
     proba = clf.predict_proba(X)
     save_model(clf, tmp_path / "ships.sklship")
     np.testing.assert_allclose(load_model(tmp_path / "ships.sklship").predict_proba(X),

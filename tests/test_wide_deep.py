@@ -17,7 +17,7 @@ from sklship import (
     load_shipsnet,
     make_ships,
 )
-from sklship.wide_deep import WideDeepOptimizer
+from sklship.keras_objects import WideDeepOptimizer
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,184 @@
+"""The networks of sklship's estimators, as functions (as ``keras.applications``).
+
+Each public builder maps an input tensor to a feature tensor; the estimators
+add the input, rescaling, output layer, loss and optimizer, and call these
+with their parameters. ``seeds`` (a :class:`sklship._base.LayerSeeds`) gives
+every layer that draws random numbers its own seed.
+
+- :func:`dense_body`: fully connected layers (``DenseShipClassifier``, the
+  deep part of wide & deep on rows);
+- :func:`cnn_body`: convolutional blocks, then :func:`dense_head`
+  (``CNNShipClassifier``, the multi-output model, wide & deep on images);
+- :func:`dense_head`: hidden dense layers with dropout on a feature vector
+  (also the pretrained model's head).
+"""
+
+import keras
+
+from ._base import check_units
+from .keras_objects import ChipAugmentation
+
+__all__ = ["AUGMENTATIONS", "cnn_body", "dense_body", "dense_head"]
+
+#: Names of the training-time augmentations :func:`cnn_body` takes.
+AUGMENTATIONS = ("flip", "rot90", "brightness")
+
+# Largest relative brightness change of the "brightness" augmentation.
+_BRIGHTNESS_DELTA = 0.1
+
+
+def dense_body(x, seeds, *, hidden_units=(256, 128, 64, 32), activation="relu",
+               dropout=None, batch_norm=False):
+    """Fully connected hidden layers on the (flattened) input tensor.
+
+    Parameters
+    ----------
+    x : KerasTensor
+        Input features; images are flattened first.
+    seeds : LayerSeeds
+        Seeds of the kernels and dropout layers.
+    hidden_units : sequence of int, default=(256, 128, 64, 32)
+        Units of each hidden layer, input side first.
+    activation : str or callable, default="relu"
+        Activation of the hidden layers (a Keras activation name).
+    dropout : float in [0, 1) or None, default=None
+        Dropout rate after each hidden layer while training.
+    batch_norm : bool, default=False
+        Batch normalisation after each hidden layer, before its activation.
+
+    Returns
+    -------
+    x : KerasTensor
+        The last hidden layer's output (the input, flattened, without any).
+    """
+    hidden_units = check_units("hidden_units", hidden_units)
+    if len(x.shape) > 2:
+        x = keras.layers.Flatten()(x)
+    for units in hidden_units:
+        x = keras.layers.Dense(units, use_bias=not batch_norm,
+                               kernel_initializer=seeds.kernel())(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.Activation(activation)(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, seed=seeds())(x)
+    return x
+
+
+def cnn_body(x, seeds, *, filters=(8, 4), kernel_size=3, first_stride=1,
+             activation="relu", pooling=None, batch_norm=False, global_pool=False,
+             dense_units=(), dropout=None, augmentation=None):
+    """Convolutional layers, then optional hidden dense layers, on image tensors.
+
+    The parameters mean what :class:`~sklship.CNNShipClassifier`'s do; kernels and
+    pooling windows are clipped to the size of what they are applied to.
+
+    Parameters
+    ----------
+    x : KerasTensor of shape (batch, height, width, channels)
+        Rescaled images.
+    seeds : LayerSeeds
+        Seeds of the augmentation, kernels and dropout layers.
+    filters : sequence of int, default=(8, 4)
+        Filters of each convolutional layer.
+    kernel_size : int, default=3
+        Side of the square convolution kernels.
+    first_stride : int, default=1
+        Stride of the first convolution.
+    activation : str or callable, default="relu"
+        Activation of convolutional and hidden dense layers.
+    pooling : {"max", "avg"} or None, default=None
+        2x2 pooling after each convolutional layer.
+    batch_norm : bool, default=False
+        Batch normalisation after each convolution, before its activation.
+    global_pool : bool, default=False
+        Global average pooling instead of flattening the last feature maps.
+    dense_units : sequence of int, default=()
+        Hidden dense layers after the convolutional part.
+    dropout : float in [0, 1) or None, default=None
+        Dropout before each dense layer (hidden, and the output that follows).
+    augmentation : sequence of {"flip", "rot90", "brightness"} or None, \
+            default=None
+        Random changes applied to training images.
+
+    Returns
+    -------
+    x : KerasTensor of shape (batch, n_features)
+        Features for the output layer.
+    """
+    filters = check_units("filters", filters)
+    dense_units = check_units("dense_units", dense_units)
+    if augmentation:
+        x = _augmentation_layer(augmentation, x, seeds())(x)
+    for i, n_filters in enumerate(filters):
+        kernel = tuple(min(kernel_size, d) for d in x.shape[1:3])
+        strides = first_stride if i == 0 else 1
+        x = keras.layers.Conv2D(n_filters, kernel, strides=strides, use_bias=not batch_norm,
+                                kernel_initializer=seeds.kernel())(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.Activation(activation)(x)
+        if pooling is not None:
+            window = tuple(min(2, d) for d in x.shape[1:3])
+            pool = (keras.layers.MaxPooling2D if pooling == "max"
+                    else keras.layers.AveragePooling2D)
+            x = pool(window)(x)
+    if global_pool:
+        x = keras.layers.GlobalAveragePooling2D()(x)
+    else:
+        x = keras.layers.Flatten()(x)
+    return dense_head(x, seeds, dense_units=dense_units, activation=activation,
+                      dropout=dropout)
+
+
+def dense_head(x, seeds, *, dense_units=(), activation="relu", dropout=None):
+    """Hidden dense layers on a feature vector, each after dropout, then dropout.
+
+    The block between a feature extractor (convolutions, a pretrained
+    backbone) and the output layer.
+
+    Parameters
+    ----------
+    x : KerasTensor of shape (batch, n_features)
+        Features.
+    seeds : LayerSeeds
+        Seeds of the kernels and dropout layers.
+    dense_units : sequence of int, default=()
+        Units of each hidden dense layer.
+    activation : str or callable, default="relu"
+        Activation of the hidden layers.
+    dropout : float in [0, 1) or None, default=None
+        Dropout before each hidden layer and before the output that follows.
+
+    Returns
+    -------
+    x : KerasTensor of shape (batch, n_units)
+        Features for the output layer.
+    """
+    for units in check_units("dense_units", dense_units):
+        if dropout:
+            x = keras.layers.Dropout(dropout, seed=seeds())(x)
+        x = keras.layers.Dense(units, activation=activation,
+                               kernel_initializer=seeds.kernel())(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, seed=seeds())(x)
+    return x
+
+
+def _augmentation_layer(augmentation, x, seed):
+    names = set(augmentation)
+    unknown = names - set(AUGMENTATIONS)
+    if unknown:
+        raise ValueError(
+            f"augmentation must name some of {AUGMENTATIONS}; got unknown "
+            f"{sorted(unknown)}."
+        )
+    if "rot90" in names and x.shape[1] != x.shape[2]:
+        raise ValueError(
+            "augmentation 'rot90' needs square images; got images of "
+            f"{x.shape[1]}x{x.shape[2]} pixels."
+        )
+    return ChipAugmentation(
+        flip="flip" in names, rot90="rot90" in names,
+        brightness=_BRIGHTNESS_DELTA if "brightness" in names else 0.0, seed=seed,
+    )
