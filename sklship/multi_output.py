@@ -2,13 +2,13 @@
 
 from numbers import Real
 
-import keras
 import numpy as np
 from sklearn.utils.validation import check_consistent_length
 
 from ._base import Interval, check_array
 from .cnn import CNNShipClassifier
 from .keras_objects import N_LOCATION, LabelLocationLoss
+from .networks import label_location_output
 
 __all__ = ["MultiOutputShipClassifier"]
 
@@ -290,13 +290,7 @@ class MultiOutputShipClassifier(CNNShipClassifier):
     def _output(self, x, seeds):
         """The label head and the location head, side by side in one output."""
         units, activation = self._output_units()
-        outputs = [
-            keras.layers.Dense(units, activation=activation, name="label",
-                               kernel_initializer=seeds.kernel())(x),
-            keras.layers.Dense(N_LOCATION, name="location",
-                               kernel_initializer=seeds.kernel())(x),
-        ]
-        return keras.layers.Concatenate(name="output")(outputs)
+        return label_location_output(x, seeds, units=units, activation=activation)
 
     def _loss(self):
         return LabelLocationLoss(self._output_units()[0], float(self.location_weight))

@@ -9,16 +9,27 @@ every layer that draws random numbers its own seed.
   deep part of wide & deep on rows);
 - :func:`cnn_body`: convolutional blocks, then :func:`dense_head`
   (``CNNShipClassifier``, the multi-output model, wide & deep on images);
-- :func:`dense_head`: hidden dense layers with dropout on a feature vector
-  (also the pretrained model's head).
+- :func:`dense_head`: hidden dense layers with dropout on a feature vector;
+- :func:`backbone_body`: a ``keras.applications`` backbone with its own
+  preprocessing, then :func:`dense_head` (``PretrainedShipClassifier``);
+- :func:`wide_deep_network`: a linear part and a deep part, logits summed
+  (``WideDeepClassifier`` and ``WideDeepRegressor``);
+- :func:`label_location_output`: the multi-output model's two heads.
 """
 
 import keras
 
 from ._base import check_units
-from .keras_objects import ChipAugmentation
+from .keras_objects import (
+    N_LOCATION,
+    WIDE_LAYER,
+    BackbonePreprocessing,
+    ChipAugmentation,
+    ColumnSlice,
+)
 
-__all__ = ["AUGMENTATIONS", "cnn_body", "dense_body", "dense_head"]
+__all__ = ["AUGMENTATIONS", "backbone_body", "cnn_body", "dense_body", "dense_head",
+           "label_location_output", "wide_deep_network"]
 
 #: Names of the training-time augmentations :func:`cnn_body` takes.
 AUGMENTATIONS = ("flip", "rot90", "brightness")
@@ -163,6 +174,124 @@ def dense_head(x, seeds, *, dense_units=(), activation="relu", dropout=None):
     if dropout:
         x = keras.layers.Dropout(dropout, seed=seeds())(x)
     return x
+
+
+def backbone_body(x, seeds, backbone_model, *, backbone, scale=1.0, size=None,
+                  dense_units=(), activation="relu", dropout=None,
+                  preprocess_name="preprocess"):
+    """A frozen ``keras.applications`` backbone with its preprocessing, then a head.
+
+    Parameters
+    ----------
+    x : KerasTensor of shape (batch, height, width, 3)
+        Images (not rescaled).
+    seeds : LayerSeeds
+        Seeds of the head's kernels and dropout layers.
+    backbone_model : keras.Model
+        The backbone (``include_top=False, pooling="avg"``) with its weights;
+        it is frozen here.
+    backbone : str
+        Its name, selecting ``preprocess_input`` (:class:`BackbonePreprocessing`).
+    scale : float, default=1.0
+        Factor that brings the images to 0..255 (255 for floats in [0, 1]).
+    size : int or None, default=None
+        Side the images are resized to; None keeps theirs.
+    dense_units, activation, dropout
+        The head, as in :func:`dense_head`.
+    preprocess_name : str, default="preprocess"
+        Name of the preprocessing layer.
+
+    Returns
+    -------
+    x : KerasTensor of shape (batch, n_features)
+        Features for the output layer.
+    """
+    x = BackbonePreprocessing(backbone, scale=scale, size=size, name=preprocess_name)(x)
+    backbone_model.trainable = False
+    # Inference mode always (Keras' transfer-learning recipe): batch
+    # normalisation keeps its ImageNet statistics, also when fine-tuning.
+    x = backbone_model(x, training=False)
+    return dense_head(x, seeds, dense_units=dense_units, activation=activation,
+                      dropout=dropout)
+
+
+def wide_deep_network(n_wide, n_deep, seeds, *, units, activation, dtype="float32",
+                      deep_scale=1.0, deep_body=None, name="wide_deep"):
+    """Wide logits plus deep logits on rows of ``n_wide + n_deep`` columns.
+
+    Parameters
+    ----------
+    n_wide, n_deep : int
+        Columns of the linear (wide) part, first, and of the deep part.
+    seeds : LayerSeeds
+        Seeds of the kernels (and of the deep body's layers).
+    units : int
+        Output units (1 for a sigmoid or a single regression target).
+    activation : str or None
+        Output activation; None for a linear output.
+    dtype : str, default="float32"
+        Input dtype ("uint8" keeps uint8 pixels uint8 until scaled).
+    deep_scale : float, default=1.0
+        Factor applied to the deep columns first (1/255 for uint8 pixels).
+    deep_body : callable or None, default=None
+        ``deep_body(x, seeds)`` -> features of the deep columns, e.g. a
+        :func:`dense_body` or a reshape and :func:`cnn_body`; None is
+        :func:`dense_body` with its defaults.
+    name : str, default="wide_deep"
+        Name of the model.
+
+    Returns
+    -------
+    model : keras.Model
+        Uncompiled. The wide part's only layer is named
+        :data:`~sklship.keras_objects.WIDE_LAYER`, for
+        :class:`~sklship.keras_objects.WideDeepOptimizer`.
+    """
+    deep_body = deep_body or dense_body
+    inputs = keras.Input(shape=(n_wide + n_deep,), dtype=dtype, name="features")
+    logits = []
+    if n_wide:
+        wide = ColumnSlice(0, n_wide, name="wide_columns")(inputs)
+        logits.append(keras.layers.Dense(units, name=WIDE_LAYER,
+                                         kernel_initializer=seeds.kernel())(wide))
+    if n_deep:
+        deep = ColumnSlice(n_wide, n_wide + n_deep, name="deep_columns")(inputs)
+        if deep_scale != 1.0:
+            deep = keras.layers.Rescaling(deep_scale, name="rescale")(deep)
+        deep = deep_body(deep, seeds)
+        logits.append(keras.layers.Dense(units, name="deep_logits",
+                                         kernel_initializer=seeds.kernel())(deep))
+    x = logits[0] if len(logits) == 1 else keras.layers.Add(name="logits")(logits)
+    outputs = keras.layers.Activation(activation or "linear", name="output")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def label_location_output(x, seeds, *, units, activation):
+    """The label head and the location head side by side: (batch, units + 2).
+
+    Parameters
+    ----------
+    x : KerasTensor of shape (batch, n_features)
+        Features.
+    seeds : LayerSeeds
+        Seeds of the two heads' kernels.
+    units : int
+        Label units (1 for a sigmoid, else the number of classes).
+    activation : str
+        Label activation ("sigmoid" or "softmax").
+
+    Returns
+    -------
+    output : KerasTensor of shape (batch, units + N_LOCATION)
+        Label probabilities, then longitude and latitude (standardised).
+    """
+    outputs = [
+        keras.layers.Dense(units, activation=activation, name="label",
+                           kernel_initializer=seeds.kernel())(x),
+        keras.layers.Dense(N_LOCATION, name="location",
+                           kernel_initializer=seeds.kernel())(x),
+    ]
+    return keras.layers.Concatenate(name="output")(outputs)
 
 
 def _augmentation_layer(augmentation, x, seed):

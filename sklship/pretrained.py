@@ -25,8 +25,7 @@ from ._base import (
     check_units,
     predict_in_full_batches,
 )
-from .keras_objects import BackbonePreprocessing
-from .networks import dense_head
+from .networks import backbone_body
 from .tflite_weights import is_tflite_file, load_tflite_weights
 
 __all__ = ["BACKBONES", "PretrainedShipClassifier", "clear_weights_cache"]
@@ -397,16 +396,12 @@ class PretrainedShipClassifier(ShipClassifierBase):
                 f"{spec.min_size}x{spec.min_size} pixels; got {got}. Set "
                 f"input_size to {spec.min_size} or more to resize the chips."
             )
-        scale = 1.0 if self.X_dtype_ == np.uint8 else 255.0
-        x = BackbonePreprocessing(self.backbone, scale=scale, size=self.input_size,
-                                  name=_PREPROCESS)(x)
-        backbone = self._load_backbone(size + (3,))
-        backbone.trainable = False
-        # Inference mode always (Keras' transfer-learning recipe): batch
-        # normalisation keeps its ImageNet statistics, also when fine-tuning.
-        x = backbone(x, training=False)
-        return dense_head(x, seeds, dense_units=dense_units, activation=self.activation,
-                          dropout=self.dropout)
+        return backbone_body(
+            x, seeds, self._load_backbone(size + (3,)), backbone=self.backbone,
+            scale=1.0 if self.X_dtype_ == np.uint8 else 255.0, size=self.input_size,
+            dense_units=dense_units, activation=self.activation, dropout=self.dropout,
+            preprocess_name=_PREPROCESS,
+        )
 
     def _load_backbone(self, input_shape):
         """The backbone with the requested weights, or an error that says why not."""

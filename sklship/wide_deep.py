@@ -28,8 +28,8 @@ from ._base import (
     make_optimizer,
     validate_data,
 )
-from .keras_objects import WIDE_LAYER, ColumnSlice, WideDeepOptimizer
-from .networks import cnn_body, dense_body
+from .keras_objects import WideDeepOptimizer
+from .networks import cnn_body, dense_body, wide_deep_network
 
 __all__ = ["WideDeepClassifier", "WideDeepRegressor"]
 
@@ -233,24 +233,13 @@ class _WideDeepMixin:
         """Wide logits + deep logits -> output; compiled with both optimizers."""
         check_units("dnn_hidden_units", self.dnn_hidden_units)
         n_wide, n_deep = len(self.wide_columns_), len(self.deep_columns_)
-        dtype = "uint8" if self.X_dtype_ == np.uint8 else "float32"
-        inputs = keras.Input(shape=(n_wide + n_deep,), dtype=dtype, name="features")
         units, activation = self._output_units()
-        logits = []
-        if n_wide:
-            wide = ColumnSlice(0, n_wide, name="wide_columns")(inputs)
-            logits.append(keras.layers.Dense(units, name=WIDE_LAYER,
-                                             kernel_initializer=seeds.kernel())(wide))
-        if n_deep:
-            deep = ColumnSlice(n_wide, n_wide + n_deep, name="deep_columns")(inputs)
-            if self.deep_scale_ != 1.0:
-                deep = keras.layers.Rescaling(self.deep_scale_, name="rescale")(deep)
-            deep = self._deep_body(deep, seeds)
-            logits.append(keras.layers.Dense(units, name="deep_logits",
-                                             kernel_initializer=seeds.kernel())(deep))
-        x = logits[0] if len(logits) == 1 else keras.layers.Add(name="logits")(logits)
-        outputs = keras.layers.Activation(activation or "linear", name="output")(x)
-        model = keras.Model(inputs, outputs, name=type(self).__name__)
+        model = wide_deep_network(
+            n_wide, n_deep, seeds, units=units, activation=activation,
+            dtype="uint8" if self.X_dtype_ == np.uint8 else "float32",
+            deep_scale=self.deep_scale_, deep_body=self._deep_body,
+            name=type(self).__name__,
+        )
         model.compile(optimizer=self._make_optimizers(n_wide, n_deep), loss=self._loss())
         return model
 
