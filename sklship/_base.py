@@ -221,8 +221,11 @@ def shuffled_batches(arrays, batch_size, epochs, seed):
         (indices, tf.data.Dataset.from_tensors(arrays).repeat())
     ).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
     # As Keras: skip the default graph rewrites, whose cost dwarfs small fits.
+    # Without autotuning: with it, some fits stalled about 2 s after their last
+    # batch (1 or 2 of 3 in a row; none in 5 without it, bench_overhead.py).
     options = tf.data.Options()
     options.experimental_optimization.apply_default_optimizations = False
+    options.autotune.enabled = False
     dataset = dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
     return dataset, -(-n_samples // batch_size)
 
