@@ -119,7 +119,8 @@ def _fsync_folder(folder):
 # --------------------------------------------------------------------------
 
 
-def read_rgb(source, *, name=None, size=None, alpha=False):
+def read_rgb(source: str | os.PathLike | bytes, *, name: str | None = None,
+             size: int | None = None, alpha: bool = False):
     """Read an image file (PNG, JPEG, ... anything Pillow reads) as 8-bit RGB.
 
     Parameters

@@ -27,15 +27,24 @@ A truth file (:func:`read_truth`) maps scene file names to their marks::
 ``big`` are the ships a counter must find, ``small`` the ignored vessels.
 """
 
+from __future__ import annotations
+
 import json
 from dataclasses import dataclass, field
 from numbers import Real
+from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ._validation import Interval, validate_params
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .scan import ScanResult
 
 __all__ = ["SceneScore", "read_truth", "score_detections", "score_scan"]
 
@@ -121,7 +130,9 @@ def _positions(value, name):
     },
     prefer_skip_nested_validation=True,
 )
-def score_detections(detections, ships, *, ignore=None, tolerance=DEFAULT_TOLERANCE):
+def score_detections(detections: pd.DataFrame, ships: ArrayLike | pd.DataFrame, *,
+                     ignore: ArrayLike | pd.DataFrame | None = None,
+                     tolerance: float = DEFAULT_TOLERANCE) -> SceneScore:
     """Score detections against marked ship positions.
 
     Parameters
@@ -194,7 +205,9 @@ def score_detections(detections, ships, *, ignore=None, tolerance=DEFAULT_TOLERA
     )
 
 
-def score_scan(result, ships, *, ignore=None, tolerance=DEFAULT_TOLERANCE):
+def score_scan(result: ScanResult, ships: ArrayLike | pd.DataFrame, *,
+               ignore: ArrayLike | pd.DataFrame | None = None,
+               tolerance: float = DEFAULT_TOLERANCE) -> SceneScore:
     """Score a :class:`~sklship.scan.ScanResult` against marked ship positions.
 
     The same as ``score_detections(result.detections, ...)``; see
@@ -218,7 +231,7 @@ def score_scan(result, ships, *, ignore=None, tolerance=DEFAULT_TOLERANCE):
     return score_detections(detections, ships, ignore=ignore, tolerance=tolerance)
 
 
-def read_truth(path):
+def read_truth(path: str | PathLike) -> dict[str, dict[str, np.ndarray]]:
     """Read marked ships: ``{scene file: {"big": [[col, row], ...], "small": [...]}}``.
 
     Parameters

@@ -23,13 +23,21 @@ combine by hand. Mark every vessel of a scene you mine, big or small: an
 unmarked boat would be taught as "no ship".
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
 from numbers import Integral, Real
 from os import PathLike
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.utils import Bunch
 
 from ._validation import HasMethods, Interval, validate_params
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from sklearn.base import ClassifierMixin
 from .evaluation import _positions
 
 __all__ = ["fit_with_hard_negatives", "mine_hard_negatives"]
@@ -50,8 +58,11 @@ REPEAT = 4
     },
     prefer_skip_nested_validation=True,
 )
-def mine_hard_negatives(estimator, scene, vessels, *, threshold=0.3, exclusion=None,
-                        stride=None, max_chips=None):
+def mine_hard_negatives(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
+                        vessels: ArrayLike | Sequence[ArrayLike], *,
+                        threshold: float = 0.3, exclusion: float | None = None,
+                        stride: int | None = None,
+                        max_chips: int | None = None) -> Bunch:
     """Windows scored as ships far from every marked vessel: hard no-ship chips.
 
     Parameters
@@ -126,8 +137,10 @@ def _vessel_positions(vessels):
     },
     prefer_skip_nested_validation=True,
 )
-def fit_with_hard_negatives(estimator, X, y, scenes, *, threshold=0.3, repeat=REPEAT,
-                            stride=None):
+def fit_with_hard_negatives(estimator: ClassifierMixin, X: ArrayLike, y: ArrayLike,
+                            scenes: list[tuple], *, threshold: float = 0.3,
+                            repeat: int = REPEAT,
+                            stride: int | None = None) -> ClassifierMixin:
     """Fit on chips, mine hard negatives in marked scenes, refit with them.
 
     Parameters

@@ -40,12 +40,16 @@ memory stays bounded by the tile size.
 positions.
 """
 
+from __future__ import annotations
+
 import time
 import warnings
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from os import PathLike
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -57,6 +61,10 @@ from .geo import aoi_to_pixels, georeference, read_aoi
 from .scenes import open_scene
 from .symmetry import symmetric_view, symmetries
 from .thresholds import decision_threshold, fitted_network, probability_estimator
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from sklearn.base import ClassifierMixin
 
 __all__ = ["ScanResult", "scan_scene"]
 
@@ -187,10 +195,14 @@ class ScanResult:
     },
     prefer_skip_nested_validation=True,
 )
-def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
-               threshold=None, min_distance=None, min_neighbors=None, engine="auto",
-               tile_size=_DEFAULT_TILE_SIZE, progress=False, bands=None, scale=None,
-               aoi=None, date_pattern=None):
+def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
+               window: int | None = None, stride: int | None = None,
+               batch_size: int = 1024, threshold: float | None = None,
+               min_distance: float | None = None, min_neighbors: int | None = None,
+               engine: str = "auto", tile_size: int = _DEFAULT_TILE_SIZE,
+               progress: bool = False, bands: Sequence[int] | None = None,
+               scale: tuple[float, float] | str | None = None, aoi=None,
+               date_pattern: str | None = None) -> ScanResult:
     """Slide a fitted chip classifier over a scene; find and count the ships.
 
     Parameters
@@ -382,12 +394,12 @@ def scan_scene(estimator, scene, *, window=None, stride=None, batch_size=1024,
     )
 
 
-def default_stride(window):
+def default_stride(window: int) -> int:
     """The default scan stride: the largest power of two not above ``window / 8``."""
     return 1 << max(0, (window // 8).bit_length() - 1)
 
 
-def default_min_distance(window):
+def default_min_distance(window: int) -> float:
     """The default non-maximum suppression radius: ``0.75 * window`` pixels."""
     return 0.75 * window
 
@@ -429,7 +441,8 @@ def _fitted_dtype(estimator):
     return None if dtype is None else np.dtype(dtype)
 
 
-def read_scene(path, *, bands=None, scale=None):
+def read_scene(path: str | PathLike, *, bands: Sequence[int] | None = None,
+               scale: tuple[float, float] | str | None = None) -> np.ndarray:
     """Read a whole scene file as an 8-bit RGB array (height, width, 3).
 
     Parameters

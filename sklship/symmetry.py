@@ -4,12 +4,14 @@ Test-time augmentation averages a classifier over them, and the scan engine
 applies them to whole tiles; this module imports no TensorFlow.
 """
 
+from collections.abc import Iterator
+
 import numpy as np
 
 __all__ = ["symmetric_view", "symmetric_views", "symmetries"]
 
 
-def symmetries(square=True):
+def symmetries(square: bool = True) -> Iterator[tuple[bool, bool, bool]]:
     """The 7 other flips and 90-degree rotations of an image (3 if not square).
 
     Yields ``(transpose, flip_rows, flip_cols)``, to be applied in that
@@ -22,7 +24,8 @@ def symmetries(square=True):
                     yield transpose, flip_rows, flip_cols
 
 
-def symmetric_view(images, transpose, flip_rows, flip_cols):
+def symmetric_view(images: np.ndarray, transpose: bool, flip_rows: bool,
+                   flip_cols: bool) -> np.ndarray:
     """``images`` (..., height, width, channels) transposed, then flipped (a view)."""
     rows, cols = images.ndim - 3, images.ndim - 2
     if transpose:
@@ -34,7 +37,7 @@ def symmetric_view(images, transpose, flip_rows, flip_cols):
     return images
 
 
-def symmetric_views(X):
+def symmetric_views(X: np.ndarray) -> Iterator[np.ndarray]:
     """Yield copies of X in the 7 other flips and 90-degree rotations (3 if not square)."""
     for symmetry in symmetries(square=X.shape[1] == X.shape[2]):
         yield np.ascontiguousarray(symmetric_view(X, *symmetry))
