@@ -70,7 +70,10 @@ def mine_hard_negatives(estimator: ClassifierMixin, scene: ArrayLike | str | Pat
     estimator : fitted classifier
         The chip classifier to scan with, as in :func:`~sklship.scan.scan_scene`.
     scene : array-like of shape (height, width, channels) or path
-        The scene, as :func:`~sklship.scan.scan_scene` takes it.
+        The scene: an array in the estimator's input form, or a file read
+        with :func:`~sklship.scan.read_scene`'s defaults (8-bit RGB(A)). For
+        a scene that needs ``bands`` or ``scale`` (a 16-bit analytic
+        GeoTIFF), pass ``read_scene(path, bands=..., scale=...)``.
     vessels : array-like of shape (n, 2), or a list of them
         Every vessel of the scene as ``[col, row]`` pixel pairs (the order of
         ``truth.json``); a list of such arrays (for example big ships and
