@@ -43,7 +43,7 @@ def _canonical_places(modules):
         for name in getattr(module, "__all__", ()):
             obj = getattr(module, name)
             listed.setdefault(_key(name, obj), (name, obj, []))[2].append(module_name)
-    for key, (name, obj, listing) in listed.items():
+    for key, (_name, obj, listing) in listed.items():
         if key in places:
             continue
         defined_in = getattr(obj, "__module__", None)

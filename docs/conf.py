@@ -11,6 +11,7 @@ follows the package's layout without hand-kept lists. The gallery runs the
 other scripts, which need the real data, are shown but not run.
 """
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -18,6 +19,8 @@ from pathlib import Path
 # Quiet TensorFlow before anything imports it; the gallery runs in this process.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "agg")
+# The gallery's many small fits make TensorFlow warn about retracing; not news.
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
@@ -25,8 +28,9 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(DOCS))
 
-import sklship  # noqa: E402
 from _api_pages import write_api_pages  # noqa: E402
+
+import sklship  # noqa: E402
 
 # -- Project ---------------------------------------------------------------
 
