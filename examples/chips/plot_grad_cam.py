@@ -17,7 +17,7 @@ from sklship import CNNShipClassifier, make_ships
 from sklship.explain import GradCAMDisplay
 
 data = make_ships(600, image_size=32, random_state=0)
-model = CNNShipClassifier(filters=(16, 32), pooling="max", epochs=10, random_state=0)
+model = CNNShipClassifier(epochs=10, random_state=0)   # the book CNN: full-size maps
 model.fit(data.images, data.target)
 
 # %%
