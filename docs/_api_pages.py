@@ -90,9 +90,21 @@ def write_api_pages(out_dir):
         f".. automodule:: {PACKAGE}", "   :no-members:", "   :no-inherited-members:", "",
         _summary(PACKAGE, sorted(top.__all__, key=str.lower)),
         _title("Modules", "-"),
-        ".. currentmodule:: None", "", ".. autosummary::", "",
+        ".. currentmodule:: None", "",
     ]
-    index += [f"   {name}" for name in modules]
+    # A subpackage and its modules get a section; lone modules share one.
+    groups = {}
+    for name in modules:
+        groups.setdefault(name.split(".")[1], []).append(name)
+    lone = [names[0] for names in groups.values() if len(names) == 1]
+    for names in groups.values():
+        if len(names) > 1:
+            index += [_title(f"``{names[0]}``", "~"), ".. autosummary::", ""]
+            index += [f"   {name}" for name in names] + [""]
+    if lone:
+        if len(lone) < len(modules):
+            index += [_title("Other modules", "~")]
+        index += [".. autosummary::", ""] + [f"   {name}" for name in lone] + [""]
     index += ["", ".. toctree::", "   :hidden:", "   :maxdepth: 1", ""]
     index += [f"   {name}" for name in modules]
     (out_dir / "index.rst").write_text("\n".join(index) + "\n", encoding="utf-8")
