@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(DOCS))
 
 from _api_pages import write_api_pages  # noqa: E402
+from sphinx_gallery.sorting import ExplicitOrder  # noqa: E402
 
 import sklship  # noqa: E402
 
@@ -160,6 +161,8 @@ sphinx_gallery_conf = {
     # Run the synthetic examples (plot_*.py); show the real-data ones unrun.
     "filename_pattern": r"/plot_",
     "ignore_pattern": r"__init__\.py|/_",
+    "subsection_order": ExplicitOrder(
+        [str(ROOT / "examples" / name) for name in ("chips", "scenes", "real_data")]),
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
     "doc_module": ("sklship",),
