@@ -156,13 +156,13 @@ html_show_sourcelink = True
 # -- Gallery ---------------------------------------------------------------
 
 sphinx_gallery_conf = {
-    "examples_dirs": [str(ROOT / "examples")],
+    "examples_dirs": ["../examples"],  # relative to this folder
     "gallery_dirs": ["auto_examples"],
     # Run the synthetic examples (plot_*.py); show the real-data ones unrun.
     "filename_pattern": r"/plot_",
     "ignore_pattern": r"__init__\.py|/_",
     "subsection_order": ExplicitOrder(
-        [str(ROOT / "examples" / name) for name in ("chips", "scenes", "real_data")]),
+        [f"../examples/{name}" for name in ("chips", "scenes", "real_data")]),
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
     "doc_module": ("sklship",),
