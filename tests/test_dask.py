@@ -29,8 +29,8 @@ def _check_scans_match_one_process(cluster, tmp_path, capsys, write_geotiff):
 
     from sklship import CNNShipClassifier
     from sklship.datasets import make_scene
-    from sklship.persistence import save_model
-    from sklship.survey import scan_scenes
+    from sklship.estimators.persistence import save_model
+    from sklship.scenes.survey import ScanSettings, scan_scenes
 
     X, y = make_ships(100, image_size=16, random_state=0, return_X_y=True)
     cnn = CNNShipClassifier(epochs=1, filters=(4,), random_state=0).fit(X, y)
@@ -39,11 +39,11 @@ def _check_scans_match_one_process(cluster, tmp_path, capsys, write_geotiff):
         scene, _ = make_scene(48, 64, n_ships=1, chip_size=16, random_state=k)
         paths.append(write_geotiff(tmp_path / f"2017070{k + 1}_180818_00{k}0.tif",
                                    np.moveaxis(scene, -1, 0), tags={}))
-    params = {"stride": 4, "threshold": 0.3,
-              "aoi": {"port": box(-117.0, 33.43, -116.998, 33.44)}}
-    local = scan_scenes(cnn, paths, **params)
+    settings = ScanSettings(stride=4, threshold=0.3,
+                            aoi={"port": box(-117.0, 33.43, -116.998, 33.44)})
+    local = scan_scenes(cnn, paths, settings=settings)
     with distributed.Client(cluster) as client:
-        remote = scan_scenes(cnn, paths, client=client, **params)
+        remote = scan_scenes(cnn, paths, client=client, settings=settings)
     assert len(local[0]) > 0 and local[1]["scene"].tolist() == [p.stem for p in paths]
     pd.testing.assert_frame_equal(remote[0], local[0])
     pd.testing.assert_frame_equal(remote[1], local[1])

@@ -6,7 +6,7 @@ from sklearn.base import clone
 
 from sklship import CNNShipClassifier, make_ships
 from sklship.datasets import make_scene
-from sklship.mining import fit_with_hard_negatives, mine_hard_negatives
+from sklship.evaluation.mining import fit_with_hard_negatives, mine_hard_negatives
 
 WINDOW = 32
 

@@ -18,7 +18,7 @@ from sklship import (
     persistence,
 )
 from sklship._io import atomic_path, atomic_write
-from sklship.persistence import load_model, save_model
+from sklship.estimators.persistence import load_model, save_model
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def chips():
 
 
 def _wide_deep(X, y):
-    module = pytest.importorskip("sklship.wide_deep")
+    module = pytest.importorskip("sklship.estimators.wide_deep")
     rows = X.reshape(len(X), -1).astype(np.float32) / 255
     wide = np.column_stack([y % 2, (y + 1) % 2]).astype(np.float32)
     return module.WideDeepClassifier(wide_columns=[0, 1], dnn_hidden_units=(4,),
@@ -35,7 +35,7 @@ def _wide_deep(X, y):
 
 
 def _pretrained():
-    from sklship.pretrained import PretrainedShipClassifier
+    from sklship.estimators.pretrained import PretrainedShipClassifier
 
     return PretrainedShipClassifier("mobilenetv2", weights=None, epochs=1,
                                     dense_units=(4,), random_state=0)
@@ -67,13 +67,13 @@ def _fit(name, X, y):
         estimator, rows = _wide_deep(X, y)
         return estimator.fit(rows, y), rows
     if name == "wide-deep-regressor":
-        module = pytest.importorskip("sklship.wide_deep")
+        module = pytest.importorskip("sklship.estimators.wide_deep")
         rows = np.column_stack([y, X.reshape(len(X), -1)[:, :3] / 255])
         estimator = module.WideDeepRegressor(wide_columns=[0], dnn_hidden_units=(4,),
                                              epochs=1, random_state=0)
         return estimator.fit(rows, rows[:, 1:].sum(1)), rows
     if name == "multi-output":
-        module = pytest.importorskip("sklship.multi_output")
+        module = pytest.importorskip("sklship.estimators.multi_output")
         location = np.column_stack([np.linspace(0, 1, len(y)), y])
         estimator = module.MultiOutputShipClassifier((4,), epochs=1, random_state=0)
         return estimator.fit(X, y, location=location), X
@@ -122,7 +122,7 @@ def test_loaded_cnn_scans_with_the_shared_engine(chips, tmp_path):
     # A model loaded in a fresh Keras session has layer names ("conv2d") that
     # the scan's converted layers must not repeat.
     from sklship.datasets import make_scene
-    from sklship.scan import scan_scene
+    from sklship.scenes.scan import scan_scene
 
     X, y = chips
     keras.backend.clear_session()
@@ -316,7 +316,7 @@ def test_figures_are_written_atomically(tmp_path, monkeypatch):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sklship.plotting import save_figure
+    from sklship._display import save_figure
 
     path = tmp_path / "plot.png"
     path.write_bytes(b"previous")

@@ -19,9 +19,9 @@ from sklearn.base import clone, is_classifier
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
 from sklship import make_ships, pretrained
-from sklship._base import LayerSeeds, fit_rng
-from sklship.keras_objects import PREPROCESS_MODULES, BackbonePreprocessing
-from sklship.pretrained import BACKBONES, PretrainedShipClassifier, imagenet_weights_file
+from sklship.estimators.base import LayerSeeds, fit_rng
+from sklship.estimators.layers import PREPROCESS_MODULES, BackbonePreprocessing
+from sklship.estimators.pretrained import BACKBONES, PretrainedShipClassifier, imagenet_weights_file
 
 SIZE = 32
 

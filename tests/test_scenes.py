@@ -7,8 +7,8 @@ from pyproj import Transformer
 
 from sklship import CNNShipClassifier, make_ships
 from sklship.datasets import make_scene
-from sklship.scan import scan_scene
-from sklship.scenes import open_scene, scene_datetime
+from sklship.scenes.scan import scan_scene
+from sklship.scenes.sources import open_scene, scene_datetime
 
 WINDOW = 32
 BORDER = 16  # nodata border of the 16-bit scene, pixels

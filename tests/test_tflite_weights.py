@@ -14,9 +14,9 @@ import pytest
 import tensorflow as tf
 
 from sklship import load_model, load_shipsnet, make_ships, pretrained, save_model
-from sklship.keras_objects import BackbonePreprocessing
-from sklship.pretrained import PretrainedShipClassifier
-from sklship.tflite_weights import (
+from sklship.estimators.layers import BackbonePreprocessing
+from sklship.estimators.pretrained import PretrainedShipClassifier
+from sklship.estimators.tflite_weights import (
     is_tflite_file,
     load_tflite_weights,
     read_tflite_convolutions,

@@ -25,9 +25,9 @@ from sklship import (
     make_ships,
     recommended_model,
 )
-from sklship.persistence import load_model, save_model
-from sklship.scan import scan_scene
-from sklship.thresholds import (
+from sklship.estimators.persistence import load_model, save_model
+from sklship.scenes.scan import scan_scene
+from sklship.evaluation.thresholds import (
     calibrated,
     decision_threshold,
     fitted_network,

@@ -1,50 +1,48 @@
-"""The one compatibility layer between scikeras and scikit-learn.
+"""The sklearn contract of sklship's Keras estimators, over scikeras.
 
 Every sklearn concern of sklship's Keras estimators is solved here, once:
 declared parameters and their validation, estimator tags, input validation
 with clear errors, uint8 images kept uint8 until they are inside the model,
-seeding that reads and changes no global random state, class and sample
-weights, a shuffled (stratified) validation split with early stopping, and
-quiet training.
+class and sample weights. Training itself (seeding, batches, the validation
+split, schedules) is :mod:`sklship.estimators.training`.
 
-A family module (``dense.py``, ``cnn.py``, ...) only declares its parameters
-and implements ``_build_body(inputs, seeds)``, which maps the rescaled input
-tensor to a feature tensor; the base adds the input, rescaling, the output
-layer, the loss and the optimizer.
+The subclassing contract, one signature per hook:
 
-Seeding and threads: every random choice of a fit comes from one NumPy
-generator made from ``random_state`` (:func:`fit_rng`). Layers get their
-initializer and dropout seeds from it (:class:`LayerSeeds`), the validation
-split its seed, and the training batches are shuffled by stateless
-TensorFlow shuffles of that generator's seed (:func:`shuffled_batches`), not
-by Keras' ``shuffle=True`` (which draws from TensorFlow's global seed). So a
-fit neither reads nor changes Python's ``random``, ``np.random`` or
-TensorFlow's global seed, and fits in threads of one process equal the same
-fits run one after another. The one serialised piece: networks whose layers
-cannot all take seeds (a ``keras.applications`` backbone takes none) are
-built under a process-wide lock with Python's ``random`` seeded from the fit
-and restored (:func:`default_keras_seeds`).
+``_build_body(self, x, seeds) -> tensor``
+    Required. Maps the rescaled input tensor to a feature tensor; the base
+    adds the input, rescaling, the output layer (:meth:`_output`), the loss
+    and the optimizer. ``seeds`` is a :class:`~sklship.estimators.training.LayerSeeds`.
+``_output(self, x, seeds) -> tensor``
+    The output layer on the features (default: one Dense layer).
+``_fit_keras_model(self, X, y, sample_weight, call) -> None``
+    Trains ``model_`` on validated, encoded data; ``call`` is a
+    :class:`~sklship.estimators.training.FitCall` (epochs, generator, whether
+    the call is partial, the family's extra sample-aligned arrays). The
+    default trains once with :meth:`_train`; families that train in phases
+    (pretrained) or build composite targets (multi-output) override it and
+    call :meth:`_train`.
+``_schedule_callbacks(self, monitor)``, ``_reset_target(self, classes)``,
+``_check_target(self, y)``, ``_stratify(self, y, n_val)``,
+``_rows_without_image_shape(self, X)``, ``_set_input_spec(self, X)``
+    Smaller hooks, documented where they are defined.
 
-scikit-learn private helpers are imported in this module only, so a change
-in scikit-learn touches one file.
+scikeras 0.13 is used as it is: nothing of it is patched. Where sklearn needs
+something else, the classes here override scikeras' methods (declared
+parameters instead of ``**kwargs``, one input door, no global determinism, a
+shuffled validation split, sklearn's ``score``). scikit-learn private helpers
+are imported in this module only, so a change in scikit-learn touches one file.
 """
 
-import contextlib
-import random
-import threading
 from collections import defaultdict
 from numbers import Integral, Real
 
 import keras
 import numpy as np
-import scipy.sparse as sp
-import tensorflow as tf
 from scikeras.utils.transformers import ClassifierLabelEncoder
-from scikeras.wrappers import BaseWrapper, KerasClassifier, KerasRegressor
+from scikeras.wrappers import KerasClassifier, KerasRegressor
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state, compute_sample_weight
+from sklearn.utils import compute_sample_weight
 from sklearn.utils._tags import ClassifierTags, RegressorTags
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import (
@@ -58,367 +56,24 @@ from sklearn_compat.utils.validation import (
     validate_data,
 )
 
-from ._validation import Interval, StrOptions, validate_params  # noqa: F401 (re-export)
+from .._validation import Interval, StrOptions, validate_params  # noqa: F401 (re-export)
+from .inputs import check_image_shape, dense_input
+from .training import (
+    OPTIMIZERS,
+    PREDICT_BATCH_SIZE,
+    FitCall,
+    LayerSeeds,
+    default_keras_seeds,
+    fit_rng,
+    make_optimizer,
+    predict_in_full_batches,
+    train_model,
+)
 
 __all__ = ["ShipClassifierBase", "ShipRegressorBase"]
 
-OPTIMIZERS = {
-    "adagrad": keras.optimizers.Adagrad,
-    "adam": keras.optimizers.Adam,
-    "ftrl": keras.optimizers.Ftrl,
-    "rmsprop": keras.optimizers.RMSprop,
-    "sgd": keras.optimizers.SGD,
-}
-
 ACTIVATIONS = {"elu", "gelu", "leaky_relu", "linear", "relu", "selu", "sigmoid",
                "silu", "softplus", "swish", "tanh"}
-
-# Rows per prediction batch; every batch is padded to it (see
-# predict_in_full_batches). Large enough to amortise Keras' per-batch cost,
-# small enough that padding a few rows costs little.
-_PREDICT_BATCH_SIZE = 64
-
-
-# scikeras 0.13 predates scikit-learn 1.6 tags: its BaseWrapper defines only
-# ``_more_tags``, which scikit-learn >= 1.6 ignores. Declaring the tags it
-# already inherits from BaseEstimator changes nothing for any estimator and
-# records that tags are defined the new way; sklship's classes set their own.
-if "__sklearn_tags__" not in vars(BaseWrapper):
-    BaseWrapper.__sklearn_tags__ = BaseEstimator.__sklearn_tags__
-
-
-# Seeds handed to Keras and TensorFlow lie in 1 .. 2**31 - 2 (positive int32).
-_MAX_SEED = 2**31 - 1
-
-# Held while a network whose layers draw Keras' default seeds is built.
-_DEFAULT_SEEDS_LOCK = threading.Lock()
-
-
-def fit_rng(random_state, initial_epoch=0):
-    """The generator of all random choices of one fit.
-
-    Parameters
-    ----------
-    random_state : int, RandomState instance or None
-        The estimator's ``random_state``. An int gives the same generator
-        every time; a RandomState gives one seed drawn from it (as
-        scikit-learn does); None a generator seeded from fresh OS entropy,
-        so no global generator is read.
-    initial_epoch : int, default=0
-        First epoch of the fit; ``partial_fit`` calls get different streams.
-
-    Returns
-    -------
-    rng : numpy.random.Generator
-    """
-    if random_state is None:
-        return np.random.default_rng()
-    if isinstance(random_state, Integral):
-        seed = int(random_state)
-    else:
-        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-    return np.random.default_rng([seed, initial_epoch])
-
-
-class LayerSeeds:
-    """Seeds for the random layers of one network, drawn in turn from ``rng``.
-
-    Keras layers and initializers built without a seed draw one from
-    Python's global ``random``. Network bodies give each random layer one of
-    these seeds instead (``kernel_initializer=seeds.kernel()``,
-    ``Dropout(rate, seed=seeds())``), so the network depends on nothing but
-    ``rng``: it is the same in any thread, whatever else the process draws.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        Source of the seeds.
-    """
-
-    def __init__(self, rng):
-        self._rng = rng
-
-    def __call__(self):
-        """The next seed, an int for a ``seed=`` argument."""
-        return int(self._rng.integers(1, _MAX_SEED))
-
-    def kernel(self):
-        """Keras' default kernel initializer (Glorot uniform), seeded."""
-        return keras.initializers.GlorotUniform(seed=self())
-
-
-@contextlib.contextmanager
-def default_keras_seeds(seeds):
-    """Keras' default seeds drawn from ``seeds`` inside the block, serialised.
-
-    For networks with layers that take no seed (``keras.applications``
-    backbones): such layers draw theirs from Python's global ``random``.
-    Inside the block that generator is seeded from ``seeds`` and it is
-    restored on exit, under a process-wide lock, so two such blocks never
-    overlap and the rest of the process sees ``random`` as it was. A thread
-    that draws from ``random`` outside sklship while the block runs would
-    shift these seeds; layers seeded through :class:`LayerSeeds` are immune.
-
-    Parameters
-    ----------
-    seeds : LayerSeeds
-        Source of the seed of Python's ``random``.
-    """
-    seed = seeds()
-    with _DEFAULT_SEEDS_LOCK:
-        saved = random.getstate()
-        random.seed(seed)
-        try:
-            yield
-        finally:
-            random.setstate(saved)
-
-
-def shuffled_batches(arrays, batch_size, epochs, seed):
-    """``epochs`` passes over ``arrays`` in batches, each pass in its own order.
-
-    The order of pass ``e`` is a stateless TensorFlow shuffle seeded by
-    ``(seed, e)``, so it depends on nothing else in the process; Keras' own
-    ``shuffle=True`` draws from TensorFlow's global seed. The batches are
-    gathered from the arrays as Keras gathers them (arrays are not copied
-    per batch), and floats are cast to float32 as Keras casts them.
-
-    Parameters
-    ----------
-    arrays : tuple of ndarray
-        Sample-aligned arrays (inputs, targets and maybe sample weights).
-    batch_size : int
-        Samples per batch; the last batch of a pass may be smaller.
-    epochs : int
-        Passes over the data.
-    seed : int
-        Seed of the shuffles.
-
-    Returns
-    -------
-    dataset : tf.data.Dataset
-        Tuples of batches, for ``model.fit(dataset, steps_per_epoch=...)``.
-    steps_per_epoch : int
-        Batches per pass.
-    """
-    arrays = tuple(np.asarray(a, dtype=np.float32) if a.dtype.kind == "f" else a
-                   for a in arrays)
-    n_samples = len(arrays[0])
-    seed = tf.constant(seed, dtype=tf.int64)
-
-    def order(epoch):
-        return tf.random.experimental.stateless_shuffle(
-            tf.range(n_samples, dtype=tf.int64), seed=tf.stack([seed, epoch]))
-
-    def batches(indices):
-        return tf.data.Dataset.from_tensor_slices(indices).batch(batch_size)
-
-    def gather(indices, data):
-        return tuple(tf.gather(values, indices) for values in data)
-
-    indices = tf.data.Dataset.range(epochs).map(order).flat_map(batches)
-    dataset = tf.data.Dataset.zip(
-        (indices, tf.data.Dataset.from_tensors(arrays).repeat())
-    ).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
-    # As Keras: skip the default graph rewrites, whose cost dwarfs small fits.
-    # Without autotuning: with it, some fits stalled about 2 s after their last
-    # batch (1 or 2 of 3 in a row; none in 5 without it, bench_overhead.py).
-    options = tf.data.Options()
-    options.experimental_optimization.apply_default_optimizations = False
-    options.autotune.enabled = False
-    dataset = dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
-    return dataset, -(-n_samples // batch_size)
-
-
-def make_optimizer(optimizer, learning_rate):
-    """A fresh optimizer, so no state is shared between fits or clones.
-
-    Parameters
-    ----------
-    optimizer : str or keras.optimizers.Optimizer
-        A key of ``OPTIMIZERS`` or an instance, which is copied.
-    learning_rate : float or None
-        Learning rate; None keeps the optimizer's own.
-
-    Returns
-    -------
-    optimizer : keras.optimizers.Optimizer
-    """
-    if isinstance(optimizer, keras.optimizers.Optimizer):
-        optimizer = type(optimizer).from_config(optimizer.get_config())
-        if learning_rate is not None:
-            optimizer.learning_rate = learning_rate
-        return optimizer
-    kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
-    return OPTIMIZERS[optimizer](**kwargs)
-
-
-def dense_input(estimator, X, *, images):
-    """X as an array (DataFrames kept for their column names), or a clear error.
-
-    Parameters
-    ----------
-    estimator : object
-        The estimator, named in the errors.
-    X : array-like
-        The input.
-    images : bool
-        Whether 4-D images are accepted besides 2-D rows.
-
-    Returns
-    -------
-    X : ndarray or DataFrame
-        Not yet checked for values or sample counts.
-
-    Raises
-    ------
-    TypeError
-        For sparse X.
-    ValueError
-        For X of more dimensions than accepted.
-    """
-    name = type(estimator).__name__
-    if sp.issparse(X):
-        raise TypeError(
-            f"{name} does not accept sparse input; got a {type(X).__name__}. "
-            "Convert it to a dense array with X.toarray()."
-        )
-    if hasattr(X, "iloc"):
-        return X
-    X = np.asarray(X)
-    if X.ndim > 2 and not (images and X.ndim == 4):
-        expected = ("4-D images (n_samples, height, width, channels) or 2-D rows "
-                    "(n_samples, n_features)" if images else
-                    "2-D rows (n_samples, n_features)")
-        advice = "" if images else (" Flatten images with X.reshape(len(X), -1) and "
-                                    "pass image_shape.")
-        raise ValueError(
-            f"{name} expects X as {expected}; got X with {X.ndim} dimensions and "
-            f"shape {X.shape}.{advice}"
-        )
-    return X
-
-
-def check_image_shape(image_shape, n_values, values):
-    """``image_shape`` as (height, width, channels) holding ``n_values`` values.
-
-    Parameters
-    ----------
-    image_shape : array-like of int
-        The parameter.
-    n_values : int
-        Values per sample that the images are made of.
-    values : str
-        What those values are, for the error ("deep columns", ...).
-
-    Returns
-    -------
-    shape : tuple of 3 int
-    """
-    shape = tuple(int(d) for d in image_shape)
-    if len(shape) != 3 or int(np.prod(shape)) != n_values:
-        raise ValueError(
-            f"image_shape={image_shape!r} must be (height, width, channels) with "
-            f"height * width * channels equal to the {n_values} {values} X."
-        )
-    return shape
-
-
-def check_units(name, units):
-    """``units`` as a tuple of positive ints, or a ValueError naming ``name``."""
-    values = tuple(np.ravel(units)) if units is not None else ()
-    if not all(isinstance(u, Integral) and u > 0 for u in values):
-        raise ValueError(
-            f"{name} must be a sequence of positive integers; got {units!r}."
-        )
-    return tuple(int(u) for u in values)
-
-
-def predict_in_full_batches(model, X, batch_size=_PREDICT_BATCH_SIZE):
-    """``model.predict`` on batches of one fixed size, the last one padded.
-
-    On the CPU a row's float32 result can depend in the last bits on where
-    it sits in a batch (matrix kernels treat a short remainder differently).
-    Padding every batch to the same size keeps each prediction independent
-    of the other rows, so reordering or subsetting X gives the same numbers.
-    """
-    n_samples = len(X)
-    padding = -n_samples % batch_size
-    if padding:
-        X = np.concatenate([X, np.zeros((padding,) + X.shape[1:], dtype=X.dtype)])
-    raw = model.predict(X, batch_size=batch_size, verbose=0)
-    return raw[:n_samples]
-
-
-def build_optimizer(model):
-    """Create the variables of ``model``'s optimizer before ``fit`` traces a step.
-
-    Keras' TensorFlow trainer otherwise creates them (Adam's moments, for
-    one) inside the first trace of the training step, and ``tf.function``
-    then traces the step a second time; for a small model that second trace
-    is about half the fit. Building first gives the same variables, values
-    and training.
-    """
-    if not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
-
-
-class CosineEpochDecay(keras.callbacks.Callback):
-    """Cosine decay of the learning rate from its initial value to 0, per epoch.
-
-    Epoch ``e`` of ``epochs`` trains at ``initial * (1 + cos(pi * e / epochs)) / 2``;
-    epochs past ``epochs`` (``partial_fit``) keep the last rate.
-
-    Parameters
-    ----------
-    initial : float
-        Learning rate of the first epoch.
-    epochs : int
-        Length of the decay in epochs.
-    """
-
-    def __init__(self, initial, epochs):
-        super().__init__()
-        self.initial = float(initial)
-        self.epochs = int(epochs)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        progress = min(epoch, self.epochs - 1) / self.epochs
-        self.model.optimizer.learning_rate = (
-            self.initial * 0.5 * (1.0 + np.cos(np.pi * progress))
-        )
-
-
-def schedule_callbacks(schedule, initial, epochs, monitor, patience):
-    """Callbacks for a named learning-rate schedule.
-
-    Parameters
-    ----------
-    schedule : {"cosine", "plateau"} or None
-        "cosine" decays the rate from ``initial`` to 0 over ``epochs``;
-        "plateau" divides it by 5 when ``monitor`` has not improved for
-        ``max(1, patience // 2)`` epochs; None adds nothing.
-    initial : float
-        Initial learning rate.
-    epochs : int
-        Epochs of the fit.
-    monitor : str
-        Quantity watched by "plateau" ("val_loss" or "loss").
-    patience : int
-        Early-stopping patience; "plateau" reacts after half of it.
-
-    Returns
-    -------
-    callbacks : list of keras.callbacks.Callback
-    """
-    if schedule == "cosine":
-        return [CosineEpochDecay(initial, epochs)]
-    if schedule == "plateau":
-        return [keras.callbacks.ReduceLROnPlateau(
-            monitor=monitor, factor=0.2, patience=max(1, patience // 2),
-            min_lr=initial * 1e-3,
-        )]
-    return []
 
 
 class _ShipKerasMixin:
@@ -446,7 +101,7 @@ class _ShipKerasMixin:
     }
 
     # Rows per prediction batch (see predict_in_full_batches).
-    _predict_batch_size = _PREDICT_BATCH_SIZE
+    _predict_batch_size = PREDICT_BATCH_SIZE
 
     # sklearn's parameter handling (signature based), not scikeras' (__dict__ based):
     # every parameter is declared in ``__init__``, so a misspelt one fails at once.
@@ -524,7 +179,7 @@ class _ShipKerasMixin:
         ``partial`` says whether the call comes from ``partial_fit``.
         ``row_data`` are the family's extra sample-aligned arrays (checked by
         the family); they lose the rows of weight zero with X and reach
-        :meth:`_fit_keras_model` as keyword arguments.
+        :meth:`_fit_keras_model` in ``call.row_data``.
         """
         if y is None:
             raise ValueError(
@@ -541,9 +196,9 @@ class _ShipKerasMixin:
             X, y, sample_weight = X[kept], y[kept], sample_weight[kept]
             row_data = {name: values[kept] for name, values in row_data.items()}
         y = self.target_encoder_.transform(y)
-        self._fit_keras_model(X, y, sample_weight, warm_start=warm_start, epochs=epochs,
-                              initial_epoch=initial_epoch, rng=rng, partial=partial,
-                              **row_data)
+        call = FitCall(rng=rng, epochs=epochs, initial_epoch=initial_epoch,
+                       warm_start=warm_start, partial=partial, row_data=row_data)
+        self._fit_keras_model(X, y, sample_weight, call)
 
     def _initialize(self, X, y=None, rng=None):
         """Validate the data, fit the encoders and build the network.
@@ -613,83 +268,55 @@ class _ShipKerasMixin:
         """A fresh optimizer from ``optimizer`` and ``learning_rate``."""
         return make_optimizer(self.optimizer, self.learning_rate)
 
-    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch,
-                         rng, partial=False, *, model=None, split=None):
-        """Train a Keras model with a shuffled validation split and early stopping.
+    def _fit_keras_model(self, X, y, sample_weight, call):
+        """Train ``model_`` on validated, encoded data (hook).
 
         Parameters
         ----------
         X, y, sample_weight : ndarray
-            The training data (rows of weight zero already left out).
-        warm_start : bool
-            Keep the training history of earlier calls.
-        epochs, initial_epoch : int
-            Epochs to train, and the number already trained.
-        rng : numpy.random.Generator
-            From :func:`fit_rng`: draws the validation split and the seed of
-            the batches' order.
-        partial : bool, default=False
-            Whether the call comes from ``partial_fit`` (a hook for families
-            that train in phases).
-        model : keras.Model or None, default=None
-            The model to train; None trains ``model_``.
-        split : (ndarray, ndarray) or None, default=None
-            Training and validation row indices, when ``validation_split``
-            holds out rows; None draws them (:meth:`_validation_split`).
+            The training data (rows of weight zero already left out; y
+            encoded by ``target_encoder_``).
+        call : FitCall
+            What this ``fit`` or ``partial_fit`` call asks for, with the
+            family's extra sample-aligned arrays in ``call.row_data``.
         """
-        model = self.model_ if model is None else model
-        callbacks = list(self._fit_callbacks)
-        validation_data = None
-        if self.validation_split > 0:
-            train, val = self._validation_split(len(X), y, rng) if split is None else split
-            parts = [X, y] + ([] if sample_weight is None else [sample_weight])
-            validation_data = tuple(part[val] for part in parts)
-            X, y = X[train], y[train]
-            sample_weight = None if sample_weight is None else sample_weight[train]
-        monitor = "val_loss" if validation_data is not None else "loss"
-        callbacks += self._schedule_callbacks(monitor)
-        if self.early_stopping:
-            callbacks.append(keras.callbacks.EarlyStopping(
-                monitor=monitor, patience=self.patience, restore_best_weights=True,
-            ))
-        arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-        batches, steps_per_epoch = shuffled_batches(
-            arrays, self.batch_size, epochs, seed=int(rng.integers(1, _MAX_SEED)))
-        build_optimizer(model)
-        history = model.fit(
-            batches, steps_per_epoch=steps_per_epoch, shuffle=False,
-            epochs=initial_epoch + epochs, initial_epoch=initial_epoch,
-            validation_data=validation_data, validation_batch_size=self.batch_size,
-            callbacks=callbacks, verbose=self.verbose,
+        self._train(self.model_, X, y, sample_weight, call)
+
+    def _train(self, model, X, y, sample_weight, call, *, split=None):
+        """Train ``model`` with this estimator's training parameters.
+
+        A shuffled (for classifiers stratified) validation split when
+        ``validation_split`` is set, the schedule's callbacks, early stopping,
+        the user's callbacks; the history lands in ``history_``
+        (see :func:`~sklship.estimators.training.train_model`).
+
+        Parameters
+        ----------
+        model : keras.Model
+            A compiled model.
+        X, y, sample_weight : ndarray
+            Its training data.
+        call : FitCall
+            Epochs and generator of this call.
+        split : (ndarray, ndarray) or None, default=None
+            Training and validation row indices, for families that train in
+            phases on the same hold-out; None draws them from ``call.rng``.
+        """
+        history = train_model(
+            model, X, y, sample_weight, call, batch_size=self.batch_size,
+            validation_split=self.validation_split, stratify=self._stratify,
+            split=split, early_stopping=self.early_stopping, patience=self.patience,
+            callbacks=self._fit_callbacks, schedule=self._schedule_callbacks,
+            verbose=self.verbose,
         )
-        if not warm_start or initial_epoch == 0 or not hasattr(self, "history_"):
+        if not call.warm_start or call.initial_epoch == 0 or not hasattr(self, "history_"):
             self.history_ = defaultdict(list)
-        for key, values in history.history.items():
+        for key, values in history.items():
             self.history_[key] += values
 
     def _schedule_callbacks(self, monitor):
         """Learning-rate schedule callbacks for ``model_.fit`` (hook; none here)."""
         return []
-
-    def _validation_split(self, n_samples, y, rng):
-        """Training and validation row indices: a shuffled (for classifiers
-        stratified) hold-out of ``validation_split`` of the rows.
-
-        Keras' own ``validation_split`` takes the last rows, which for data
-        sorted by label or scene is a biased hold-out. The split's seed is
-        drawn from ``rng``.
-        """
-        n_val = int(np.ceil(self.validation_split * n_samples))
-        if n_val >= n_samples:
-            raise ValueError(
-                f"validation_split={self.validation_split} leaves no training "
-                f"samples out of {n_samples}."
-            )
-        return train_test_split(
-            np.arange(n_samples), test_size=n_val,
-            random_state=int(rng.integers(_MAX_SEED)),
-            stratify=self._stratify(y, n_val),
-        )
 
     def _stratify(self, y, n_val):
         """Labels to stratify a validation split of ``n_val`` by, or None (hook)."""

@@ -4,16 +4,15 @@ from numbers import Integral, Real
 
 import keras
 
-from ._base import (
+from .base import (
     ACTIVATIONS,
     Interval,
     ShipClassifierBase,
     StrOptions,
-    predict_in_full_batches,
-    schedule_callbacks,
 )
 from .networks import cnn_body
 from .symmetry import symmetric_views
+from .training import predict_in_full_batches, schedule_callbacks
 
 __all__ = ["CNNShipClassifier"]
 

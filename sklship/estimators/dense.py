@@ -2,7 +2,7 @@
 
 from numbers import Real
 
-from ._base import (
+from .base import (
     ACTIVATIONS,
     Interval,
     ShipClassifierBase,

@@ -11,8 +11,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder
 from sklearn.utils.validation import check_is_fitted
+from sklearn_compat.utils.validation import check_array, validate_data
 
-from ._base import Interval, StrOptions, check_array, validate_data
+from .._validation import Interval, StrOptions
 
 __all__ = ["ChipMetadataEncoder"]
 

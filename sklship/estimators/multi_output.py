@@ -5,9 +5,9 @@ from numbers import Real
 import numpy as np
 from sklearn.utils.validation import check_consistent_length
 
-from ._base import Interval, check_array
+from .base import Interval, check_array
 from .cnn import CNNShipClassifier
-from .keras_objects import N_LOCATION, LabelLocationLoss
+from .layers import N_LOCATION, LabelLocationLoss
 from .networks import label_location_output
 
 __all__ = ["MultiOutputShipClassifier"]
@@ -271,17 +271,16 @@ class MultiOutputShipClassifier(CNNShipClassifier):
         self.location_mean_ = self.location_scale_ = None
         return super()._build_keras_model(seeds)
 
-    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch,
-                         rng, partial=False, *, location):
+    def _fit_keras_model(self, X, y, sample_weight, call):
         """Train on targets made of the encoded label and the scaled location."""
+        location = call.row_data["location"]
         if self.location_mean_ is None:
             self.location_mean_ = location.mean(axis=0)
             scale = location.std(axis=0)
             self.location_scale_ = np.where(scale > 0, scale, 1.0)
         location = (location - self.location_mean_) / self.location_scale_
         targets = np.column_stack([np.reshape(y, (len(y), -1)), location])
-        super()._fit_keras_model(X, targets.astype(np.float32), sample_weight,
-                                 warm_start, epochs, initial_epoch, rng, partial)
+        self._train(self.model_, X, targets.astype(np.float32), sample_weight, call)
 
     def _stratify(self, y, n_val):
         return super()._stratify(y[:, 0], n_val)

@@ -2,7 +2,7 @@
 
 Each public builder maps an input tensor to a feature tensor; the estimators
 add the input, rescaling, output layer, loss and optimizer, and call these
-with their parameters. ``seeds`` (a :class:`sklship._base.LayerSeeds`) gives
+with their parameters. ``seeds`` (a :class:`sklship.estimators.base.LayerSeeds`) gives
 every layer that draws random numbers its own seed.
 
 - :func:`dense_body`: fully connected layers (``DenseShipClassifier``, the
@@ -19,8 +19,8 @@ every layer that draws random numbers its own seed.
 
 import keras
 
-from ._base import check_units
-from .keras_objects import (
+from .inputs import check_units
+from .layers import (
     N_LOCATION,
     WIDE_LAYER,
     BackbonePreprocessing,
@@ -244,8 +244,8 @@ def wide_deep_network(n_wide, n_deep, seeds, *, units, activation, dtype="float3
     -------
     model : keras.Model
         Uncompiled. The wide part's only layer is named
-        :data:`~sklship.keras_objects.WIDE_LAYER`, for
-        :class:`~sklship.keras_objects.WideDeepOptimizer`.
+        :data:`~sklship.estimators.layers.WIDE_LAYER`, for
+        :class:`~sklship.estimators.layers.WideDeepOptimizer`.
     """
     deep_body = deep_body or dense_body
     inputs = keras.Input(shape=(n_wide + n_deep,), dtype=dtype, name="features")

@@ -49,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_write
+from .._io import atomic_write
 
 __all__ = ["load_model", "save_model"]
 
@@ -106,7 +106,7 @@ def save_model(estimator, path):
     Examples
     --------
     >>> from sklship import DenseShipClassifier, make_ships
-    >>> from sklship.persistence import load_model, save_model
+    >>> from sklship.estimators.persistence import load_model, save_model
     >>> X, y = make_ships(60, image_size=16, random_state=0, return_X_y=True)
     >>> clf = DenseShipClassifier((8,), epochs=1).fit(X, y)  # doctest: +SKIP
     >>> save_model(clf, "ships.sklship")  # doctest: +SKIP
@@ -115,7 +115,7 @@ def save_model(estimator, path):
     import keras
     import sklearn
 
-    from . import __version__
+    from .. import __version__
 
     path = Path(path)
     encoder = _Encoder()

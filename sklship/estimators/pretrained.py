@@ -17,16 +17,16 @@ import keras
 import numpy as np
 from sklearn.utils.validation import check_memory
 
-from ._base import (
+from .base import (
     ACTIVATIONS,
     Interval,
     ShipClassifierBase,
     StrOptions,
-    check_units,
-    predict_in_full_batches,
 )
+from .inputs import check_units
 from .networks import backbone_body
 from .tflite_weights import is_tflite_file, load_tflite_weights
+from .training import FitCall, predict_in_full_batches, validation_split_indices
 
 __all__ = ["BACKBONES", "PretrainedShipClassifier", "clear_weights_cache"]
 
@@ -36,7 +36,7 @@ _Backbone = namedtuple("_Backbone", ["constructor", "min_size", "imagenet_file"]
 #: input side it accepts (``obtain_input_shape(min_size=...)`` in Keras 3), and
 #: the name of its Keras ImageNet weights file without the top (``{size}``:
 #: input side). Their ``preprocess_input`` is named in
-#: :data:`sklship.keras_objects.PREPROCESS_MODULES`.
+#: :data:`sklship.estimators.layers.PREPROCESS_MODULES`.
 BACKBONES = {
     "resnet50": _Backbone(
         "ResNet50", 32, "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
@@ -114,7 +114,7 @@ def clear_weights_cache():
 
     Examples
     --------
-    >>> from sklship.pretrained import clear_weights_cache
+    >>> from sklship.estimators.pretrained import clear_weights_cache
     >>> clear_weights_cache() >= 0
     True
     """
@@ -195,7 +195,7 @@ class PretrainedShipClassifier(ShipClassifierBase):
         path may also be a TensorFlow Lite file of MobileNetV2 (width 1.0),
         such as Google's quantized ImageNet
         ``mobilenet_v2_1.0_224_quant.tflite``: its weights are dequantized
-        into Keras' network (see :func:`sklship.tflite_weights.load_tflite_weights`),
+        into Keras' network (see :func:`sklship.estimators.tflite_weights.load_tflite_weights`),
         for any ``input_size``. Loaded weights are kept in the
         process (the last two, by file path, size and modification time), so
         the fits of a grid search read the file once.
@@ -284,7 +284,7 @@ class PretrainedShipClassifier(ShipClassifierBase):
     Examples
     --------
     >>> from sklship import make_ships
-    >>> from sklship.pretrained import PretrainedShipClassifier
+    >>> from sklship.estimators.pretrained import PretrainedShipClassifier
     >>> X, y = make_ships(40, image_size=32, random_state=0, return_X_y=True)
     >>> clf = PretrainedShipClassifier("mobilenetv2", weights=None, epochs=2,
     ...                                random_state=0).fit(X, y)
@@ -508,37 +508,36 @@ class PretrainedShipClassifier(ShipClassifierBase):
                       extractor=extractor)
 
     # --------------------------------------------------------------- training
-    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch,
-                         rng, partial=False):
-        """Head on features (backbone frozen), then fine-tuning unless ``partial``.
+    def _fit_keras_model(self, X, y, sample_weight, call):
+        """Head on features (backbone frozen), then fine-tuning unless ``call.partial``.
 
         Both phases hold out the same validation rows.
         """
-        split = (self._validation_split(len(X), y, rng) if self.validation_split > 0
-                 else None)
+        split = None
+        if self.validation_split > 0:
+            split = validation_split_indices(
+                len(X), self.validation_split, call.rng,
+                lambda n_val: self._stratify(y, n_val))
         self._backbone_layer().trainable = False
         if self._head_on_features:
             head = self._head_model()
             head.compile(optimizer=self._make_optimizer(), loss=self._loss(),
                          steps_per_execution=self._head_steps_per_call(len(X)))
-            super()._fit_keras_model(self._features(X), y, sample_weight, warm_start,
-                                     epochs, initial_epoch, rng, model=head, split=split)
+            self._train(head, self._features(X), y, sample_weight, call, split=split)
             # model_ keeps the optimizer that trained its trainable weights.
             self.model_.compile(optimizer=head.optimizer, loss=self._loss())
         else:  # the slow way: the frozen backbone runs in every epoch
             self.model_.compile(optimizer=self._make_optimizer(), loss=self._loss())
-            super()._fit_keras_model(X, y, sample_weight, warm_start, epochs,
-                                     initial_epoch, rng, split=split)
-        if self.fine_tune_epochs and not partial:
+            self._train(self.model_, X, y, sample_weight, call, split=split)
+        if self.fine_tune_epochs and not call.partial:
             self._unfreeze()
             self.model_.compile(
                 optimizer=keras.optimizers.Adam(self.fine_tune_learning_rate),
                 loss=self._loss(),
             )
-            super()._fit_keras_model(X, y, sample_weight, warm_start=True,
-                                     epochs=self.fine_tune_epochs,
-                                     initial_epoch=self.current_epoch, rng=rng,
-                                     split=split)
+            fine_tune = FitCall(rng=call.rng, epochs=self.fine_tune_epochs,
+                                initial_epoch=self.current_epoch, warm_start=True)
+            self._train(self.model_, X, y, sample_weight, fine_tune, split=split)
 
     def _head_steps_per_call(self, n_samples):
         """Training steps per TensorFlow call for the head on features.

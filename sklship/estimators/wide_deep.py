@@ -13,23 +13,19 @@ from numbers import Integral, Real
 import keras
 import numpy as np
 import pandas as pd
+from sklearn_compat.utils.validation import check_array, validate_data
 
-from ._base import (
+from .base import (
     ACTIVATIONS,
-    OPTIMIZERS,
     Interval,
     ShipClassifierBase,
     ShipRegressorBase,
     StrOptions,
-    check_array,
-    check_image_shape,
-    check_units,
-    dense_input,
-    make_optimizer,
-    validate_data,
 )
-from .keras_objects import WideDeepOptimizer
+from .inputs import check_image_shape, check_units, dense_input
+from .layers import WideDeepOptimizer
 from .networks import cnn_body, dense_body, wide_deep_network
+from .training import OPTIMIZERS, make_optimizer
 
 __all__ = ["WideDeepClassifier", "WideDeepRegressor"]
 

@@ -182,7 +182,7 @@ def compare_models(estimators, X, y, *, cv=5, groups=None, scoring=None, n_jobs=
     Examples
     --------
     >>> from sklship import DenseShipClassifier, make_ships
-    >>> from sklship.compare import compare_models
+    >>> from sklship.evaluation.compare import compare_models
     >>> data = make_ships(60, image_size=16, random_state=0)
     >>> table = compare_models(
     ...     {"narrow": DenseShipClassifier((2,), epochs=1, random_state=0),

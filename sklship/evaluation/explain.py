@@ -18,13 +18,13 @@ for every channel and left the maps empty.
 Works for every convolutional sklship classifier (``CNNShipClassifier``,
 :func:`~sklship.recommended_model`, ``PretrainedShipClassifier``,
 ``MultiOutputShipClassifier``), also inside calibration and threshold
-wrappers (see :mod:`sklship.thresholds`): the heat map comes from the
+wrappers (see :mod:`sklship.evaluation.thresholds`): the heat map comes from the
 network, the probability shown is the wrapper's.
 """
 
 import numpy as np
 
-from .plotting import _Display
+from .._display import Display
 from .thresholds import fitted_network
 
 __all__ = ["GradCAMDisplay", "grad_cam"]
@@ -72,7 +72,7 @@ def grad_cam(estimator, X, *, layer=None):
     Examples
     --------
     >>> from sklship import CNNShipClassifier, make_ships
-    >>> from sklship.explain import grad_cam
+    >>> from sklship.evaluation.explain import grad_cam
     >>> X, y = make_ships(60, image_size=16, random_state=0, return_X_y=True)
     >>> cnn = CNNShipClassifier((4,), epochs=1, random_state=0).fit(X, y)
     >>> grad_cam(cnn, X[:2]).shape
@@ -179,7 +179,7 @@ def _last_feature_map(layers):
     return found
 
 
-class GradCAMDisplay(_Display):
+class GradCAMDisplay(Display):
     """Chips with their Grad-CAM heat maps overlaid and their ship probabilities.
 
     Parameters
@@ -208,7 +208,7 @@ class GradCAMDisplay(_Display):
     Examples
     --------
     >>> from sklship import CNNShipClassifier, make_ships
-    >>> from sklship.explain import GradCAMDisplay
+    >>> from sklship.evaluation.explain import GradCAMDisplay
     >>> X, y = make_ships(60, image_size=16, random_state=0, return_X_y=True)
     >>> cnn = CNNShipClassifier((4,), epochs=1, random_state=0).fit(X, y)
     >>> display = GradCAMDisplay.from_estimator(cnn, X[:3])

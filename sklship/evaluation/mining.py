@@ -9,7 +9,7 @@ does all of it::
 
     from sklship import load_shipsnet, recommended_model
     from sklship.evaluation import read_truth
-    from sklship.mining import fit_with_hard_negatives
+    from sklship.evaluation.mining import fit_with_hard_negatives
 
     chips = load_shipsnet()
     truth = read_truth("scenes/truth.json")
@@ -33,12 +33,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._validation import HasMethods, Interval, validate_params
+from .._validation import HasMethods, Interval, validate_params
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
     from sklearn.base import ClassifierMixin
-from .evaluation import _positions
+from .scoring import _positions
 
 __all__ = ["fit_with_hard_negatives", "mine_hard_negatives"]
 
@@ -68,10 +68,10 @@ def mine_hard_negatives(estimator: ClassifierMixin, scene: ArrayLike | str | Pat
     Parameters
     ----------
     estimator : fitted classifier
-        The chip classifier to scan with, as in :func:`~sklship.scan.scan_scene`.
+        The chip classifier to scan with, as in :func:`~sklship.scenes.scan.scan_scene`.
     scene : array-like of shape (height, width, channels) or path
         The scene: an array in the estimator's input form, or a file read
-        with :func:`~sklship.scan.read_scene`'s defaults (8-bit RGB(A)). For
+        with :func:`~sklship.scenes.scan.read_scene`'s defaults (8-bit RGB(A)). For
         a scene that needs ``bands`` or ``scale`` (a 16-bit analytic
         GeoTIFF), pass ``read_scene(path, bands=..., scale=...)``.
     vessels : array-like of shape (n, 2), or a list of them
@@ -86,7 +86,7 @@ def mine_hard_negatives(estimator: ClassifierMixin, scene: ArrayLike | str | Pat
         are never mined; None means the window size, so that a mined chip
         holds at most a sliver of a ship.
     stride : int or None, default=None
-        Scan stride; None takes :func:`~sklship.scan.scan_scene`'s default.
+        Scan stride; None takes :func:`~sklship.scenes.scan.scan_scene`'s default.
     max_chips : int or None, default=None
         Keep at most this many chips, the highest scored first.
 
@@ -97,15 +97,15 @@ def mine_hard_negatives(estimator: ClassifierMixin, scene: ArrayLike | str | Pat
         highest probability first, and ``row``, ``col`` (window centres)
         and ``probability``.
     """
-    from .scan import read_scene, scan_scene
+    from ..scenes.scan import read_scene, scan_scene
 
     image = read_scene(scene) if isinstance(scene, (str, PathLike)) else np.asarray(scene)
     result = scan_scene(estimator, image, stride=stride, threshold=threshold)
-    window, step = result.window, result.stride
+    window, grid = result.window, result.grid
     marks = _vessel_positions(vessels)
     probabilities = result.probabilities
     i, j = np.nonzero(probabilities >= threshold)
-    rows, cols = i * step + window // 2, j * step + window // 2
+    rows, cols = grid.centre(i, j)
     if len(marks):
         distance = np.hypot(cols[:, None] - marks[None, :, 0],
                             rows[:, None] - marks[None, :, 1]).min(axis=1)
@@ -114,7 +114,7 @@ def mine_hard_negatives(estimator: ClassifierMixin, scene: ArrayLike | str | Pat
     probability = probabilities[i, j]
     order = np.argsort(-probability, kind="stable")[:max_chips]
     i, j = i[order], j[order]
-    images = np.stack([image[r * step:r * step + window, c * step:c * step + window]
+    images = np.stack([image[grid.window_pixels(r, c)]
                        for r, c in zip(i, j, strict=True)]) if len(i) else \
         np.empty((0, window, window, image.shape[2]), image.dtype)
     return Bunch(images=images, row=rows[order], col=cols[order],

@@ -39,12 +39,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ._validation import Interval, validate_params
+from .._validation import Interval, validate_params
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-    from .scan import ScanResult
+    from ..scenes.scan import ScanResult
 
 __all__ = ["SceneScore", "read_truth", "score_detections", "score_scan"]
 
@@ -140,7 +140,7 @@ def score_detections(detections: pd.DataFrame, ships: ArrayLike | pd.DataFrame, 
     detections : pandas.DataFrame
         Columns ``row``, ``col`` (pixel of the detection's centre) and
         ``probability``, as in :attr:`ScanResult.detections
-        <sklship.scan.ScanResult>`.
+        <sklship.scenes.scan.ScanResult>`.
     ships : array-like of shape (n_ships, 2) or pandas.DataFrame
         The ships a counter must find: ``[col, row]`` pixel pairs (the
         order of ``truth.json``), or a DataFrame with ``row`` and ``col``
@@ -208,7 +208,7 @@ def score_detections(detections: pd.DataFrame, ships: ArrayLike | pd.DataFrame, 
 def score_scan(result: ScanResult, ships: ArrayLike | pd.DataFrame, *,
                ignore: ArrayLike | pd.DataFrame | None = None,
                tolerance: float = DEFAULT_TOLERANCE) -> SceneScore:
-    """Score a :class:`~sklship.scan.ScanResult` against marked ship positions.
+    """Score a :class:`~sklship.scenes.scan.ScanResult` against marked ship positions.
 
     The same as ``score_detections(result.detections, ...)``; see
     :func:`score_detections` for the parameters and the rules.
@@ -216,7 +216,7 @@ def score_scan(result: ScanResult, ships: ArrayLike | pd.DataFrame, *,
     Parameters
     ----------
     result : ScanResult
-        What :func:`~sklship.scan.scan_scene` returned.
+        What :func:`~sklship.scenes.scan.scan_scene` returned.
     ships, ignore, tolerance
         As in :func:`score_detections`.
 

@@ -12,7 +12,7 @@ meta-estimators answer the two questions an analyst asks of a classifier:
 :func:`calibrated` builds that stack around any sklship classifier. A fitted
 stack is an ordinary estimator: ``save_model``/``load_model`` and
 ``joblib`` keep it, threshold included. :func:`decision_threshold` reads the
-threshold back (for ``sklship predict`` and :func:`~sklship.scan.scan_scene`),
+threshold back (for ``sklship predict`` and :func:`~sklship.scenes.scan.scan_scene`),
 and :func:`fitted_network` finds the fitted sklship network inside, whose
 input size and dtype a scan needs.
 """
@@ -68,7 +68,7 @@ def calibrated(estimator, *, method=None, threshold=None, tune=None, cv=3,
     Examples
     --------
     >>> from sklship import CNNShipClassifier, make_ships
-    >>> from sklship.thresholds import calibrated, decision_threshold
+    >>> from sklship.evaluation.thresholds import calibrated, decision_threshold
     >>> X, y = make_ships(120, image_size=16, random_state=0, return_X_y=True)
     >>> model = calibrated(CNNShipClassifier((4,), epochs=1, random_state=0),
     ...                    method="sigmoid", tune="balanced_accuracy", cv=2)

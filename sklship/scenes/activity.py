@@ -1,8 +1,8 @@
 """Port activity over time: ships per area of interest per day, week or month.
 
 :func:`port_activity` turns the counts of many scans (``counts.csv`` of
-``sklship scan``, or the counts table of :func:`sklship.survey.scan_scenes`)
-into a time series per area of interest; :class:`sklship.plotting.ActivityDisplay`
+``sklship scan``, or the counts table of :func:`sklship.scenes.survey.scan_scenes`)
+into a time series per area of interest; :class:`sklship.scenes.display.ActivityDisplay`
 draws it.
 """
 
@@ -12,7 +12,8 @@ from os import PathLike
 
 import pandas as pd
 
-from ._validation import Interval, StrOptions, validate_params
+from .._validation import Interval, StrOptions, validate_params
+from .export import COUNT_COLUMNS
 
 __all__ = ["FREQUENCIES", "WHOLE_SCENE", "port_activity", "read_counts"]
 
@@ -20,7 +21,6 @@ __all__ = ["FREQUENCIES", "WHOLE_SCENE", "port_activity", "read_counts"]
 FREQUENCIES = {"D": "day", "W": "week", "M": "month"}
 #: Name of the area in counts made without areas of interest (the whole scene).
 WHOLE_SCENE = "whole scene"
-_COLUMNS = ("scene", "datetime", "aoi", "count", "valid_fraction")
 
 
 def read_counts(paths):
@@ -51,10 +51,10 @@ def read_counts(paths):
             raise FileNotFoundError(f"counts file {path} does not exist.") from None
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise ValueError(f"counts file {path} is not a CSV table ({exc}).") from None
-        missing = [c for c in _COLUMNS if c not in table]
+        missing = [c for c in COUNT_COLUMNS if c not in table]
         if missing:
             raise ValueError(f"counts file {path} lacks the columns {missing}; expected "
-                             f"the counts.csv of 'sklship scan' ({', '.join(_COLUMNS)}).")
+                             f"the counts.csv of 'sklship scan' ({', '.join(COUNT_COLUMNS)}).")
         tables.append(table)
     counts = pd.concat(tables, ignore_index=True)
     counts["datetime"] = pd.to_datetime(counts["datetime"], format="ISO8601")
@@ -76,7 +76,7 @@ def port_activity(counts, *, freq="W", min_valid_fraction=0.5):
     ----------
     counts : pandas.DataFrame, path or list of paths
         Columns scene, datetime, aoi, count, valid_fraction (the counts table
-        of :func:`~sklship.survey.scan_scenes` or ``counts.csv`` files of
+        of :func:`~sklship.scenes.survey.scan_scenes` or ``counts.csv`` files of
         ``sklship scan``). Rows without an area (scans without areas of
         interest) count as the area :data:`WHOLE_SCENE`.
     freq : {"D", "W", "M"}, default="W"
@@ -102,7 +102,7 @@ def port_activity(counts, *, freq="W", min_valid_fraction=0.5):
     Examples
     --------
     >>> import pandas as pd
-    >>> from sklship.activity import port_activity
+    >>> from sklship.scenes.activity import port_activity
     >>> counts = pd.DataFrame({
     ...     "scene": ["a", "b", "c"], "aoi": ["LB", "LB", "LB"], "count": [3, 5, 4],
     ...     "datetime": pd.to_datetime(["2017-07-03", "2017-07-05", "2017-07-12"]),
@@ -114,10 +114,10 @@ def port_activity(counts, *, freq="W", min_valid_fraction=0.5):
     """
     if not isinstance(counts, pd.DataFrame):
         counts = read_counts([counts] if isinstance(counts, (str, PathLike)) else counts)
-    missing = [c for c in _COLUMNS if c not in counts]
+    missing = [c for c in COUNT_COLUMNS if c not in counts]
     if missing:
         raise ValueError(f"counts lacks the columns {missing}; expected "
-                         f"{', '.join(_COLUMNS)}.")
+                         f"{', '.join(COUNT_COLUMNS)}.")
     counts = counts.assign(datetime=pd.to_datetime(counts["datetime"]),
                            aoi=counts["aoi"].fillna(WHOLE_SCENE).astype(str))
     undated = counts["datetime"].isna()

@@ -1,7 +1,7 @@
 """Ships on the map: pixel to CRS to lon/lat, and areas of interest.
 
-The pixel-to-map step is the scene's affine transform
-(:func:`rasterio.transform.xy`, pixel centres) followed by
+The pixel-to-map step is the scene's affine transform applied to continuous
+pixel coordinates (:meth:`sklship.scenes.grid.WindowGrid.to_map`) followed by
 ``pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)``. Areas of
 interest (AOIs, e.g. the water of ports) are polygons in lon/lat, read by
 :func:`read_aoi` and brought to a scene's pixel space by
@@ -12,12 +12,16 @@ here is shapely's (x, y) = (column, row), pixel ``(row, col)`` covering
 """
 
 import json
+import warnings
 from os import PathLike
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["aoi_to_pixels", "georeference", "read_aoi"]
+from .grid import WindowGrid
+
+__all__ = ["aoi_to_pixels", "aois_in_pixels", "count_in_aois", "georeference", "read_aoi"]
 
 
 def georeference(detections, crs, transform):
@@ -35,18 +39,13 @@ def georeference(detections, crs, transform):
     Returns
     -------
     detections : pandas.DataFrame
-        A copy with ``x``, ``y`` (the pixel centre in ``crs``) and ``lon``,
+        A copy with ``x``, ``y`` (the detection's position in ``crs``, see
+        :mod:`sklship.scenes.grid` for the pixel convention) and ``lon``,
         ``lat`` (WGS84, EPSG:4326).
     """
     from pyproj import Transformer
-    from rasterio.transform import xy
 
-    rows, cols = detections["row"].to_numpy(), detections["col"].to_numpy()
-    if len(rows):
-        x, y = (np.asarray(v, dtype=float)
-                for v in xy(transform, rows, cols, offset="center"))
-    else:
-        x = y = np.empty(0)
+    x, y = WindowGrid.to_map(detections["row"], detections["col"], transform)
     lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
     return detections.assign(x=x, y=y, lon=np.asarray(lon, dtype=float),
                              lat=np.asarray(lat, dtype=float))
@@ -163,3 +162,82 @@ def aoi_to_pixels(aois, crs, transform):
     # Densify first: a straight edge in lon/lat is curved in the scene's CRS.
     return {name: shapely.transform(shapely.segmentize(geometry, 0.001), project)
             for name, geometry in aois.items()}
+
+
+def aois_in_pixels(source, aois):
+    """The areas of interest in the pixel space of ``source``, or None without areas.
+
+    Parameters
+    ----------
+    source : scene source
+        From :func:`sklship.scenes.sources.open_scene`.
+    aois : dict of str to shapely geometry, or None
+        Areas in lon/lat, from :func:`read_aoi`.
+
+    Returns
+    -------
+    pixel_aois : dict of str to shapely geometry, or None
+    """
+    if aois is None:
+        return None
+    if source.crs is None:
+        raise ValueError(
+            f"aoi needs a georeferenced scene, but {source.what} has no CRS (PNG and "
+            "JPEG never have one); scan it without aoi, or give a GeoTIFF."
+        )
+    return aoi_to_pixels(aois, source.crs, source.transform)
+
+
+def count_in_aois(detections, pixel_aois, source, valid):
+    """Detections inside any area (with its name), and counts per area.
+
+    Each area's valid fraction is the share of its pixels that lie in the scene
+    and hold valid data, measured on the decimated validity mask.
+
+    Parameters
+    ----------
+    detections : pandas.DataFrame
+        With continuous pixel ``row`` and ``col``.
+    pixel_aois : dict of str to shapely geometry
+        From :func:`aois_in_pixels`.
+    source : scene source
+        The scene (its shape and name).
+    valid : ndarray of bool
+        The decimated validity mask of the scene.
+
+    Returns
+    -------
+    detections : pandas.DataFrame
+        Those inside an area, with its name in ``aoi``.
+    counts : pandas.DataFrame
+        Columns ``aoi``, ``count``, ``valid_fraction``.
+    """
+    import shapely
+    from affine import Affine
+    from rasterio.features import rasterize
+
+    height, width = source.shape[:2]
+    scene_box = shapely.box(0, 0, width, height)
+    # Overview pixel -> scene pixel.
+    to_scene = Affine.scale(width / valid.shape[1], height / valid.shape[0])
+    x, y = detections["col"].to_numpy(), detections["row"].to_numpy()
+    names = np.full(len(detections), None, dtype=object)
+    kept = np.zeros(len(detections), dtype=bool)
+    rows = []
+    for name, geometry in pixel_aois.items():
+        inside = shapely.contains_xy(geometry, x, y)
+        names[inside & ~kept] = name
+        kept |= inside
+        fraction = 0.0
+        if geometry.intersects(scene_box):
+            area = geometry.area / (to_scene.a * to_scene.e)  # in overview pixels
+            mask = rasterize([geometry], out_shape=valid.shape, transform=to_scene,
+                             dtype=np.uint8).astype(bool)
+            fraction = min(1.0, float((mask & valid).sum() / area))
+        else:
+            warnings.warn(f"area of interest {name!r} does not overlap "
+                          f"{source.what}: count 0, valid fraction 0.", UserWarning,
+                          stacklevel=3)
+        rows.append({"aoi": name, "count": int(inside.sum()), "valid_fraction": fraction})
+    return (detections[kept].assign(aoi=names[kept]).reset_index(drop=True),
+            pd.DataFrame(rows))

@@ -1,7 +1,7 @@
 """Reading scenes as analysts get them: GeoTIFF, Cloud-Optimized GeoTIFF, PNG, JPEG.
 
 :func:`open_scene` opens a scene file (or wraps an in-memory array) as a
-source that :func:`sklship.scan.scan_scene` reads window by window, so that a
+source that :func:`sklship.scenes.scan.scan_scene` reads window by window, so that a
 scene larger than memory is scanned with memory bounded by the tile size:
 
 - GeoTIFF and Cloud-Optimized GeoTIFF (and anything else GDAL reads) go
@@ -27,6 +27,7 @@ its name, or is missing (NaT); it is never guessed.
 """
 
 import re
+from collections.abc import Sequence
 from numbers import Integral
 from os import PathLike
 from pathlib import Path
@@ -34,10 +35,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io import read_rgb
+from .._io import read_rgb
 
 __all__ = ["OVERVIEW_SIDE", "PERCENTILES", "PILLOW_SUFFIXES", "open_scene",
-           "scene_datetime"]
+           "read_scene", "scene_datetime"]
 
 #: Percentiles of the valid pixels that ``scale="percentile"`` maps to 0 and 255.
 PERCENTILES = (2, 98)
@@ -411,3 +412,21 @@ def _compile_date_pattern(date_pattern):
             r"'(?P<year>\d{4})-(?P<month>\d\d)-(?P<day>\d\d)'; "
             f"{date_pattern!r} lacks {', '.join(missing)}.")
     return pattern
+
+
+def read_scene(path: str | PathLike, *, bands: Sequence[int] | None = None,
+               scale: tuple[float, float] | str | None = None) -> np.ndarray:
+    """Read a whole scene file as an 8-bit RGB array (height, width, 3).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A GeoTIFF, PNG or JPEG; see :func:`sklship.scenes.sources.open_scene`.
+    bands, scale : see :func:`open_scene`
+
+    Returns
+    -------
+    scene : ndarray of shape (height, width, channels)
+    """
+    with open_scene(path, bands=bands, scale=scale) as source:
+        return source.read(slice(None), slice(None))[0]

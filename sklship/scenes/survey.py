@@ -1,9 +1,9 @@
 """Scan many scenes, in this process or on a Dask cluster, into tables.
 
-:func:`scan_scenes` runs :func:`sklship.scan.scan_scene` over a list of
+:func:`scan_scenes` runs :func:`sklship.scenes.scan.scan_scene` over a list of
 scenes and returns two tables: every detection (with its scene, date and map
 coordinates) and the ship counts per scene and area of interest, the input
-of :func:`sklship.activity.port_activity`. With a ``dask.distributed``
+of :func:`sklship.scenes.activity.port_activity`. With a ``dask.distributed``
 client the scenes are scanned in parallel; the estimator is scattered to
 every worker once (``client.scatter(..., broadcast=True)``), so each worker
 deserialises the model, and converts it for the shared engine, once. The
@@ -12,35 +12,120 @@ same path by every worker.
 """
 
 import warnings
+from dataclasses import asdict, dataclass
+from numbers import Integral, Real
+from os import PathLike
 
-import pandas as pd
+from .._validation import HasMethods, Interval, StrOptions, validate_params
+from .engines import ENGINES
+from .export import COUNT_COLUMNS, DETECTION_COLUMNS, concat_tables, result_tables
 
-__all__ = ["iter_scans", "result_tables", "scan_scenes"]
-
-#: Columns of the detections table, in order (``x`` to ``crs`` for
-#: georeferenced scenes only, ``aoi`` with areas of interest only).
-DETECTION_COLUMNS = ("scene", "datetime", "row", "col", "probability", "x", "y", "lon",
-                     "lat", "crs", "aoi")
-#: Columns of the counts table.
-COUNT_COLUMNS = ("scene", "datetime", "aoi", "count", "valid_fraction")
+__all__ = ["ScanSettings", "iter_scans", "scan_scenes"]
 
 
-def scan_scenes(estimator, scenes, *, client=None, **scan_params):
+@dataclass(frozen=True)
+class ScanSettings:
+    """The settings of a scan, checked once, shared by every scene of a survey.
+
+    Each field is the :func:`~sklship.scenes.scan.scan_scene` parameter of
+    the same name, with its default; None means "the scan's own default"
+    (see there).
+
+    Parameters
+    ----------
+    stride, threshold, min_distance, min_neighbors, engine, tile_size, \
+batch_size, bands, scale, aoi, date_pattern
+        See :func:`~sklship.scenes.scan.scan_scene`.
+
+    Raises
+    ------
+    sklearn.utils._param_validation.InvalidParameterError
+        (a ValueError) for a value out of range, naming the field.
+
+    Examples
+    --------
+    >>> from sklship.scenes import ScanSettings
+    >>> ScanSettings(stride=8, threshold=0.6).scan_params()["stride"]
+    8
+    """
+
+    stride: int | None = None
+    threshold: float | None = None
+    min_distance: float | None = None
+    min_neighbors: int | None = None
+    engine: str = "auto"
+    tile_size: int = 1024
+    batch_size: int = 1024
+    bands: tuple | None = None
+    scale: tuple | str | None = None
+    aoi: object = None
+    date_pattern: str | None = None
+
+    def __post_init__(self):
+        _check_settings(**self.scan_params())
+        if self.bands is not None:
+            object.__setattr__(self, "bands", tuple(int(b) for b in self.bands))
+
+    def scan_params(self):
+        """The settings as keyword arguments of :func:`~sklship.scenes.scan.scan_scene`."""
+        return asdict(self)
+
+    def resolved(self, estimator):
+        """The settings a scan with ``estimator`` actually uses, JSON-ready.
+
+        Defaults that depend on the model (stride, threshold, neighbour rule,
+        suppression radius) are resolved as :func:`~sklship.scenes.scan.scan_scene`
+        resolves them.
+        """
+        from .scan import resolve_defaults
+
+        window, stride, threshold, min_distance, min_neighbors = resolve_defaults(
+            estimator, None, self.stride, self.threshold, self.min_distance,
+            self.min_neighbors)
+        return {"window": window, "stride": stride, "threshold": float(threshold),
+                "min_distance": float(min_distance), "min_neighbors": min_neighbors,
+                "engine": self.engine,
+                "bands": None if self.bands is None else list(self.bands),
+                "scale": self.scale if self.scale is None or isinstance(self.scale, str)
+                else [float(v) for v in self.scale]}
+
+
+@validate_params(
+    {
+        "stride": [Interval(Integral, 1, None, closed="left"), None],
+        "threshold": [Interval(Real, 0, 1, closed="both"), None],
+        "min_distance": [Interval(Real, 0, None, closed="left"), None],
+        "min_neighbors": [Interval(Integral, 0, 8, closed="both"), None],
+        "engine": [StrOptions(set(ENGINES))],
+        "tile_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "bands": ["array-like", None],
+        "scale": [tuple, list, StrOptions({"percentile"}), None],
+        "aoi": [str, PathLike, dict, list, tuple, HasMethods("intersects"), None],
+        "date_pattern": [str, None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def _check_settings(**settings):
+    """Raise for a setting out of range (scikit-learn's parameter validation)."""
+
+
+def scan_scenes(estimator, scenes, *, client=None, settings=None):
     """Scan scenes and return the detections and the counts as two tables.
 
     Parameters
     ----------
     estimator : fitted classifier
-        As for :func:`~sklship.scan.scan_scene`; it must pickle (every
+        As for :func:`~sklship.scenes.scan.scan_scene`; it must pickle (every
         sklship estimator does) when ``client`` is given.
     scenes : sequence of str or os.PathLike
         Scene files (GeoTIFF, PNG, JPEG); their names (without ending) name
         them in the tables.
     client : dask.distributed.Client or None, default=None
         Scan on this Dask cluster; None scans one scene after the other here.
-    **scan_params
-        Passed to :func:`~sklship.scan.scan_scene` (``stride``,
-        ``threshold``, ``bands``, ``scale``, ``aoi``, ``date_pattern``, ...).
+    settings : ScanSettings or None, default=None
+        How to scan every scene (stride, threshold, bands, scale, areas of
+        interest, ...); None takes the defaults.
 
     Returns
     -------
@@ -64,23 +149,23 @@ def scan_scenes(estimator, scenes, *, client=None, **scan_params):
     """
     tables = {}
     for index, result, error, messages in iter_scans(estimator, scenes, client=client,
-                                                     **scan_params):
+                                                     settings=settings):
         for message in messages:
             warnings.warn(message, UserWarning, stacklevel=2)
         if error is not None:
             raise error
         tables[index] = result_tables(result)
     tables = [tables[index] for index in sorted(tables)]  # in the order of scenes
-    return (_concat([t[0] for t in tables], DETECTION_COLUMNS),
-            _concat([t[1] for t in tables], COUNT_COLUMNS))
+    return (concat_tables([t[0] for t in tables], DETECTION_COLUMNS),
+            concat_tables([t[1] for t in tables], COUNT_COLUMNS))
 
 
-def iter_scans(estimator, scenes, *, client=None, **scan_params):
+def iter_scans(estimator, scenes, *, client=None, settings=None):
     """Scan scenes one by one as they finish; errors are returned, not raised.
 
     Parameters
     ----------
-    estimator, scenes, client, **scan_params
+    estimator, scenes, client, settings
         As for :func:`scan_scenes`; ``scenes`` may also hold arrays.
 
     Yields
@@ -95,6 +180,7 @@ def iter_scans(estimator, scenes, *, client=None, **scan_params):
         Warnings raised while scanning it.
     """
     scenes = list(scenes)
+    scan_params = (ScanSettings() if settings is None else settings).scan_params()
     if client is None:
         for index, scene in enumerate(scenes):
             yield (index, *_scan_or_error(estimator, scene, scan_params))
@@ -120,35 +206,3 @@ def _scan_or_error(estimator, scene, scan_params):
             result, error = None, exc
     messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     return result, error, messages
-
-
-def result_tables(result, scene=None):
-    """The detections and counts tables of one :class:`~sklship.scan.ScanResult`.
-
-    Parameters
-    ----------
-    result : ScanResult
-    scene : str or None, default=None
-        Name of the scene; None uses ``result.scene_name``.
-
-    Returns
-    -------
-    detections, counts : pandas.DataFrame
-        As in :func:`scan_scenes`.
-    """
-    scene = result.scene_name if scene is None else scene
-    when = {"scene": scene, "datetime": result.datetime}
-    detections = result.detections.assign(**when)
-    if result.crs is not None:
-        detections = detections.assign(crs=result.crs)
-    counts = result.counts.assign(**when)
-    return (detections[[c for c in DETECTION_COLUMNS if c in detections]],
-            counts[list(COUNT_COLUMNS)])
-
-
-def _concat(frames, columns):
-    frames = [frame for frame in frames if len(frame)]
-    if not frames:
-        return pd.DataFrame(columns=list(columns[:5]))
-    table = pd.concat(frames, ignore_index=True)
-    return table[[c for c in columns if c in table]]
