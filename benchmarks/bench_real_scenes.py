@@ -45,8 +45,8 @@ from pathlib import Path
 import numpy as np
 
 from sklship import CNNShipClassifier, load_shipsnet, recommended_model
-from sklship.evaluation.scoring import read_truth, score_scan
 from sklship.evaluation.mining import fit_with_hard_negatives
+from sklship.evaluation.scoring import read_truth, score_scan
 from sklship.scenes.scan import read_scene, scan_scene
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

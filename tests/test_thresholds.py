@@ -26,13 +26,13 @@ from sklship import (
     recommended_model,
 )
 from sklship.estimators.persistence import load_model, save_model
-from sklship.scenes.scan import scan_scene
 from sklship.evaluation.thresholds import (
     calibrated,
     decision_threshold,
     fitted_network,
     probability_estimator,
 )
+from sklship.scenes.scan import scan_scene
 
 
 def _upsampled(X):

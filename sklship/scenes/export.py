@@ -254,8 +254,10 @@ class ScanFolder:
         counts = read("counts", COUNT_COLUMNS)
         _write(self.path / "detections.csv", detections.to_csv(index=False))
         _write(self.path / "counts.csv", counts.to_csv(index=False))
-        _write(self.path / "detections.geojson",
-                     detections_geojson(detections, record))
+        # The run's settings in every feature; its wall time only in run.json.
+        properties = None if record is None else {
+            key: value for key, value in record.items() if key != "scan_seconds"}
+        _write(self.path / "detections.geojson", detections_geojson(detections, properties))
         if record is not None:
             _write(self.path / "run.json",
                          json.dumps({**record, "scenes": list(names)}, indent=2))
