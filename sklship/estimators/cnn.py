@@ -4,14 +4,10 @@ from numbers import Integral, Real
 
 import keras
 
-from .base import (
-    ACTIVATIONS,
-    Interval,
-    ShipClassifierBase,
-    StrOptions,
-)
+from .base import ACTIVATIONS, Interval, StrOptions
 from .networks import cnn_body
 from .symmetry import symmetric_views
+from .tasks import ShipClassifierBase
 from .training import predict_in_full_batches, schedule_callbacks
 
 __all__ = ["CNNShipClassifier"]

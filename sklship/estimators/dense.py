@@ -2,14 +2,9 @@
 
 from numbers import Real
 
-from .base import (
-    ACTIVATIONS,
-    Interval,
-    ShipClassifierBase,
-    ShipRegressorBase,
-    StrOptions,
-)
+from .base import ACTIVATIONS, Interval, StrOptions
 from .networks import dense_body
+from .tasks import ShipClassifierBase, ShipRegressorBase
 
 __all__ = ["DenseShipClassifier", "DenseShipRegressor"]
 

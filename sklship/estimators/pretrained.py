@@ -6,10 +6,7 @@ its features are computed once per fit (optionally cached across fits with a
 ``joblib.Memory``), not once per epoch.
 """
 
-import functools
 import os
-import warnings
-from collections import namedtuple
 from numbers import Integral, Real
 
 import joblib
@@ -17,140 +14,26 @@ import keras
 import numpy as np
 from sklearn.utils.validation import check_memory
 
-from .base import (
-    ACTIVATIONS,
-    Interval,
-    ShipClassifierBase,
-    StrOptions,
+from .backbones import (  # noqa: F401 (imagenet_weights_file: documented here too)
+    BACKBONE_BATCH_SIZE,
+    BACKBONE_NAME,
+    BACKBONES,
+    clear_weights_cache,
+    extract_features,
+    imagenet_weights_file,
+    load_backbone,
+    run_extractor,
 )
+from .base import ACTIVATIONS, Interval, StrOptions
 from .inputs import check_units
 from .networks import backbone_body
-from .tflite_weights import is_tflite_file, load_tflite_weights
+from .tasks import ShipClassifierBase
 from .training import FitCall, predict_in_full_batches, validation_split_indices
 
 __all__ = ["BACKBONES", "PretrainedShipClassifier", "clear_weights_cache"]
 
-_Backbone = namedtuple("_Backbone", ["constructor", "min_size", "imagenet_file"])
-
-#: Supported backbones: the ``keras.applications`` constructor, the smallest
-#: input side it accepts (``obtain_input_shape(min_size=...)`` in Keras 3), and
-#: the name of its Keras ImageNet weights file without the top (``{size}``:
-#: input side). Their ``preprocess_input`` is named in
-#: :data:`sklship.estimators.layers.PREPROCESS_MODULES`.
-BACKBONES = {
-    "resnet50": _Backbone(
-        "ResNet50", 32, "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
-    "mobilenetv2": _Backbone(
-        "MobileNetV2", 32,
-        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{size}_no_top.h5"),
-    "efficientnetb0": _Backbone("EfficientNetB0", 32, "efficientnetb0_notop.h5"),
-}
-
-# Input sides with MobileNetV2 ImageNet weights.
-_MOBILENETV2_SIZES = (96, 128, 160, 192, 224)
-
-# Backbones whose weights can come from a TensorFlow Lite file: Keras' network
-# has the file's convolutions in the same order (``tflite_weights``).
-_TFLITE_BACKBONES = ("mobilenetv2",)
-
-# Layer names inside ``model_``.
-_PREPROCESS, _BACKBONE = "preprocess", "backbone"
-
-# Images per backbone forward batch. On a CPU a convolutional backbone runs
-# faster in small batches (their activations stay in the cache): on 2 cores,
-# MobileNetV2 at 128x128 takes about 1.3 times longer per chip at 64.
-_BACKBONE_BATCH_SIZE = 32
-
-# Weight values of backbones read from a weights file (or Keras' ImageNet
-# download) in this process, by backbone, input shape and file identity
-# (path, size, modification time). A grid search builds the same backbone
-# for every candidate and fold; reading the file once saves about a second
-# each time. The last two are kept (a ResNet50 holds 94 MB).
-_LOADED_WEIGHTS = {}
-_LOADED_WEIGHTS_KEPT = 2
-
-
-def imagenet_weights_file(backbone, size=224):
-    """File name of the Keras ImageNet weights (without top) of ``backbone``.
-
-    Parameters
-    ----------
-    backbone : str
-        A key of ``BACKBONES``.
-    size : int, default=224
-        Input side; only MobileNetV2 has one file per size (96, 128, 160,
-        192 or 224).
-
-    Returns
-    -------
-    name : str
-        The file name Keras downloads to ``~/.keras/models``.
-    """
-    if backbone == "mobilenetv2" and size not in _MOBILENETV2_SIZES:
-        size = 224  # what Keras falls back to
-    return BACKBONES[backbone].imagenet_file.format(size=size)
-
-
-def _run_extractor(extractor, X):
-    """Backbone features of X in inference mode, in padded fixed-size batches."""
-    return np.asarray(predict_in_full_batches(extractor, X, _BACKBONE_BATCH_SIZE),
-                      dtype=np.float32)
-
-
-def clear_weights_cache():
-    """Forget the backbone weights kept in this process; return how many sets.
-
-    Every backbone weights file (or Keras' ImageNet download, or TFLite file)
-    read in a process is kept in memory, the last two sets, so that a grid
-    search reads it once instead of once per candidate and fold. A ResNet50
-    set holds 94 MB: call this to free it once the fits are done. Fitted
-    estimators keep their own weights and are not affected; the next fit
-    reads the file again.
-
-    Returns
-    -------
-    n_cleared : int
-        The number of weight sets that were kept.
-
-    Examples
-    --------
-    >>> from sklship.estimators.pretrained import clear_weights_cache
-    >>> clear_weights_cache() >= 0
-    True
-    """
-    n_cleared = len(_LOADED_WEIGHTS)
-    _LOADED_WEIGHTS.clear()
-    return n_cleared
-
-
-def _weights_key(backbone, input_shape, weights):
-    """Key of ``_LOADED_WEIGHTS`` for these weights; None for random ones."""
-    if weights is None:
-        return None
-    if weights == "imagenet":
-        return backbone, input_shape, weights
-    status = os.stat(weights)
-    return (backbone, input_shape, os.path.realpath(weights), status.st_size,
-            status.st_mtime_ns)
-
-
-def _remember_weights(key, values):
-    for value in values:
-        value.flags.writeable = False
-    _LOADED_WEIGHTS[key] = values
-    while len(_LOADED_WEIGHTS) > _LOADED_WEIGHTS_KEPT:
-        _LOADED_WEIGHTS.pop(next(iter(_LOADED_WEIGHTS)), None)  # the oldest
-
-
-def _extract_features(X, backbone, input_spec, weights_digest, extractor):
-    """Features of X; the cached unit of ``memory`` (``extractor`` not hashed).
-
-    The key is the data, the backbone name, the input specification (dtype,
-    scale, size) and a digest of the backbone's weights values, which is what
-    the features depend on; the Keras model running them is ignored.
-    """
-    return _run_extractor(extractor, X)
-
+# Name of the preprocessing layer inside ``model_``.
+_PREPROCESS = "preprocess"
 
 class PretrainedShipClassifier(ShipClassifierBase):
     """Transfer learning from an ImageNet backbone of ``keras.applications``.
@@ -310,7 +193,7 @@ class PretrainedShipClassifier(ShipClassifierBase):
     # model with a frozen backbone on the images (False; benchmarks and tests).
     _head_on_features = True
     # Set while partial_fit runs: head only, no fine-tuning.
-    _predict_batch_size = _BACKBONE_BATCH_SIZE
+    _predict_batch_size = BACKBONE_BATCH_SIZE
 
     def __init__(
         self,
@@ -405,75 +288,10 @@ class PretrainedShipClassifier(ShipClassifierBase):
 
     def _load_backbone(self, input_shape):
         """The backbone with the requested weights, or an error that says why not."""
-        spec = BACKBONES[self.backbone]
-        weights = self.weights
-        if weights is not None and weights != "imagenet":
-            weights = os.fspath(weights)
-            if not os.path.isfile(weights):
-                raise FileNotFoundError(
-                    f"weights={self.weights!r}: no such weights file for backbone "
-                    f"{self.backbone!r}. Pass 'imagenet', None or the path of an "
-                    f"existing file (Keras' name for the ImageNet one is "
-                    f"{imagenet_weights_file(self.backbone, input_shape[0])!r})."
-                )
-        constructor = functools.partial(
-            getattr(keras.applications, spec.constructor), include_top=False,
-            input_shape=input_shape, pooling="avg", name=_BACKBONE)
-        key = _weights_key(self.backbone, input_shape, weights)
-        if key in _LOADED_WEIGHTS:
-            # Same random draws as a load (Keras initialises, then loads), so
-            # the head starts from the same weights either way.
-            backbone = constructor(weights=None)
-            backbone.set_weights(_LOADED_WEIGHTS[key])
-            return backbone
-        if weights not in (None, "imagenet") and is_tflite_file(weights):
-            backbone = self._load_tflite_backbone(constructor, weights)
-            _remember_weights(key, backbone.get_weights())
-            return backbone
-        try:
-            # Keras warns once per layer it cannot fill before it raises; the
-            # error below says it once. Warnings of a successful load are kept.
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                backbone = constructor(weights=weights)
-            for warning in caught:
-                warnings.warn_explicit(warning.message, warning.category,
-                                       warning.filename, warning.lineno)
-        except Exception as exc:
-            if weights == "imagenet":
-                raise OSError(
-                    f"Could not get the ImageNet weights of backbone "
-                    f"{self.backbone!r} ({type(exc).__name__}: {exc}). Without "
-                    f"internet, copy Keras' file "
-                    f"{imagenet_weights_file(self.backbone, input_shape[0])!r} to "
-                    "this machine and pass its path as weights=..."
-                ) from exc
-            if weights is None:
-                raise
-            raise ValueError(
-                f"weights file {weights!r} does not fit backbone {self.backbone!r} "
-                f"(include_top=False, input {input_shape}); is it the weights "
-                f"file of another architecture? Keras said: {exc}"
-            ) from exc
-        if key is not None:
-            _remember_weights(key, backbone.get_weights())
-        return backbone
-
-    def _load_tflite_backbone(self, constructor, path):
-        """The backbone with the weights of a TensorFlow Lite file (MobileNetV2 only)."""
-        if self.backbone not in _TFLITE_BACKBONES:
-            raise ValueError(
-                f"weights file {path!r} is a TensorFlow Lite file, which sklship "
-                f"reads for backbone {' or '.join(map(repr, _TFLITE_BACKBONES))} "
-                f"only; got backbone={self.backbone!r}. Pass a Keras weights file "
-                f"of {self.backbone!r} (such as "
-                f"{imagenet_weights_file(self.backbone)!r}) or set "
-                "backbone='mobilenetv2'."
-            )
-        return load_tflite_weights(constructor(weights=None), path)
+        return load_backbone(self.backbone, self.weights, input_shape)
 
     def _backbone_layer(self):
-        return self.model_.get_layer(_BACKBONE)
+        return self.model_.get_layer(BACKBONE_NAME)
 
     def _feature_extractor(self):
         """Input -> preprocessing -> backbone (inference mode), sharing model_'s layers."""
@@ -485,7 +303,7 @@ class PretrainedShipClassifier(ShipClassifierBase):
     def _head_model(self):
         """Features -> head -> output, sharing model_'s layers after the backbone."""
         layers = self.model_.layers
-        start = [layer.name for layer in layers].index(_BACKBONE) + 1
+        start = [layer.name for layer in layers].index(BACKBONE_NAME) + 1
         features = keras.Input(shape=(self._backbone_layer().output.shape[-1],))
         x = features
         for layer in layers[start:]:
@@ -499,8 +317,8 @@ class PretrainedShipClassifier(ShipClassifierBase):
         """Backbone features of X: computed, or taken from ``memory``."""
         extractor = self._feature_extractor()
         if self.memory is None:
-            return _run_extractor(extractor, X)
-        cached = check_memory(self.memory).cache(_extract_features, ignore=["extractor"])
+            return run_extractor(extractor, X)
+        cached = check_memory(self.memory).cache(extract_features, ignore=["extractor"])
         input_spec = (str(self.model_.inputs[0].dtype), self.input_shape_,
                       self.model_.get_layer(_PREPROCESS).get_config()["scale"],
                       self.input_size)

@@ -12,35 +12,20 @@ from numbers import Integral, Real
 
 import keras
 import numpy as np
-import pandas as pd
 from sklearn_compat.utils.validation import check_array, validate_data
 
-from .base import (
-    ACTIVATIONS,
-    Interval,
-    ShipClassifierBase,
-    ShipRegressorBase,
-    StrOptions,
-)
+from .base import ACTIVATIONS, Interval, StrOptions
+from .columns import column_labels, listed, numeric_block, select_columns
 from .inputs import check_image_shape, check_units, dense_input
 from .layers import WideDeepOptimizer
 from .networks import cnn_body, dense_body, wide_deep_network
+from .tasks import ShipClassifierBase, ShipRegressorBase
 from .training import OPTIMIZERS, make_optimizer
 
 __all__ = ["WideDeepClassifier", "WideDeepRegressor"]
 
 # The old estimators' learning rates: Ftrl min(0.2, 1/sqrt(n)), Adagrad 0.05.
 _WIDE_MAX_LEARNING_RATE = 0.2
-# Columns listed in error messages before they are cut short.
-_MAX_LISTED = 10
-
-
-def _listed(values):
-    """``values`` as a list for an error message, cut short when long."""
-    values = list(values)
-    if len(values) <= _MAX_LISTED:
-        return repr(values)
-    return f"{values[:_MAX_LISTED]!r} and {len(values) - _MAX_LISTED} more"
 
 
 class _WideDeepMixin:
@@ -80,8 +65,8 @@ class _WideDeepMixin:
         X = validate_data(self, X, reset=reset, skip_check_array=True)
         if reset:
             self.wide_columns_, self.deep_columns_ = self._resolve_columns(X)
-        wide = self._numeric_block(X, self.wide_columns_)
-        deep = self._numeric_block(X, self.deep_columns_)
+        wide = numeric_block(X, self.wide_columns_, name)
+        deep = numeric_block(X, self.deep_columns_, name)
         deep_is_uint8 = deep.dtype == np.uint8
         if reset:
             self.deep_scale_ = 1.0 / 255.0 if deep_is_uint8 else 1.0
@@ -104,16 +89,16 @@ class _WideDeepMixin:
     def _resolve_columns(self, X):
         """Positions of the wide and deep columns, checked."""
         names = getattr(self, "feature_names_in_", None)
-        wide = self._select("wide_columns", self.wide_columns, X, names)
+        wide = select_columns("wide_columns", self.wide_columns, X, names)
         if self.deep_columns is None:
             deep = np.setdiff1d(np.arange(X.shape[1]), wide)
         else:
-            deep = self._select("deep_columns", self.deep_columns, X, names)
+            deep = select_columns("deep_columns", self.deep_columns, X, names)
             overlap = np.intersect1d(wide, deep)
             if overlap.size:
                 raise ValueError(
                     "wide_columns and deep_columns must not share columns; both "
-                    f"hold {_listed(self._column_labels(overlap, names))}."
+                    f"hold {listed(column_labels(overlap, names))}."
                 )
         if wide.size + deep.size == 0:
             raise ValueError(
@@ -123,89 +108,6 @@ class _WideDeepMixin:
         if self.image_shape is not None:
             check_image_shape(self.image_shape, deep.size, "deep columns of")
         return wide, deep
-
-    @staticmethod
-    def _column_labels(positions, names):
-        return [str(names[i]) if names is not None else int(i) for i in positions]
-
-    @staticmethod
-    def _select(param, spec, X, names):
-        """Positions of the columns named or indexed by ``spec``."""
-        n_features = X.shape[1]
-        if spec is None:
-            return np.array([], dtype=int)
-        if callable(spec):
-            spec = spec(X)
-        values = list(np.atleast_1d(np.asarray(spec, dtype=object)))
-        if all(isinstance(v, str) for v in values):
-            if names is None:
-                raise ValueError(
-                    f"{param} selects columns by name ({_listed(values)}), but X "
-                    "has no column names; pass X as a pandas DataFrame with string "
-                    "column names or select columns by integer position."
-                )
-            position = {name: i for i, name in enumerate(names)}
-            missing = [v for v in values if v not in position]
-            if missing:
-                raise ValueError(
-                    f"{param} names columns that are not in X: {_listed(missing)}. "
-                    f"X has the columns {_listed(names)}."
-                )
-            positions = [position[v] for v in values]
-        elif all(isinstance(v, Integral) and not isinstance(v, bool) for v in values):
-            outside = [int(v) for v in values if not -n_features <= v < n_features]
-            if outside:
-                raise ValueError(
-                    f"{param} holds column positions {_listed(outside)} outside "
-                    f"X, which has {n_features} columns."
-                )
-            positions = [int(v) % n_features for v in values]
-        else:
-            raise TypeError(
-                f"{param} must hold column names (str) or column positions (int), "
-                f"not a mix of them or other values; got {spec!r}."
-            )
-        duplicated = sorted({v for v in positions if positions.count(v) > 1})
-        if duplicated:
-            raise ValueError(
-                f"{param} selects some columns more than once: "
-                f"{_listed(_WideDeepMixin._column_labels(duplicated, names))}."
-            )
-        return np.array(positions, dtype=int)
-
-    def _numeric_block(self, X, positions):
-        """Columns ``positions`` of X as a uint8 or float32 array, checked.
-
-        uint8 columns stay uint8 (images are rescaled inside the model);
-        everything else becomes float32. Non-numeric columns raise a
-        TypeError naming them.
-        """
-        is_frame = hasattr(X, "iloc")
-        block = X.iloc[:, positions] if is_frame else X[:, positions]
-        bad, reason = [], ""
-        if is_frame:
-            for column, dtype in block.dtypes.items():
-                if not pd.api.types.is_numeric_dtype(dtype):
-                    bad.append(str(column))
-                    reason = reason or f"dtype {dtype}"
-        elif block.dtype.kind not in "biuf":
-            for j, position in enumerate(positions):
-                try:
-                    np.asarray(block[:, j], dtype=np.float64)
-                except (TypeError, ValueError) as exc:
-                    bad.append(int(position))
-                    reason = reason or str(exc)
-        if bad:
-            raise TypeError(
-                f"{type(self).__name__} needs numeric columns; the columns "
-                f"{_listed(bad)} of X are not numeric ({reason}). Encode them first, "
-                "e.g. with sklship.ChipMetadataEncoder (scene one-hot, location "
-                "bins) or a OneHotEncoder in a ColumnTransformer."
-            )
-        if block.shape[1] == 0:
-            return np.zeros((X.shape[0], 0), dtype=np.uint8)
-        return check_array(block, dtype=(np.float32, np.uint8), ensure_all_finite=True,
-                           input_name="X")
 
     # ----------------------------------------------------------------- network
     def _deep_body(self, x, seeds):

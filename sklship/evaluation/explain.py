@@ -29,10 +29,6 @@ from .thresholds import fitted_network
 
 __all__ = ["GradCAMDisplay", "grad_cam"]
 
-# Names of the Dense layer giving the ship probability in sklship networks:
-# "label" in the multi-output network, "output" in the others.
-_LABEL_LAYERS = ("label", "output")
-
 
 def grad_cam(estimator, X, *, layer=None):
     """Grad-CAM heat maps of the ship class, one per chip, scaled to [0, 1].
@@ -112,14 +108,17 @@ def _keras_model(network):
 
 
 def _label_layer(model):
-    """The Dense layer giving the ship probability: one sigmoid unit."""
+    """The Dense layer giving the ship probability: the last one of one sigmoid unit.
+
+    Found by what it is, not by name: in a single-output network it is the
+    output layer, in the multi-output one the label head beside the location.
+    """
     import keras
 
-    names = {layer.name for layer in model.layers}
-    name = next((name for name in _LABEL_LAYERS if name in names), None)
-    label = None if name is None else model.get_layer(name)
-    if not (isinstance(label, keras.layers.Dense) and label.units == 1
-            and label.activation is keras.activations.sigmoid):
+    label = next((layer for layer in reversed(model.layers)
+                  if isinstance(layer, keras.layers.Dense) and layer.units == 1
+                  and layer.activation is keras.activations.sigmoid), None)
+    if label is None:
         raise ValueError(f"Grad-CAM needs a binary (ship / no ship) network with one "
                          f"sigmoid output unit; {model.name} has none.")
     return label
