@@ -20,17 +20,7 @@ log = logging.getLogger("sklship")
 
 
 def add_parsers(commands, common, parents):
-    """Add scan and activity.
-
-    Parameters
-    ----------
-    commands : argparse subparsers
-        Where the commands are added.
-    common : argparse.ArgumentParser
-        Parent parser of the options of every command.
-    parents : Parents
-        Parent parsers of option groups shared by several commands.
-    """
+    """Add scan and activity (arguments as :func:`sklship.cli.chips.add_parsers`)."""
     scan = commands.add_parser(
         "scan", parents=[common, parents.dask], help="find and count ships in whole scenes",
         description="Slide a saved chip model over scenes (GeoTIFF/COG, read window "

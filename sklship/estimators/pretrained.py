@@ -14,6 +14,7 @@ import keras
 import numpy as np
 from sklearn.utils.validation import check_memory
 
+from . import backbones
 from .backbones import (  # noqa: F401 (imagenet_weights_file: documented here too)
     BACKBONE_BATCH_SIZE,
     BACKBONE_NAME,
@@ -22,7 +23,6 @@ from .backbones import (  # noqa: F401 (imagenet_weights_file: documented here t
     extract_features,
     imagenet_weights_file,
     load_backbone,
-    run_extractor,
 )
 from .base import ACTIVATIONS, Interval, StrOptions
 from .inputs import check_units
@@ -126,18 +126,21 @@ class PretrainedShipClassifier(ShipClassifierBase):
         (height, width, channels) to reshape 2-D rows into images; rows
         need it.
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, multiplied into ``sample_weight``.
+        Weights of the classes, multiplied into ``sample_weight``; the book's
+        are ``{0: y.mean(), 1: 1 - y.mean()}``.
     callbacks : list of keras.callbacks.Callback or None, default=None
         Extra Keras callbacks for training (both phases). Without them the
         head trains on the features a whole epoch per TensorFlow call, which
         is faster; with them one batch per call, so they see every batch.
     warm_start : bool, default=False
-        Continue from the previous fit's weights.
+        Continue from the previous fit's weights instead of starting anew.
     random_state : int, RandomState instance or None, default=None
-        Seed for reproducible fits (head initialisation, shuffling and, with
-        ``weights=None``, the backbone) without global TensorFlow determinism.
+        Seed of everything random in a fit: initial weights, dropout,
+        augmentation, the validation split and the order of the batches.
+        The same int gives the same fitted model. No global random state
+        is read or changed, so fits in threads do not disturb each other.
     verbose : int, default=0
-        Keras' progress output.
+        Keras' progress output (0 silent, 1 progress bar, 2 one line per epoch).
 
     Attributes
     ----------
@@ -317,7 +320,7 @@ class PretrainedShipClassifier(ShipClassifierBase):
         """Backbone features of X: computed, or taken from ``memory``."""
         extractor = self._feature_extractor()
         if self.memory is None:
-            return run_extractor(extractor, X)
+            return backbones.run_extractor(extractor, X)
         cached = check_memory(self.memory).cache(extract_features, ignore=["extractor"])
         input_spec = (str(self.model_.inputs[0].dtype), self.input_shape_,
                       self.model_.get_layer(_PREPROCESS).get_config()["scale"],

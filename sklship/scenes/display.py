@@ -43,7 +43,7 @@ class ScanDisplay(Display):
 
     Examples
     --------
-    >>> from sklship.evaluation.plots import ScanDisplay
+    >>> from sklship.scenes.display import ScanDisplay
     >>> display = ScanDisplay.from_result(result, scene)  # doctest: +SKIP
     >>> display.savefig("scan.png")  # doctest: +SKIP
     """
@@ -180,7 +180,7 @@ class ActivityDisplay(Display):
     Examples
     --------
     >>> from sklship.scenes.activity import port_activity
-    >>> from sklship.evaluation.plots import ActivityDisplay
+    >>> from sklship.scenes.display import ActivityDisplay
     >>> ActivityDisplay.from_counts(counts, freq="W").savefig("activity.png")  # doctest: +SKIP
     """
 
