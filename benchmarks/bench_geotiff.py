@@ -32,8 +32,8 @@ import numpy as np
 STRIDE = 10
 _CHILD = """
 import resource, sys, time
-from sklship.persistence import load_model
-from sklship.scan import scan_scene
+from sklship.estimators.persistence import load_model
+from sklship.scenes.scan import scan_scene
 model = load_model(sys.argv[1])
 count, seconds = 0, 0.0
 if sys.argv[2] != "-":
@@ -71,9 +71,9 @@ def main():
     args = parser.parse_args()
 
     from sklship import CNNShipClassifier, make_ships
-    from sklship.persistence import save_model
-    from sklship.scan import read_scene, scan_scene
-    from sklship.survey import scan_scenes
+    from sklship.estimators.persistence import save_model
+    from sklship.scenes.scan import read_scene, scan_scene
+    from sklship.scenes.survey import ScanSettings, scan_scenes
 
     print(f"load: {os.getloadavg()[0]:.2f} (1-minute load average at start, "
           f"{os.cpu_count()} CPU cores)")
@@ -131,7 +131,7 @@ def main():
         paths.append(tmp / f"2017{7 + k // 8:02d}{1 + k % 8:02d}_180818_{k:04x}.tif")
         write_geotiff(paths[-1], 1000, 1000, random_state=100 * k)
     start = time.perf_counter()
-    local = scan_scenes(cnn, paths, stride=STRIDE)
+    local = scan_scenes(cnn, paths, settings=ScanSettings(stride=STRIDE))
     one = time.perf_counter() - start
     from dask.distributed import Client, LocalCluster
 
@@ -142,7 +142,8 @@ def main():
         runs = []
         for _ in range(2):  # the first run loads TensorFlow and the model on workers
             start = time.perf_counter()
-            remote = scan_scenes(cnn, paths, stride=STRIDE, client=client)
+            remote = scan_scenes(cnn, paths, settings=ScanSettings(stride=STRIDE),
+                                 client=client)
             runs.append(time.perf_counter() - start)
     same = all(a.equals(b) for a, b in zip(local, remote, strict=True))
     print(f"16 scenes of 1000x1000: one process {one:.1f} s (model warm), 2-worker "

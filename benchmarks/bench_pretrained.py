@@ -46,7 +46,11 @@ import numpy as np
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
 
 from sklship import load_shipsnet, make_ships
-from sklship.pretrained import PretrainedShipClassifier, _run_extractor, imagenet_weights_file
+from sklship.estimators.pretrained import (
+    PretrainedShipClassifier,
+    _run_extractor,
+    imagenet_weights_file,
+)
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "shipsnet"
 BACKBONE = "mobilenetv2"

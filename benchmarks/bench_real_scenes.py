@@ -10,7 +10,7 @@ Four configurations scan each scene:
 3. ``book CNN, default``: the book's CNN with the book's class weights, at the
    default settings;
 4. ``recommended + hard negatives``: the recommended model refitted with hard
-   negatives mined in marked scenes (``sklship.mining.fit_with_hard_negatives``),
+   negatives mined in marked scenes (``sklship.evaluation.mining.fit_with_hard_negatives``),
    at the default settings; for information.
 
 The default pipeline is built as README.md tells users to: the recommended
@@ -26,7 +26,7 @@ negatives of configuration 4 are learnt from the shared scenes only:
 A detection within 40 pixels of a marked big ship is a hit (one to one, most
 probable first); a further one on the same ship is a duplicate; one near a
 marked small vessel counts neither way; the rest are false alarms
-(``sklship.evaluation.score_scan``). Times are the median of three scans after
+(``sklship.evaluation.scoring.score_scan``). Times are the median of three scans after
 a warm-up scan, on arrays already in memory.
 
 Prints one line per scene and configuration, then
@@ -45,9 +45,9 @@ from pathlib import Path
 import numpy as np
 
 from sklship import CNNShipClassifier, load_shipsnet, recommended_model
-from sklship.evaluation import read_truth, score_scan
-from sklship.mining import fit_with_hard_negatives
-from sklship.scan import read_scene, scan_scene
+from sklship.evaluation.mining import fit_with_hard_negatives
+from sklship.evaluation.scoring import read_truth, score_scan
+from sklship.scenes.scan import read_scene, scan_scene
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

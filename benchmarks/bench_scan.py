@@ -31,7 +31,7 @@ import numpy as np
 
 from sklship import CNNShipClassifier, make_ships
 from sklship.datasets import make_scene
-from sklship.scan import scan_scene
+from sklship.scenes.scan import scan_scene
 
 SIZE, STRIDE, WINDOW = 3000, 10, 80
 

@@ -45,7 +45,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_sco
 from sklearn.model_selection import StratifiedGroupKFold
 
 from sklship import load_shipsnet
-from sklship.pretrained import PretrainedShipClassifier
+from sklship.estimators.pretrained import PretrainedShipClassifier
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULT_DATA = SHARED / "data" / "shipsnet"

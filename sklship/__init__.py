@@ -1,12 +1,19 @@
-"""scikit-learn compatible Keras estimators for ships in satellite image chips.
+"""scikit-learn compatible Keras estimators for ships in satellite images.
 
-The estimators are imported on first use, so that ``sklship.datasets`` (and
-anything else that needs no network) loads without TensorFlow.
+The package is laid out by domain: :mod:`sklship.datasets` (chips and
+scenes to learn from), :mod:`sklship.estimators` (the chip classifiers),
+:mod:`sklship.scenes` (scanning scenes, maps, port activity),
+:mod:`sklship.evaluation` (comparing, scoring, calibrating, explaining) and
+:mod:`sklship.cli` (the ``sklship`` command). The names below are imported on
+first use, so that ``sklship.datasets`` (and anything else that needs no
+network) loads without TensorFlow.
 """
 
-import importlib
-
+from . import _legacy
+from ._lazy import lazy_exports
 from .datasets import load_shipsnet, make_scene, make_ships
+
+_legacy.install()
 
 __all__ = [
     "ActivityDisplay",
@@ -33,32 +40,22 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    "CNNShipClassifier": ".cnn",
-    "ChipMetadataEncoder": ".metadata",
-    "DenseShipClassifier": ".dense",
-    "DenseShipRegressor": ".dense",
-    "MultiOutputShipClassifier": ".multi_output",
-    "PretrainedShipClassifier": ".pretrained",
-    "ActivityDisplay": ".plotting",
-    "ScanDisplay": ".plotting",
-    "WideDeepClassifier": ".wide_deep",
-    "WideDeepRegressor": ".wide_deep",
-    "compare_models": ".compare",
-    "load_model": ".persistence",
-    "make_baseline": ".baseline",
-    "recommended_model": ".recommended",
-    "save_model": ".persistence",
-    "scan_scene": ".scan",
-    "scan_scenes": ".survey",
-}
-
-
-def __getattr__(name):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'sklship' has no attribute {name!r}")
-    return getattr(importlib.import_module(_LAZY[name], __name__), name)
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "CNNShipClassifier": ".estimators.cnn",
+    "ChipMetadataEncoder": ".estimators.metadata",
+    "DenseShipClassifier": ".estimators.dense",
+    "DenseShipRegressor": ".estimators.dense",
+    "MultiOutputShipClassifier": ".estimators.multi_output",
+    "PretrainedShipClassifier": ".estimators.pretrained",
+    "ActivityDisplay": ".scenes.display",
+    "ScanDisplay": ".scenes.display",
+    "WideDeepClassifier": ".estimators.wide_deep",
+    "WideDeepRegressor": ".estimators.wide_deep",
+    "compare_models": ".evaluation.compare",
+    "load_model": ".estimators.persistence",
+    "make_baseline": ".estimators.baseline",
+    "recommended_model": ".estimators.zoo",
+    "save_model": ".estimators.persistence",
+    "scan_scene": ".scenes.scan",
+    "scan_scenes": ".scenes.survey",
+})

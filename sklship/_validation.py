@@ -3,7 +3,7 @@
 The constraint classes and ``validate_params`` live in a private scikit-learn
 module; importing them here (and re-exporting them through ``_base``) keeps a
 change in scikit-learn to one file. This module imports no TensorFlow, so
-``sklship.datasets`` and ``sklship.scan`` can use it and stay light.
+``sklship.datasets`` and ``sklship.scenes.scan`` can use it and stay light.
 """
 
 from sklearn.utils._param_validation import (

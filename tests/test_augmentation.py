@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from sklship.keras_objects import ChipAugmentation
+from sklship.estimators.layers import ChipAugmentation
 
 
 def test_augmentation_draws_rotations_and_flips():

@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.model_selection import cross_val_score
 
 from sklship import make_baseline, make_ships
-from sklship.baseline import flatten_images
+from sklship.estimators.baseline import flatten_images
 
 
 def test_flatten_images_keeps_rows_and_flattens_images():

@@ -9,9 +9,9 @@ from sklearn.calibration import calibration_curve
 from sklearn.model_selection import ShuffleSplit, StratifiedGroupKFold, cross_validate
 
 from sklship import CNNShipClassifier, DenseShipClassifier, make_baseline, make_ships
-from sklship.cli import GRIDS, MODELS, make_model
-from sklship.compare import compare_models, count_trainable_parameters, format_table
-from sklship.plotting import (
+from sklship.estimators.zoo import GRIDS, MODELS, make_model
+from sklship.evaluation.compare import compare_models, count_trainable_parameters, format_table
+from sklship.evaluation.plots import (
     MisclassifiedChipsDisplay,
     TrainingHistoryDisplay,
     plot_calibration_curves,

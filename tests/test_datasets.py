@@ -494,8 +494,14 @@ def test_make_ships_rejects_bad_parameters(params, error, message):
 @pytest.mark.parametrize(
     "statement",
     ["import sklship.datasets", "from sklship import make_scene, make_ships",
-     "import sklship.scan, sklship.symmetry, sklship._io",
-     "import sklship.scenes, sklship.geo, sklship.activity, sklship.survey"],
+     "import sklship.scenes.scan, sklship.estimators.symmetry, sklship._io",
+     "import sklship.scenes.sources, sklship.scenes.geo, sklship.scenes.survey",
+     "import sklship.scenes.grid, sklship.scenes.export, sklship.scenes.suppression",
+     # The pure scikit-learn parts: chip metadata, activity, scene scoring.
+     "from sklship.estimators.metadata import ChipMetadataEncoder",
+     "from sklship.scenes.activity import port_activity",
+     "from sklship.evaluation import read_truth, score_scan",
+     "import sklship.estimators.zoo, sklship.cli.arguments"],
 )
 def test_data_modules_do_not_import_tensorflow(statement):
     """Loading data stays fast: data, scan and I/O modules never pull in TensorFlow."""

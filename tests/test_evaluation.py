@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sklship.evaluation import read_truth, score_detections, score_scan
-from sklship.scan import ScanResult
+from sklship.evaluation.scoring import read_truth, score_detections, score_scan
+from sklship.scenes.scan import ScanResult
 
 
 def detections(*rows):

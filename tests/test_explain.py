@@ -16,7 +16,7 @@ from sklship import (
     make_ships,
     recommended_model,
 )
-from sklship.explain import GradCAMDisplay, grad_cam
+from sklship.evaluation.explain import GradCAMDisplay, grad_cam
 
 
 @pytest.fixture(scope="module")

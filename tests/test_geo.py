@@ -10,8 +10,8 @@ from shapely.geometry import Point, box
 
 from sklship import CNNShipClassifier, make_ships
 from sklship.datasets import make_scene
-from sklship.geo import aoi_to_pixels, read_aoi
-from sklship.scan import scan_scene
+from sklship.scenes.geo import aoi_to_pixels, read_aoi
+from sklship.scenes.scan import scan_scene
 
 WINDOW = 32
 TO_LONLAT = Transformer.from_crs(32611, 4326, always_xy=True)

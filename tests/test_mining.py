@@ -6,7 +6,7 @@ from sklearn.base import clone
 
 from sklship import CNNShipClassifier, make_ships
 from sklship.datasets import make_scene
-from sklship.mining import fit_with_hard_negatives, mine_hard_negatives
+from sklship.evaluation.mining import fit_with_hard_negatives, mine_hard_negatives
 
 WINDOW = 32
 
@@ -45,7 +45,7 @@ def test_mined_windows_are_scored_high_and_far_from_every_vessel(fitted, marked_
     distance = np.hypot(mined.col[:, None] - vessels[None, :, 0],
                         mined.row[:, None] - vessels[None, :, 1])
     assert distance.min() > WINDOW
-    top, left = mined.row[0] - WINDOW // 2, mined.col[0] - WINDOW // 2
+    top, left = int(mined.row[0] - WINDOW / 2), int(mined.col[0] - WINDOW / 2)
     np.testing.assert_array_equal(mined.images[0], scene[top:top + WINDOW, left:left + WINDOW])
     np.testing.assert_allclose(fitted.predict_proba(mined.images)[:, 1], mined.probability,
                                atol=1e-5)

@@ -11,7 +11,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.model_selection import cross_validate
 
 from sklship import MultiOutputShipClassifier, make_ships
-from sklship.symmetry import symmetric_views
+from sklship.estimators.symmetry import symmetric_views
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,20 @@
 """save_model / load_model round trips, corrupt files, and atomic writes."""
 
+import importlib
 import json
 import os
 import stat
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
+import joblib
 import keras
 import numpy as np
 import pytest
 
+import sklship
 from sklship import (
     CNNShipClassifier,
     DenseShipClassifier,
@@ -18,7 +24,7 @@ from sklship import (
     persistence,
 )
 from sklship._io import atomic_path, atomic_write
-from sklship.persistence import load_model, save_model
+from sklship.estimators.persistence import load_model, save_model
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +33,7 @@ def chips():
 
 
 def _wide_deep(X, y):
-    module = pytest.importorskip("sklship.wide_deep")
+    module = importlib.import_module("sklship.estimators.wide_deep")
     rows = X.reshape(len(X), -1).astype(np.float32) / 255
     wide = np.column_stack([y % 2, (y + 1) % 2]).astype(np.float32)
     return module.WideDeepClassifier(wide_columns=[0, 1], dnn_hidden_units=(4,),
@@ -35,7 +41,7 @@ def _wide_deep(X, y):
 
 
 def _pretrained():
-    from sklship.pretrained import PretrainedShipClassifier
+    from sklship.estimators.pretrained import PretrainedShipClassifier
 
     return PretrainedShipClassifier("mobilenetv2", weights=None, epochs=1,
                                     dense_units=(4,), random_state=0)
@@ -67,13 +73,13 @@ def _fit(name, X, y):
         estimator, rows = _wide_deep(X, y)
         return estimator.fit(rows, y), rows
     if name == "wide-deep-regressor":
-        module = pytest.importorskip("sklship.wide_deep")
+        module = importlib.import_module("sklship.estimators.wide_deep")
         rows = np.column_stack([y, X.reshape(len(X), -1)[:, :3] / 255])
         estimator = module.WideDeepRegressor(wide_columns=[0], dnn_hidden_units=(4,),
                                              epochs=1, random_state=0)
         return estimator.fit(rows, rows[:, 1:].sum(1)), rows
     if name == "multi-output":
-        module = pytest.importorskip("sklship.multi_output")
+        module = importlib.import_module("sklship.estimators.multi_output")
         location = np.column_stack([np.linspace(0, 1, len(y)), y])
         estimator = module.MultiOutputShipClassifier((4,), epochs=1, random_state=0)
         return estimator.fit(X, y, location=location), X
@@ -122,7 +128,7 @@ def test_loaded_cnn_scans_with_the_shared_engine(chips, tmp_path):
     # A model loaded in a fresh Keras session has layer names ("conv2d") that
     # the scan's converted layers must not repeat.
     from sklship.datasets import make_scene
-    from sklship.scan import scan_scene
+    from sklship.scenes.scan import scan_scene
 
     X, y = chips
     keras.backend.clear_session()
@@ -153,7 +159,7 @@ def test_file_holds_json_and_keras_model_only(chips, tmp_path):
         manifest = json.loads(archive.read("sklship.json"))
     assert manifest["format_version"] == persistence.FORMAT_VERSION
     saved = manifest["estimator"]
-    assert saved["__estimator__"] == "sklship.dense:DenseShipClassifier"
+    assert saved["__estimator__"] == "sklship.estimators.dense:DenseShipClassifier"
     assert saved["params"]["epochs"] == 1
     assert saved["state"]["model_"] == {"__keras__": "model_0.keras"}
 
@@ -316,7 +322,7 @@ def test_figures_are_written_atomically(tmp_path, monkeypatch):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sklship.plotting import save_figure
+    from sklship._display import save_figure
 
     path = tmp_path / "plot.png"
     path.write_bytes(b"previous")
@@ -329,3 +335,38 @@ def test_figures_are_written_atomically(tmp_path, monkeypatch):
     assert path.read_bytes() == b"previous"
     assert _leftovers(tmp_path, {"plot.png"}) == []
 
+
+
+@pytest.mark.parametrize("suffix", [".joblib", ".sklship"])
+def test_files_of_the_flat_layout_load_in_a_fresh_process(chips, tmp_path, monkeypatch,
+                                                          suffix):
+    """Files saved before the move to subpackages name ``sklship.cnn``; they still load."""
+    from sklship import CNNShipClassifier
+
+    X, y = chips
+    cnn = CNNShipClassifier(epochs=1, random_state=0).fit(X, y)
+    path = tmp_path / f"old{suffix}"
+    # sklship 0.1 defined the class in sklship/cnn.py: save it under that path.
+    monkeypatch.setattr(CNNShipClassifier, "__module__", "sklship.cnn")
+    if suffix == ".joblib":
+        joblib.dump(cnn, path)
+        assert b"sklship.cnn" in path.read_bytes()
+    else:
+        save_model(cnn, path)
+    monkeypatch.undo()
+    np.save(tmp_path / "X.npy", X)
+    code = (
+        "import sys, joblib, numpy as np\n"
+        f"sys.path.insert(0, {str(Path(sklship.__file__).parent.parent)!r})\n"
+        "from sklship import load_model\n"
+        f"path = {str(path)!r}\n"
+        "model = joblib.load(path) if path.endswith('.joblib') else load_model(path)\n"
+        "print(type(model).__module__)\n"
+        f"np.save({str(tmp_path / 'proba.npy')!r}, model.predict_proba("
+        f"np.load({str(tmp_path / 'X.npy')!r})))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-1] == "sklship.estimators.cnn"
+    np.testing.assert_array_equal(np.load(tmp_path / "proba.npy"), cnn.predict_proba(X))

@@ -18,10 +18,11 @@ import pytest
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
-from sklship import make_ships, pretrained
-from sklship._base import LayerSeeds, fit_rng
-from sklship.keras_objects import PREPROCESS_MODULES, BackbonePreprocessing
-from sklship.pretrained import BACKBONES, PretrainedShipClassifier, imagenet_weights_file
+from sklship import make_ships
+from sklship.estimators import backbones
+from sklship.estimators.base import LayerSeeds, fit_rng
+from sklship.estimators.layers import PREPROCESS_MODULES, BackbonePreprocessing
+from sklship.estimators.pretrained import BACKBONES, PretrainedShipClassifier, imagenet_weights_file
 
 SIZE = 32
 
@@ -52,13 +53,13 @@ def fitted(chips):
 @pytest.fixture
 def count_extractions(monkeypatch):
     calls = []
-    run = pretrained._run_extractor
+    run = backbones.run_extractor
 
     def counting(extractor, X):
         calls.append(len(X))
         return run(extractor, X)
 
-    monkeypatch.setattr(pretrained, "_run_extractor", counting)
+    monkeypatch.setattr(backbones, "run_extractor", counting)
     return calls
 
 

@@ -7,7 +7,7 @@ from PIL import Image
 
 from sklship import CNNShipClassifier, make_baseline, make_ships, recommended_model
 from sklship.datasets import make_scene
-from sklship.scan import ScanResult, non_max_suppression, scan_scene
+from sklship.scenes.scan import ScanResult, non_max_suppression, scan_scene
 
 WINDOW = 32
 
@@ -246,7 +246,7 @@ def test_make_scene_with_real_chips():
 def test_scan_display_png(book_cnn, tmp_path):
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
-    from sklship.plotting import ScanDisplay
+    from sklship.scenes.display import ScanDisplay
 
     scene, ships = make_scene(128, 192, n_ships=3, chip_size=WINDOW, random_state=2)
     result = scan_scene(book_cnn, scene, stride=4)

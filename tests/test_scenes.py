@@ -7,8 +7,8 @@ from pyproj import Transformer
 
 from sklship import CNNShipClassifier, make_ships
 from sklship.datasets import make_scene
-from sklship.scan import scan_scene
-from sklship.scenes import open_scene, scene_datetime
+from sklship.scenes.scan import scan_scene
+from sklship.scenes.sources import open_scene, scene_datetime
 
 WINDOW = 32
 BORDER = 16  # nodata border of the 16-bit scene, pixels
@@ -46,9 +46,10 @@ def test_detections_get_crs_and_lon_lat_from_the_transform(cnn, rgb_tif):
     assert result.datetime == pd.Timestamp("2017-07-05 18:08:18")
     detections = result.detections
     assert len(detections) > 3
-    # Independently: pixel centre (col + 0.5, row + 0.5) through the 3 m transform.
-    x = 500000 + 3 * (detections["col"] + 0.5)
-    y = 3700000 - 3 * (detections["row"] + 0.5)
+    # Independently: the continuous window centre (col, row) through the 3 m
+    # transform (sklship.scenes.grid states the convention).
+    x = 500000 + 3 * detections["col"]
+    y = 3700000 - 3 * detections["row"]
     np.testing.assert_allclose(detections["x"], x)
     np.testing.assert_allclose(detections["y"], y)
     lon, lat = Transformer.from_crs(32611, 4326, always_xy=True).transform(x, y)

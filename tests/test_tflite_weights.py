@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sklship import load_model, load_shipsnet, make_ships, pretrained, save_model
-from sklship.keras_objects import BackbonePreprocessing
-from sklship.pretrained import PretrainedShipClassifier
-from sklship.tflite_weights import (
+from sklship import load_model, load_shipsnet, make_ships, save_model
+from sklship.estimators import backbones
+from sklship.estimators.layers import BackbonePreprocessing
+from sklship.estimators.pretrained import PretrainedShipClassifier
+from sklship.estimators.tflite_weights import (
     is_tflite_file,
     load_tflite_weights,
     read_tflite_convolutions,
@@ -252,19 +253,19 @@ def test_estimator_fit_predict_save_load(mobilenet_v2_tflite, tmp_path, monkeypa
     data = make_ships(64, image_size=32, random_state=0)
     X, y = data.images, data.target
     reads = []
-    load = pretrained.load_tflite_weights
+    load = backbones.load_tflite_weights
 
     def counting(model, path):
         reads.append(path)
         return load(model, path)
 
-    monkeypatch.setattr(pretrained, "load_tflite_weights", counting)
-    monkeypatch.setattr(pretrained, "_LOADED_WEIGHTS", {})  # no earlier test's load
+    monkeypatch.setattr(backbones, "load_tflite_weights", counting)
+    monkeypatch.setattr(backbones, "_LOADED_WEIGHTS", {})  # no earlier test's load
     clf = _small(str(mobilenet_v2_tflite), fine_tune_epochs=1, fine_tune_layers=10)
     clf.fit(X, y)
     again = _small(mobilenet_v2_tflite, epochs=1).fit(X, y)  # a path object too
     assert len(reads) == 1  # read once per process
-    assert pretrained.clear_weights_cache() == 1 and not pretrained._LOADED_WEIGHTS
+    assert backbones.clear_weights_cache() == 1 and not backbones._LOADED_WEIGHTS
     _small(mobilenet_v2_tflite, epochs=1).fit(X[:16], y[:16])
     assert len(reads) == 2  # read again after clearing
     expected = load(keras.applications.MobileNetV2(

@@ -25,14 +25,14 @@ from sklship import (
     make_ships,
     recommended_model,
 )
-from sklship.persistence import load_model, save_model
-from sklship.scan import scan_scene
-from sklship.thresholds import (
+from sklship.estimators.persistence import load_model, save_model
+from sklship.evaluation.thresholds import (
     calibrated,
     decision_threshold,
     fitted_network,
     probability_estimator,
 )
+from sklship.scenes.scan import scan_scene
 
 
 def _upsampled(X):

@@ -17,7 +17,7 @@ from sklship import (
     load_shipsnet,
     make_ships,
 )
-from sklship.keras_objects import WideDeepOptimizer
+from sklship.estimators.layers import WideDeepOptimizer
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,45 @@
+"""Scenes: from satellite images to ships on the map and port activity over time.
+
+- :mod:`~sklship.scenes.sources`: GeoTIFF, PNG and JPEG scenes read window by
+  window, bands, scaling, nodata and acquisition dates;
+- :mod:`~sklship.scenes.grid`: where the windows fall (the pixel convention);
+- :mod:`~sklship.scenes.engines` (and :mod:`~sklship.scenes.convolutional`):
+  the probability of every window;
+- :mod:`~sklship.scenes.suppression`: one detection per ship;
+- :mod:`~sklship.scenes.scan`: :func:`scan_scene`, the orchestration;
+- :mod:`~sklship.scenes.survey`: many scenes, here or on Dask;
+- :mod:`~sklship.scenes.geo`: map coordinates and areas of interest;
+- :mod:`~sklship.scenes.export`: the tables, GeoJSON and provenance written;
+- :mod:`~sklship.scenes.activity`: counts to port activity per period;
+- :mod:`~sklship.scenes.display`: pictures of scans and activity.
+"""
+
+from .._lazy import lazy_exports
+
+__all__ = [
+    "ActivityDisplay",
+    "ScanDisplay",
+    "ScanResult",
+    "ScanSettings",
+    "WindowGrid",
+    "open_scene",
+    "port_activity",
+    "read_scene",
+    "scan_scene",
+    "scan_scenes",
+    "scene_datetime",
+]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "ActivityDisplay": ".display",
+    "ScanDisplay": ".display",
+    "ScanResult": ".scan",
+    "ScanSettings": ".survey",
+    "WindowGrid": ".grid",
+    "open_scene": ".sources",
+    "port_activity": ".activity",
+    "read_scene": ".sources",
+    "scan_scene": ".scan",
+    "scan_scenes": ".survey",
+    "scene_datetime": ".sources",
+})

@@ -1,0 +1,270 @@
+"""What a scan writes: tables, GeoJSON, overlays, provenance and resume state.
+
+The tables' columns are defined here once (:data:`DETECTION_COLUMNS`,
+:data:`COUNT_COLUMNS`). Numbers are written at the precision they mean:
+probabilities and fractions to 6 decimals, pixel positions to 1/1000 pixel,
+projected coordinates to a millimetre and degrees to 1e-8 (about a
+millimetre), so that the same scan gives the same files on any machine.
+
+:class:`ScanFolder` is the output folder of a survey: every scene's results
+land in ``scenes/`` as it finishes (its counts file, written last, marks it
+done), and :meth:`ScanFolder.combine` writes the combined
+``detections.csv``, ``counts.csv``, ``detections.geojson`` and ``run.json``
+(how the scan was made: :func:`provenance`). Every file is written to a
+temporary file and renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from .._io import atomic_write
+
+__all__ = ["COUNT_COLUMNS", "DETECTION_COLUMNS", "ScanFolder", "concat_tables",
+           "detections_geojson", "provenance", "result_tables", "rounded"]
+
+#: Columns of the detections table, in order (``x`` to ``crs`` for
+#: georeferenced scenes only, ``aoi`` with areas of interest only).
+DETECTION_COLUMNS = ("scene", "datetime", "row", "col", "probability", "x", "y", "lon",
+                     "lat", "crs", "aoi")
+#: Columns of the counts table: ships per scene and area of interest.
+COUNT_COLUMNS = ("scene", "datetime", "aoi", "count", "valid_fraction")
+
+# Decimals each column is written with.
+_DECIMALS = {"row": 3, "col": 3, "probability": 6, "valid_fraction": 6,
+             "lon": 8, "lat": 8}
+# Map x, y: a millimetre in a projected CRS, 1e-8 degree in a geographic one.
+_MAP_DECIMALS = {False: 3, True: 8}
+
+
+def result_tables(result, scene=None):
+    """The detections and counts tables of one :class:`~sklship.scenes.scan.ScanResult`.
+
+    Parameters
+    ----------
+    result : ScanResult
+        A scan.
+    scene : str or None, default=None
+        Name of the scene; None uses ``result.scene_name``.
+
+    Returns
+    -------
+    detections, counts : pandas.DataFrame
+        Columns of :data:`DETECTION_COLUMNS` and :data:`COUNT_COLUMNS`.
+    """
+    scene = result.scene_name if scene is None else scene
+    when = {"scene": scene, "datetime": result.datetime}
+    detections = result.detections.assign(**when)
+    if result.crs is not None:
+        detections = detections.assign(crs=result.crs)
+    counts = result.counts.assign(**when)
+    return (detections[[c for c in DETECTION_COLUMNS if c in detections]],
+            counts[list(COUNT_COLUMNS)])
+
+
+def concat_tables(frames, columns):
+    """Tables of several scenes as one, with ``columns`` in order.
+
+    Parameters
+    ----------
+    frames : iterable of pandas.DataFrame
+        Tables with some of ``columns``.
+    columns : sequence of str
+        :data:`DETECTION_COLUMNS` or :data:`COUNT_COLUMNS`.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Empty tables are left out; with none left, an empty table with the
+        first five columns.
+    """
+    frames = [frame for frame in frames if len(frame)]
+    if not frames:
+        return pd.DataFrame(columns=list(columns[:5]))
+    table = pd.concat(frames, ignore_index=True)
+    return table[[c for c in columns if c in table]]
+
+
+def rounded(table):
+    """``table`` with each number at the precision it means (see the module)."""
+    decimals = {c: d for c, d in _DECIMALS.items() if c in table}
+    if "crs" in table and len(table):
+        from pyproj import CRS
+
+        geographic = {crs: CRS.from_user_input(crs).is_geographic
+                      for crs in table["crs"].dropna().unique()}
+        places = table["crs"].map(lambda crs: _MAP_DECIMALS[geographic.get(crs, False)])
+        table = table.assign(**{c: [None if pd.isna(v) else round(float(v), int(p))
+                                    for v, p in zip(table[c], places, strict=True)]
+                                for c in ("x", "y") if c in table})
+    return table.round(decimals)
+
+
+def detections_geojson(detections, properties=None):
+    """RFC 7946 FeatureCollection of the georeferenced detections, [lon, lat] points.
+
+    Parameters
+    ----------
+    detections : pandas.DataFrame
+        A detections table; rows without ``lon`` (scenes without CRS) are
+        left out.
+    properties : dict or None, default=None
+        Added to every feature's properties (e.g. :func:`provenance`).
+
+    Returns
+    -------
+    text : str
+        The GeoJSON document.
+    """
+    features = []
+    if "lon" in detections:
+        mapped = rounded(detections[detections["lon"].notna()])
+        for record in mapped.to_dict("records"):
+            lon, lat = record.pop("lon"), record.pop("lat")
+            values = {key: (None if pd.isna(value) else
+                            value.item() if hasattr(value, "item") else value)
+                      for key, value in record.items()}
+            features.append({"type": "Feature",
+                             "geometry": {"type": "Point",
+                                          "coordinates": [float(lon), float(lat)]},
+                             "properties": {**values, **(properties or {})}})
+    return json.dumps({"type": "FeatureCollection", "features": features})
+
+
+def provenance(estimator, settings, *, model_file=None, seconds=None):
+    """How a scan was made: the model, its settings and sklship's version.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+        The model scanned with.
+    settings : ScanSettings
+        The scan settings (see :class:`sklship.scenes.survey.ScanSettings`).
+    model_file : str, os.PathLike or None, default=None
+        The file the model was loaded from: its name and SHA-256 are recorded.
+    seconds : float or None, default=None
+        Wall time of the scans.
+
+    Returns
+    -------
+    record : dict
+        JSON-ready: ``sklship_version``, ``model``, ``model_file``,
+        ``model_sha256``, ``threshold``, ``stride``, ``min_neighbors``,
+        ``min_distance``, ``engine`` and ``scan_seconds`` (None where not known).
+    """
+    from .. import __version__
+
+    digest = None
+    if model_file is not None:
+        digest = hashlib.sha256(Path(model_file).read_bytes()).hexdigest()
+    record = {"sklship_version": __version__, "model": type(estimator).__name__,
+              "model_file": None if model_file is None else Path(model_file).name,
+              "model_sha256": digest}
+    record.update(settings.resolved(estimator))
+    record["scan_seconds"] = None if seconds is None else round(float(seconds), 3)
+    return record
+
+
+class ScanFolder:
+    """The output folder of a scan of many scenes, restartable.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The folder; created with ``scenes/`` inside when missing.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.scenes = self.path / "scenes"
+        self.scenes.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def stem(name):
+        """A file-name-safe form of a scene name."""
+        return re.sub(r"[^\w.-]+", "_", str(name))
+
+    def _scene_file(self, name, kind):
+        return self.scenes / f"{self.stem(name)}.{kind}.csv"
+
+    def done(self, name):
+        """Whether the scene ``name`` was scanned into this folder before."""
+        return self._scene_file(name, "counts").exists()
+
+    def write_scene(self, name, result, picture=None, true_positions=None):
+        """One scene's tables and overlay; its counts, written last, mark it done.
+
+        Parameters
+        ----------
+        name : str
+            The scene's name in the tables.
+        result : ScanResult
+            Its scan.
+        picture : ndarray or None, default=None
+            The scene (or a decimated overview) to draw the overlay
+            ``<name>_scan.png`` on; None writes no overlay.
+        true_positions : array-like of (row, col) or None, default=None
+            Known ships to mark on the overlay.
+        """
+        detections, counts = result_tables(result, name)
+        if picture is not None:
+            import matplotlib.pyplot as plt
+
+            from .display import ScanDisplay
+
+            display = ScanDisplay.from_result(result, picture,
+                                              true_positions=true_positions)
+            display.ax_.set_title(f"{name}: {display.ax_.get_title()}", fontsize=9)
+            try:
+                display.savefig(self.path / f"{self.stem(name)}_scan.png")
+            finally:
+                plt.close(display.figure_)
+        _write(self._scene_file(name, "detections"),
+                     rounded(detections).to_csv(index=False))
+        _write(self._scene_file(name, "counts"), rounded(counts).to_csv(index=False))
+
+    def combine(self, names, record=None):
+        """Write detections.csv, counts.csv, detections.geojson and run.json.
+
+        Parameters
+        ----------
+        names : sequence of str
+            The scenes to combine, in order (each written by
+            :meth:`write_scene`, now or in an earlier run).
+        record : dict or None, default=None
+            How the scan was made (:func:`provenance`): written as
+            ``run.json`` and added to every GeoJSON feature.
+
+        Returns
+        -------
+        detections, counts : pandas.DataFrame
+            The combined tables.
+        """
+        def read(kind, columns):
+            return concat_tables(
+                (pd.read_csv(self._scene_file(name, kind), dtype={"aoi": "string"})
+                 for name in names), columns)
+
+        detections = read("detections", DETECTION_COLUMNS)
+        counts = read("counts", COUNT_COLUMNS)
+        _write(self.path / "detections.csv", detections.to_csv(index=False))
+        _write(self.path / "counts.csv", counts.to_csv(index=False))
+        # The run's settings in every feature; its wall time only in run.json.
+        properties = None if record is None else {
+            key: value for key, value in record.items() if key != "scan_seconds"}
+        _write(self.path / "detections.geojson", detections_geojson(detections, properties))
+        if record is not None:
+            _write(self.path / "run.json",
+                         json.dumps({**record, "scenes": list(names)}, indent=2))
+        return detections, counts
+
+
+def _write(path, text):
+    """Write ``text`` to ``path`` atomically."""
+    with atomic_write(path) as file:
+        file.write(text)

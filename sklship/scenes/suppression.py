@@ -1,0 +1,85 @@
+"""Suppression: from a grid of window probabilities to one detection per ship.
+
+A window is a candidate when its probability reaches the threshold (and
+enough of its grid neighbours do too); greedily, the most probable
+remaining candidate is kept and every candidate within the suppression
+radius of it is dropped.
+"""
+
+import numpy as np
+import pandas as pd
+from scipy.ndimage import convolve
+
+from .grid import WindowGrid
+
+__all__ = ["default_min_distance", "non_max_suppression"]
+
+
+def default_min_distance(window: int) -> float:
+    """The default non-maximum suppression radius: ``0.75 * window`` pixels."""
+    return 0.75 * window
+
+
+def non_max_suppression(probabilities, *, window, stride, threshold=0.5,
+                        min_distance=None, min_neighbors=0):
+    """Merge overlapping positive windows into single detections.
+
+    Windows with a probability of at least ``threshold``, and at least
+    ``min_neighbors`` of their 8 grid neighbours too, are candidates.
+    Greedily, the most probable remaining candidate is kept and every
+    candidate whose centre lies within ``min_distance`` pixels of it is
+    dropped.
+
+    Parameters
+    ----------
+    probabilities : ndarray of shape (n_rows, n_cols)
+        Window probabilities; window (i, j) has its top-left corner at
+        (i * stride, j * stride).
+    window, stride : int
+        Window side and step, in pixels.
+    threshold : float, default=0.5
+        Smallest probability of a candidate.
+    min_distance : float or None, default=None
+        Suppression radius in pixels; None means :func:`default_min_distance`.
+    min_neighbors : int, default=0
+        Neighbouring windows (of the 8 around it on the grid) that must reach
+        ``threshold`` too for a window to be a candidate; 0 keeps lone windows.
+
+    Returns
+    -------
+    detections : pandas.DataFrame
+        Columns ``row``, ``col`` (the window's centre, in the continuous
+        pixel coordinates of :mod:`sklship.scenes.grid`) and
+        ``probability``, highest probability first.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if min_distance is None:
+        min_distance = default_min_distance(window)
+    above = probabilities >= threshold
+    if min_neighbors:
+        ring = np.ones((3, 3), dtype=np.int64)
+        ring[1, 1] = 0
+        above &= convolve(above.astype(np.int64), ring, mode="constant") >= min_neighbors
+    candidates = np.flatnonzero(above)
+    order = candidates[np.argsort(-probabilities.ravel()[candidates], kind="stable")]
+    n_rows, n_cols = probabilities.shape
+    grid = WindowGrid(window, stride, (n_rows - 1) * stride + window,
+                      (n_cols - 1) * stride + window)
+    reach = grid.steps(min_distance)
+    offsets = np.arange(-reach, reach + 1)
+    disk = (offsets[:, None] ** 2 + offsets[None, :] ** 2) * stride**2 <= min_distance**2
+    suppressed = np.zeros((n_rows + 2 * reach, n_cols + 2 * reach), dtype=bool)
+    kept = []
+    for flat in order:
+        i, j = divmod(int(flat), n_cols)
+        if suppressed[i + reach, j + reach]:
+            continue
+        kept.append(flat)
+        suppressed[i:i + 2 * reach + 1, j:j + 2 * reach + 1] |= disk
+    kept = np.asarray(kept, dtype=np.intp)
+    rows, cols = grid.centre(*np.divmod(kept, n_cols))
+    return pd.DataFrame({
+        "row": np.asarray(rows, dtype=float),
+        "col": np.asarray(cols, dtype=float),
+        "probability": probabilities.ravel()[kept],
+    })
