@@ -54,6 +54,33 @@ def _canonical_places(modules):
     return places
 
 
+_PLACES = {}
+
+
+def canonical_name(dotted):
+    """The documented name of the public object at ``dotted``, or None.
+
+    ``sklship.scenes.scan.scan_scene`` gives ``sklship.scan_scene``: the same
+    object, documented once at the top level; a bare name gives the one public
+    object of that name, if there is only one. Used to resolve
+    cross-references that name an object by another of its import paths.
+    """
+    if not _PLACES:
+        return None
+    if "." not in dotted:  # a bare name: resolve it when it names one object only
+        places = {f"{place}.{name}" for (name, _), place in _PLACES.items() if name == dotted}
+        return places.pop() if len(places) == 1 else None
+    if not dotted.startswith(PACKAGE + "."):
+        return None
+    module_name, _, name = dotted.rpartition(".")
+    try:
+        obj = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError):
+        return None
+    place = _PLACES.get(_key(name, obj))
+    return None if place is None else f"{place}.{name}"
+
+
 def _title(text, char):
     return f"{text}\n{char * len(text)}\n"
 
@@ -78,6 +105,8 @@ def write_api_pages(out_dir):
 
     modules = public_modules()
     places = _canonical_places(modules)
+    _PLACES.clear()
+    _PLACES.update(places)
     top = importlib.import_module(PACKAGE)
 
     index = [

@@ -28,7 +28,7 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(DOCS))
 
-from _api_pages import write_api_pages  # noqa: E402
+from _api_pages import canonical_name, write_api_pages  # noqa: E402
 from sphinx_gallery.sorting import ExplicitOrder  # noqa: E402
 
 import sklship  # noqa: E402
@@ -112,8 +112,30 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
     return None
 
 
+def _resolve_other_path(app, env, node, contnode):
+    """Resolve ``sklship.a.b.NAME`` to where NAME is documented.
+
+    Each object is documented once (see ``_api_pages.py``); docstrings may
+    name it by another import path, such as the module that defines it.
+    """
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    target = target.lstrip(".~")
+    candidates = [target]
+    if node.get("py:module") and not target.startswith("sklship."):
+        candidates.insert(0, f"{node['py:module']}.{target}")
+    for candidate in candidates:
+        canonical = canonical_name(candidate)
+        if canonical and canonical != candidate:
+            return env.get_domain("py").resolve_xref(
+                env, node["refdoc"], app.builder, node["reftype"], canonical, node, contnode)
+    return None
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_foreign_members)
+    app.connect("missing-reference", _resolve_other_path)
 
 
 # -- Cross-links (offline inventories only) --------------------------------

@@ -13,8 +13,8 @@ This example
    probability from which a chip counts as a ship, here maximising balanced
    accuracy.
 
-:func:`sklship.thresholds.calibrated` builds the same wrappers in one call;
-:func:`sklship.thresholds.decision_threshold` reads the chosen threshold back.
+:func:`sklship.evaluation.thresholds.calibrated` builds the same wrappers in one call;
+:func:`sklship.evaluation.thresholds.decision_threshold` reads the chosen threshold back.
 Both wrappers are saved with the model by :func:`sklship.save_model`.
 """
 
@@ -25,7 +25,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import train_test_split
 
 from sklship import CNNShipClassifier, make_ships
-from sklship.thresholds import calibrated, decision_threshold
+from sklship.evaluation.thresholds import calibrated, decision_threshold
 
 data = make_ships(600, image_size=32, random_state=0)
 X_train, X_test, y_train, y_test = train_test_split(

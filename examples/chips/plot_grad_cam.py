@@ -2,7 +2,7 @@
 Why does the model call this chip a ship? Grad-CAM
 ==================================================
 
-:class:`sklship.explain.GradCAMDisplay` overlays each chip with a Grad-CAM heat
+:class:`sklship.evaluation.explain.GradCAMDisplay` overlays each chip with a Grad-CAM heat
 map of the evidence for "ship" (red strongest) and writes the model's
 probability above it. A model that learnt ships lights up the hull; one that
 lights up the water, the coast or the chip border has learnt something else.
@@ -14,7 +14,7 @@ wrappers.
 import numpy as np
 
 from sklship import CNNShipClassifier, make_ships
-from sklship.explain import GradCAMDisplay
+from sklship.evaluation import GradCAMDisplay
 
 data = make_ships(600, image_size=32, random_state=0)
 model = CNNShipClassifier(epochs=10, random_state=0)   # the book CNN: full-size maps

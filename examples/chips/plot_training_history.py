@@ -3,7 +3,7 @@ Learning curves from the training history
 =========================================
 
 Every sklship network keeps its Keras training history in ``history_``.
-:class:`sklship.plotting.TrainingHistoryDisplay` draws the training and
+:class:`sklship.evaluation.plots.TrainingHistoryDisplay` draws the training and
 validation loss per epoch for one or several fitted models. ``validation_split``
 holds out a shuffled, stratified share of the chips (Keras' own takes the last
 rows) and ``early_stopping`` keeps the best weights.
@@ -16,7 +16,7 @@ its flat curves show it at a glance, next to the book's CNN.
 import matplotlib.pyplot as plt
 
 from sklship import CNNShipClassifier, DenseShipClassifier, make_ships
-from sklship.plotting import TrainingHistoryDisplay
+from sklship.evaluation import TrainingHistoryDisplay
 
 data = make_ships(500, image_size=32, random_state=0)
 X, y = data.images, data.target

@@ -7,7 +7,7 @@ with their ships marked by hand in ``truth.json``: ``big`` ships a counter must
 find and ``small`` vessels that count neither way. The script trains the
 recommended model on the real chips (several minutes), scans each scene with
 the default settings and scores the scan with
-:func:`sklship.evaluation.score_scan` (a hit within 40 pixels of a marked hull).
+:func:`sklship.evaluation.scoring.score_scan` (a hit within 40 pixels of a marked hull).
 On two of these scenes the defaults found 7 of 7 ships with no false alarm
 (``benchmarks/bench_real_scenes.py``).
 

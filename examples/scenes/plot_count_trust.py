@@ -4,7 +4,7 @@ How far to trust a count
 
 A ship count is a measurement. Two checks tell how good it is:
 
-* **Score it against marked ships.** :func:`sklship.evaluation.score_scan`
+* **Score it against marked ships.** :func:`sklship.evaluation.scoring.score_scan`
   matches detections to marked hull centres within a tolerance: hits, misses,
   false alarms and duplicates, from which precision, recall and the count error
   follow.

@@ -8,9 +8,10 @@ An economist wants ships per port per week, not detections. This example
    acquisition time in its ``acquired`` tag, the busier port filling up over
    the weeks;
 2. scans them all with :func:`sklship.scan_scenes`, counting ships inside two
-   areas of interest (GeoJSON polygons in longitude and latitude);
+   areas of interest (GeoJSON polygons in longitude and latitude) given in
+   the scan's settings (:class:`sklship.scenes.survey.ScanSettings`);
 3. turns the counts into ships per port per week with
-   :func:`sklship.activity.port_activity` and draws them with
+   :func:`sklship.scenes.activity.port_activity` and draws them with
    :class:`sklship.ActivityDisplay`.
 
 ``scan_scenes(..., client=Client(...))`` would scan the same scenes on a Dask
@@ -28,7 +29,7 @@ from pyproj import Transformer
 from rasterio.transform import from_origin
 
 from sklship import ActivityDisplay, CNNShipClassifier, make_scene, make_ships, scan_scenes
-from sklship.activity import port_activity
+from sklship.scenes import ScanSettings, port_activity
 
 folder = Path(tempfile.mkdtemp())
 chips = make_ships(600, image_size=32, random_state=0)
@@ -78,7 +79,7 @@ aoi.write_text(json.dumps({"type": "FeatureCollection",
 # %%
 # Scan every scene, count ships per port
 # --------------------------------------
-detections, counts = scan_scenes(model, paths, aoi=aoi)
+detections, counts = scan_scenes(model, paths, settings=ScanSettings(aoi=aoi))
 counts.head(6)
 
 # %%

@@ -21,10 +21,11 @@ The subclassing contract, one signature per hook:
     default trains once with :meth:`_train`; families that train in phases
     (pretrained) or build composite targets (multi-output) override it and
     call :meth:`_train`.
+
+Smaller hooks, documented where they are defined:
 ``_schedule_callbacks(self, monitor)``, ``_reset_target(self, classes)``,
 ``_check_target(self, y)``, ``_stratify(self, y, n_val)``,
-``_rows_without_image_shape(self, X)``, ``_set_input_spec(self, X)``
-    Smaller hooks, documented where they are defined.
+``_rows_without_image_shape(self, X)``, ``_set_input_spec(self, X)``.
 
 The classifier and regressor bases that families subclass are
 :class:`~sklship.estimators.tasks.ShipClassifierBase` and
