@@ -40,6 +40,8 @@ print(X.shape, X.dtype, "ships:", y.mean())
 # The book's models, as scikit-learn estimators
 # ---------------------------------------------
 # The book weights each class by the other's share: ``{0: mean(y), 1: 1 - mean(y)}``.
+# (:func:`sklship.estimators.zoo.book_dense` and ``book_cnn`` build the same
+# networks in one call.)
 book_weights = {0: y.mean(), 1: 1 - y.mean()}
 models = {
     "baseline": make_baseline(),
