@@ -147,23 +147,29 @@ class ScanResult:
 # --------------------------------------------------------------------------
 
 
+#: Constraints of the scan settings (see :class:`sklship.scenes.survey.ScanSettings`).
+SETTING_CONSTRAINTS = {
+    "stride": [Interval(Integral, 1, None, closed="left"), None],
+    "threshold": [Interval(Real, 0, 1, closed="both"), None],
+    "min_distance": [Interval(Real, 0, None, closed="left"), None],
+    "min_neighbors": [Interval(Integral, 0, 8, closed="both"), None],
+    "engine": [StrOptions(set(ENGINES))],
+    "tile_size": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "bands": ["array-like", None],
+    "scale": [tuple, list, StrOptions({"percentile"}), None],
+    "aoi": [str, PathLike, dict, list, tuple, HasMethods("intersects"), None],
+    "date_pattern": [str, None],
+}
+
+
 @validate_params(
     {
         "estimator": [HasMethods("predict_proba")],
         "scene": ["array-like", str, PathLike],
         "window": [Interval(Integral, 1, None, closed="left"), None],
-        "stride": [Interval(Integral, 1, None, closed="left"), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "threshold": [Interval(Real, 0, 1, closed="both"), None],
-        "min_distance": [Interval(Real, 0, None, closed="left"), None],
-        "min_neighbors": [Interval(Integral, 0, 8, closed="both"), None],
-        "engine": [StrOptions(set(ENGINES))],
-        "tile_size": [Interval(Integral, 1, None, closed="left")],
         "progress": ["boolean"],
-        "bands": ["array-like", None],
-        "scale": [tuple, list, StrOptions({"percentile"}), None],
-        "aoi": [str, PathLike, dict, list, tuple, HasMethods("intersects"), None],
-        "date_pattern": [str, None],
+        **SETTING_CONSTRAINTS,
     },
     prefer_skip_nested_validation=True,
 )
