@@ -10,7 +10,9 @@ from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
     StrOptions,
+    validate_parameter_constraints,
     validate_params,
 )
 
-__all__ = ["HasMethods", "Interval", "StrOptions", "validate_params"]
+__all__ = ["HasMethods", "Interval", "StrOptions", "validate_parameter_constraints",
+           "validate_params"]

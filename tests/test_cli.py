@@ -1,5 +1,6 @@
 """The ``sklship`` command line: outputs and exit codes, on tiny synthetic data."""
 
+import hashlib
 import io
 import json
 import shutil
@@ -206,6 +207,18 @@ def test_scan_synthetic_scene_and_scene_file(model_file, tmp_path, capsys):
     assert list(detections.columns) == ["scene", "datetime", "row", "col", "probability"]
     assert (tmp_path / "b" / "harbour_scan.png").exists()
     assert "harbour has no CRS" in err
+    # How the scan was made: the model file's hash and the resolved settings.
+    run_record = json.loads((tmp_path / "b" / "run.json").read_text())
+    assert run_record["model_sha256"] == hashlib.sha256(model_file.read_bytes()).hexdigest()
+    assert run_record["model_file"] == model_file.name and run_record["scenes"] == ["harbour"]
+    assert {key: run_record[key] for key in ("window", "stride", "threshold",
+                                             "min_neighbors", "min_distance")} == {
+        "window": 16, "stride": 4, "threshold": 0.5, "min_neighbors": 0,
+        "min_distance": 12.0}
+    assert run_record["sklship_version"] == __version__
+    assert run_record["engine"] == "auto" and run_record["scan_seconds"] > 0
+    # Written at the precision they mean: probabilities to 6 decimals.
+    assert (detections["probability"].round(6) == detections["probability"]).all()
 
 
 def write_scenes(folder, write_geotiff):

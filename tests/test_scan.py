@@ -258,3 +258,14 @@ def test_scan_display_png(book_cnn, tmp_path):
     with Image.open(path) as image:
         assert image.format == "PNG" and image.size[0] > 400
     matplotlib.pyplot.close(display.figure_)
+
+
+def test_scan_settings_are_checked_once_with_the_scan_constraints():
+    from sklship.scenes import ScanSettings
+
+    settings = ScanSettings(stride=8, bands=[3, 2, 1], scale="percentile")
+    assert settings.scan_params()["bands"] == (3, 2, 1)
+    with pytest.raises(ValueError, match="'stride' parameter of ScanSettings"):
+        ScanSettings(stride=0)
+    with pytest.raises(ValueError, match="'engine' parameter of ScanSettings"):
+        ScanSettings(engine="fast")

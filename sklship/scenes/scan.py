@@ -34,7 +34,7 @@ from .engines import ENGINES, make_engine
 from .export import COUNT_COLUMNS
 from .geo import aois_in_pixels, count_in_aois, georeference, read_aoi
 from .grid import WindowGrid
-from .sources import open_scene, read_scene  # noqa: F401 (read_scene's old home)
+from .sources import open_checked, read_scene  # noqa: F401 (read_scene's old home)
 from .suppression import default_min_distance, non_max_suppression
 
 if TYPE_CHECKING:
@@ -147,23 +147,29 @@ class ScanResult:
 # --------------------------------------------------------------------------
 
 
+#: Constraints of the scan settings (see :class:`sklship.scenes.survey.ScanSettings`).
+SETTING_CONSTRAINTS = {
+    "stride": [Interval(Integral, 1, None, closed="left"), None],
+    "threshold": [Interval(Real, 0, 1, closed="both"), None],
+    "min_distance": [Interval(Real, 0, None, closed="left"), None],
+    "min_neighbors": [Interval(Integral, 0, 8, closed="both"), None],
+    "engine": [StrOptions(set(ENGINES))],
+    "tile_size": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "bands": ["array-like", None],
+    "scale": [tuple, list, StrOptions({"percentile"}), None],
+    "aoi": [str, PathLike, dict, list, tuple, HasMethods("intersects"), None],
+    "date_pattern": [str, None],
+}
+
+
 @validate_params(
     {
         "estimator": [HasMethods("predict_proba")],
         "scene": ["array-like", str, PathLike],
         "window": [Interval(Integral, 1, None, closed="left"), None],
-        "stride": [Interval(Integral, 1, None, closed="left"), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "threshold": [Interval(Real, 0, 1, closed="both"), None],
-        "min_distance": [Interval(Real, 0, None, closed="left"), None],
-        "min_neighbors": [Interval(Integral, 0, 8, closed="both"), None],
-        "engine": [StrOptions(set(ENGINES))],
-        "tile_size": [Interval(Integral, 1, None, closed="left")],
         "progress": ["boolean"],
-        "bands": ["array-like", None],
-        "scale": [tuple, list, StrOptions({"percentile"}), None],
-        "aoi": [str, PathLike, dict, list, tuple, HasMethods("intersects"), None],
-        "date_pattern": [str, None],
+        **SETTING_CONSTRAINTS,
     },
     prefer_skip_nested_validation=True,
 )
@@ -320,7 +326,7 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
 
     evaluate = make_engine(estimator, window, stride, engine=engine, batch_size=batch_size)
 
-    with _check_scene(scene, window, expected_channels,
+    with open_checked(scene, window, expected_channels,
                       _fitted_dtype(fitted_network(estimator)),
                       bands=bands, scale=scale, date_pattern=date_pattern) as source:
         pixel_aois = aois_in_pixels(source, aois)
@@ -414,46 +420,6 @@ def _check_window(estimator, window):
 def _fitted_dtype(estimator):
     dtype = getattr(estimator, "X_dtype_", None)
     return None if dtype is None else np.dtype(dtype)
-
-
-def _check_scene(scene, window, channels, fitted_dtype, *, bands=None, scale=None,
-                 date_pattern=None):
-    """Open ``scene`` (an array or a file) as a source and check that it fits."""
-    if not isinstance(scene, (str, PathLike)):
-        scene = np.asarray(scene)
-        if scene.ndim != 3:
-            raise ValueError(
-                f"scene must be an image of shape (height, width, channels) or an "
-                f"image path; got an array of shape {scene.shape}."
-            )
-        if not np.issubdtype(scene.dtype, np.number) or scene.dtype == np.bool_:
-            raise ValueError(f"scene must hold numbers; got dtype {scene.dtype}.")
-        if scene.dtype != np.uint8 and not np.isfinite(scene).all():
-            raise ValueError("scene contains NaN or infinity.")
-    source = open_scene(scene, bands=bands, scale=scale, date_pattern=date_pattern)
-    try:
-        height, width, depth = source.shape
-        if channels is not None and depth != channels:
-            raise ValueError(
-                f"{source.what} has {depth} channels, but the estimator was fitted on "
-                f"chips with {channels}; got a scene of shape {source.shape}."
-            )
-        if height < window or width < window:
-            raise ValueError(
-                f"{source.what} of {height}x{width} pixels is smaller than the "
-                f"{window}x{window} window."
-            )
-        if fitted_dtype is not None and (
-                (source.dtype == np.uint8) != (fitted_dtype == np.uint8)):
-            raise ValueError(
-                f"{source.what} has dtype {source.dtype}, but the estimator was fitted "
-                f"on {fitted_dtype} chips; pass the scene in the form used for "
-                "fitting (uint8 images are rescaled inside the model, others are not)."
-            )
-    except BaseException:
-        source.close()
-        raise
-    return source
 
 
 # ------------------------------------------------------------------ tiles

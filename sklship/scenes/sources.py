@@ -37,8 +37,8 @@ import pandas as pd
 
 from .._io import read_rgb
 
-__all__ = ["OVERVIEW_SIDE", "PERCENTILES", "PILLOW_SUFFIXES", "open_scene",
-           "read_scene", "scene_datetime"]
+__all__ = ["OVERVIEW_SIDE", "PERCENTILES", "PILLOW_SUFFIXES", "open_checked",
+           "open_scene", "read_scene", "scene_datetime"]
 
 #: Percentiles of the valid pixels that ``scale="percentile"`` maps to 0 and 255.
 PERCENTILES = (2, 98)
@@ -430,3 +430,62 @@ def read_scene(path: str | PathLike, *, bands: Sequence[int] | None = None,
     """
     with open_scene(path, bands=bands, scale=scale) as source:
         return source.read(slice(None), slice(None))[0]
+
+
+def open_checked(scene, window, channels, fitted_dtype, *, bands=None, scale=None,
+                 date_pattern=None):
+    """Open ``scene`` (an array or a file) and check that a model can scan it.
+
+    Parameters
+    ----------
+    scene : array-like or path
+        As for :func:`open_scene`.
+    window : int
+        The model's window side: the scene must be at least that large.
+    channels : int or None
+        The model's channels, when it knows them.
+    fitted_dtype : numpy.dtype or None
+        The dtype the model was fitted on (uint8 or not must match).
+    bands, scale, date_pattern
+        As for :func:`open_scene`.
+
+    Returns
+    -------
+    source : scene source
+        Open; the caller closes it (it is a context manager).
+    """
+    if not isinstance(scene, (str, PathLike)):
+        scene = np.asarray(scene)
+        if scene.ndim != 3:
+            raise ValueError(
+                f"scene must be an image of shape (height, width, channels) or an "
+                f"image path; got an array of shape {scene.shape}."
+            )
+        if not np.issubdtype(scene.dtype, np.number) or scene.dtype == np.bool_:
+            raise ValueError(f"scene must hold numbers; got dtype {scene.dtype}.")
+        if scene.dtype != np.uint8 and not np.isfinite(scene).all():
+            raise ValueError("scene contains NaN or infinity.")
+    source = open_scene(scene, bands=bands, scale=scale, date_pattern=date_pattern)
+    try:
+        height, width, depth = source.shape
+        if channels is not None and depth != channels:
+            raise ValueError(
+                f"{source.what} has {depth} channels, but the estimator was fitted on "
+                f"chips with {channels}; got a scene of shape {source.shape}."
+            )
+        if height < window or width < window:
+            raise ValueError(
+                f"{source.what} of {height}x{width} pixels is smaller than the "
+                f"{window}x{window} window."
+            )
+        if fitted_dtype is not None and (
+                (source.dtype == np.uint8) != (fitted_dtype == np.uint8)):
+            raise ValueError(
+                f"{source.what} has dtype {source.dtype}, but the estimator was fitted "
+                f"on {fitted_dtype} chips; pass the scene in the form used for "
+                "fitting (uint8 images are rescaled inside the model, others are not)."
+            )
+    except BaseException:
+        source.close()
+        raise
+    return source

@@ -13,11 +13,8 @@ same path by every worker.
 
 import warnings
 from dataclasses import asdict, dataclass
-from numbers import Integral, Real
-from os import PathLike
 
-from .._validation import HasMethods, Interval, StrOptions, validate_params
-from .engines import ENGINES
+from .._validation import validate_parameter_constraints
 from .export import COUNT_COLUMNS, DETECTION_COLUMNS, concat_tables, result_tables
 
 __all__ = ["ScanSettings", "iter_scans", "scan_scenes"]
@@ -62,7 +59,10 @@ batch_size, bands, scale, aoi, date_pattern
     date_pattern: str | None = None
 
     def __post_init__(self):
-        _check_settings(**self.scan_params())
+        from .scan import SETTING_CONSTRAINTS
+
+        validate_parameter_constraints(SETTING_CONSTRAINTS, self.scan_params(),
+                                       caller_name="ScanSettings")
         if self.bands is not None:
             object.__setattr__(self, "bands", tuple(int(b) for b in self.bands))
 
@@ -88,26 +88,6 @@ batch_size, bands, scale, aoi, date_pattern
                 "bands": None if self.bands is None else list(self.bands),
                 "scale": self.scale if self.scale is None or isinstance(self.scale, str)
                 else [float(v) for v in self.scale]}
-
-
-@validate_params(
-    {
-        "stride": [Interval(Integral, 1, None, closed="left"), None],
-        "threshold": [Interval(Real, 0, 1, closed="both"), None],
-        "min_distance": [Interval(Real, 0, None, closed="left"), None],
-        "min_neighbors": [Interval(Integral, 0, 8, closed="both"), None],
-        "engine": [StrOptions(set(ENGINES))],
-        "tile_size": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "bands": ["array-like", None],
-        "scale": [tuple, list, StrOptions({"percentile"}), None],
-        "aoi": [str, PathLike, dict, list, tuple, HasMethods("intersects"), None],
-        "date_pattern": [str, None],
-    },
-    prefer_skip_nested_validation=True,
-)
-def _check_settings(**settings):
-    """Raise for a setting out of range (scikit-learn's parameter validation)."""
 
 
 def scan_scenes(estimator, scenes, *, client=None, settings=None):
