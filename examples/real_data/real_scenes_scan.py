@@ -20,7 +20,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from sklship import ScanDisplay, load_shipsnet, recommended_model, scan_scene
+from sklship import ScanDisplay, load_shipsnet, recommended_model
 from sklship.evaluation import read_truth, score_scan
 
 roots = [Path("../shared/data"), Path("../../shared/data")]
@@ -36,9 +36,8 @@ model = recommended_model(random_state=0).fit(chips.images, chips.target)
 truth = read_truth(root / "scenes" / "truth.json")
 fig, axes = plt.subplots(len(truth), 1, figsize=(9, 5 * len(truth)), squeeze=False)
 for ax, (name, marks) in zip(axes[:, 0], truth.items(), strict=True):
-    result = scan_scene(model, root / "scenes" / name)
-    score = score_scan(result, marks["big"], ignore=marks["small"], tolerance=40)
+    display = ScanDisplay.from_estimator(model, root / "scenes" / name, ax=ax)  # scans it
+    score = score_scan(display.result, marks["big"], ignore=marks["small"], tolerance=40)
     print(name, score.as_dict())
-    display = ScanDisplay.from_estimator(model, root / "scenes" / name, ax=ax)
     ax.set_title(f"{name}: {score.hits} hits, {score.false_alarms} false alarms")
 plt.show()
