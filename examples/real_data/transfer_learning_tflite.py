@@ -49,7 +49,7 @@ scores = {name: cross_val_score(model, data.images, data.target, groups=data.sce
                                 cv=cv) for name, model in models.items()}
 
 fig, ax = plt.subplots(figsize=(6, 2.5))
-ax.boxplot(list(scores.values()), labels=list(scores), vert=False)
+ax.boxplot(list(scores.values()), tick_labels=list(scores), orientation="horizontal")
 ax.set_xlabel("accuracy per fold, group CV by scene")
 fig.tight_layout()
 plt.show()
