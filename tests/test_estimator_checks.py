@@ -12,6 +12,8 @@ Where the checks cannot feed an estimator as it is:
   at least 32x32x3; the checks give rows of a few features, which no backbone
   takes. It is checked on images by tests/test_pretrained.py (clone,
   get/set_params, GridSearchCV, cross_val_score, joblib, reproducibility).
+- ``ImageNetFeatures`` needs the same images: it goes through the checks, and
+  those that give it rows of a few features are listed below.
 - ``ChipMetadataEncoder`` reads exactly the metadata columns its ``features``
   need; it is checked with ``features=("longitude", "latitude")``, and the
   checks that give it X of another number of columns are listed below.
@@ -29,6 +31,7 @@ from sklship import (
     WideDeepClassifier,
     WideDeepRegressor,
 )
+from sklship.estimators.features import ImageNetFeatures
 
 # The one place where expected failures are listed, each with its reason.
 EXPECTED_FAILED_CHECKS = {
@@ -73,6 +76,29 @@ METADATA_EXPECTED_FAILED_CHECKS = {
 }
 
 
+# ImageNetFeatures needs RGB images of at least 32x32 pixels; these checks give
+# it rows of a few features (or one feature, or one sample).
+_NOT_IMAGES = (
+    "The check gives rows of a few numbers; ImageNetFeatures needs RGB images of "
+    "at least 32x32 pixels (or rows with image_shape), and says so."
+)
+FEATURES_EXPECTED_FAILED_CHECKS = {
+    name: _NOT_IMAGES for name in (
+        "check_dict_unchanged", "check_dont_overwrite_parameters", "check_dtype_object",
+        "check_estimators_dtypes", "check_estimators_fit_returns_self",
+        "check_estimators_nan_inf", "check_estimators_overwrite_params",
+        "check_estimators_pickle", "check_f_contiguous_array_estimator",
+        "check_fit2d_1feature", "check_fit2d_1sample", "check_fit2d_predict1d",
+        "check_fit_check_is_fitted", "check_fit_idempotent", "check_fit_score_takes_y",
+        "check_methods_sample_order_invariance", "check_methods_subset_invariance",
+        "check_n_features_in", "check_n_features_in_after_fitting",
+        "check_pipeline_consistency", "check_positive_only_tag_during_fit",
+        "check_readonly_memmap_input", "check_transformer_data_not_an_array",
+        "check_transformer_general",
+    )
+}
+
+
 class LocatedMultiOutput(MultiOutputShipClassifier):
     """The multi-output classifier with every chip at (0, 0), for ``fit(X, y)``."""
 
@@ -95,6 +121,8 @@ def _origin(X):
 def _expected_failed_checks(estimator):
     if isinstance(estimator, ChipMetadataEncoder):
         return METADATA_EXPECTED_FAILED_CHECKS
+    if isinstance(estimator, ImageNetFeatures):
+        return FEATURES_EXPECTED_FAILED_CHECKS
     return EXPECTED_FAILED_CHECKS
 
 
@@ -112,6 +140,7 @@ def _small_settings():
         WideDeepClassifier(wide_columns=[0], dnn_hidden_units=(16,), **wide_deep),
         WideDeepRegressor(wide_columns=[0], dnn_hidden_units=(16,), **wide_deep),
         ChipMetadataEncoder(features=("longitude", "latitude")),
+        ImageNetFeatures(weights=None),
     ]
 
 

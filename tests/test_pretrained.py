@@ -34,8 +34,10 @@ def chips():
 
 
 def small(backbone="mobilenetv2", **params):
+    """A small estimator whose head Keras trains (the tests of the training runtime)."""
     return PretrainedShipClassifier(backbone, **{
-        "weights": None, "epochs": 2, "batch_size": 16, "random_state": 0, **params})
+        "weights": None, "epochs": 2, "batch_size": 16, "random_state": 0,
+        "head_solver": "keras", **params})
 
 
 def slow_way(estimator):

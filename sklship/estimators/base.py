@@ -49,14 +49,9 @@ from sklearn.utils.validation import (
     _check_sample_weight,
     check_consistent_length,
 )
-from sklearn_compat.utils.validation import (
-    _check_feature_names,
-    check_array,
-    validate_data,
-)
 
 from .._validation import Interval, StrOptions, validate_params  # noqa: F401 (re-export)
-from .inputs import check_image_shape, dense_input
+from .inputs import check_image_shape, images_or_rows
 from .training import (
     OPTIMIZERS,
     PREDICT_BATCH_SIZE,
@@ -350,17 +345,8 @@ class ShipKerasMixin:
         return X, y
 
     def _validate_X(self, X, reset):
-        X = dense_input(self, X, images=True)
-        if X.ndim == 4:
-            _check_feature_names(self, X, reset=reset)
-            X = check_array(X, allow_nd=True, dtype="numeric", ensure_all_finite=True,
-                            input_name="X")
-            if reset:
-                self.n_features_in_ = int(np.prod(X.shape[1:]))
-        else:
-            # validate_data rejects 1-D X with sklearn's "Reshape your data" advice.
-            X = validate_data(self, X, reset=reset, dtype="numeric",
-                              ensure_all_finite=True, skip_check_array=False)
+        X = images_or_rows(self, X, reset=reset)
+        if X.ndim == 2:
             X = self._reshape_rows(X)
         if reset:
             self._set_input_spec(X)

@@ -6,7 +6,7 @@ import keras
 
 from .base import ACTIVATIONS, Interval, StrOptions
 from .networks import cnn_body
-from .symmetry import symmetric_views
+from .symmetry import symmetric_mean
 from .tasks import ShipClassifierBase
 from .training import predict_in_full_batches, schedule_callbacks
 
@@ -207,11 +207,8 @@ class CNNShipClassifier(ShipClassifierBase):
         if not self.test_time_augmentation:
             return raw
         X, _ = self._validate_data(X)
-        n_views = 1
-        for view in symmetric_views(X):  # one copy of X at a time
-            raw = raw + predict_in_full_batches(self.model_, view)
-            n_views += 1
-        return raw / n_views
+        return symmetric_mean(lambda view: predict_in_full_batches(self.model_, view), X,
+                              first=raw)
 
     def _rows_without_image_shape(self, X):
         return X.reshape(X.shape[0], 1, 1, X.shape[1])

@@ -4,8 +4,9 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn_compat.utils.validation import _check_feature_names, check_array, validate_data
 
-__all__ = ["check_image_shape", "check_units", "dense_input"]
+__all__ = ["check_image_shape", "check_units", "dense_input", "images_or_rows"]
 
 
 def dense_input(estimator, X, *, images):
@@ -87,3 +88,36 @@ def check_units(name, units):
             f"{name} must be a sequence of positive integers; got {units!r}."
         )
     return tuple(int(u) for u in values)
+
+
+def images_or_rows(estimator, X, *, reset):
+    """X checked as 4-D images or 2-D rows of numbers, and its width recorded.
+
+    Sets (``reset``) or checks ``n_features_in_`` (values per sample: height
+    x width x channels for images) and ``feature_names_in_``.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The estimator fitting or predicting.
+    X : array-like
+        Images (n, height, width, channels) or rows (n, n_features).
+    reset : bool
+        Whether this is ``fit`` (record) or a later call (check).
+
+    Returns
+    -------
+    X : ndarray
+        Finite numbers, uint8 kept uint8.
+    """
+    X = dense_input(estimator, X, images=True)
+    if X.ndim == 4:
+        _check_feature_names(estimator, X, reset=reset)
+        X = check_array(X, allow_nd=True, dtype="numeric", ensure_all_finite=True,
+                        input_name="X")
+        if reset:
+            estimator.n_features_in_ = int(np.prod(X.shape[1:]))
+        return X
+    # validate_data rejects 1-D X with sklearn's "Reshape your data" advice.
+    return validate_data(estimator, X, reset=reset, dtype="numeric",
+                         ensure_all_finite=True, skip_check_array=False)

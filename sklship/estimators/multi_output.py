@@ -4,8 +4,9 @@ from numbers import Real
 
 import numpy as np
 from sklearn.utils.validation import check_consistent_length
+from sklearn_compat.utils.validation import check_array
 
-from .base import Interval, check_array
+from .base import Interval
 from .cnn import CNNShipClassifier
 from .layers import N_LOCATION, LabelLocationLoss
 from .networks import label_location_output

@@ -177,7 +177,7 @@ def dense_head(x, seeds, *, dense_units=(), activation="relu", dropout=None):
 
 
 def backbone_body(x, seeds, backbone_model, *, backbone, scale=1.0, size=None,
-                  dense_units=(), activation="relu", dropout=None,
+                  dense_units=(), activation="relu", dropout=None, augmentation=None,
                   preprocess_name="preprocess"):
     """A frozen ``keras.applications`` backbone with its preprocessing, then a head.
 
@@ -198,6 +198,9 @@ def backbone_body(x, seeds, backbone_model, *, backbone, scale=1.0, size=None,
         Side the images are resized to; None keeps theirs.
     dense_units, activation, dropout
         The head, as in :func:`dense_head`.
+    augmentation : sequence of str or None, default=None
+        Training-time augmentation of the images, as in :func:`cnn_body`
+        (active while fine-tuning; the frozen features are computed without it).
     preprocess_name : str, default="preprocess"
         Name of the preprocessing layer.
 
@@ -206,6 +209,10 @@ def backbone_body(x, seeds, backbone_model, *, backbone, scale=1.0, size=None,
     x : KerasTensor of shape (batch, n_features)
         Features for the output layer.
     """
+    if augmentation:
+        # Augmentation draws float factors: the pixels as floats, unchanged.
+        x = keras.layers.Rescaling(1.0, name="as_float")(x)
+        x = _augmentation_layer(augmentation, x, seeds())(x)
     x = BackbonePreprocessing(backbone, scale=scale, size=size, name=preprocess_name)(x)
     backbone_model.trainable = False
     # Inference mode always (Keras' transfer-learning recipe): batch

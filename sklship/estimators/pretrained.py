@@ -7,6 +7,7 @@ its features are computed once per fit (optionally cached across fits with a
 """
 
 import os
+from collections import defaultdict
 from numbers import Integral, Real
 
 import joblib
@@ -25,8 +26,10 @@ from .backbones import (  # noqa: F401 (imagenet_weights_file: documented here t
     load_backbone,
 )
 from .base import ACTIVATIONS, Interval, StrOptions
+from .features import logistic_head
 from .inputs import check_units
 from .networks import backbone_body
+from .symmetry import symmetric_mean
 from .tasks import ShipClassifierBase
 from .training import FitCall, predict_in_full_batches, validation_split_indices
 
@@ -93,6 +96,29 @@ class PretrainedShipClassifier(ShipClassifierBase):
         Activation of the hidden dense layers.
     dropout : float in [0, 1) or None, default=None
         Dropout before each dense layer of the head (hidden and output).
+    augmentation : sequence of {"flip", "rot90", "brightness"} or None, \
+            default=None
+        Random changes applied to training chips: flips, 90-degree
+        rotations (square chips only), brightness within +-10 %. They act
+        while fine-tuning; the frozen features the head learns from are
+        those of the chips as they are.
+    test_time_augmentation : bool, default=False
+        Average the predicted probabilities over the eight flips and
+        90-degree rotations of each chip (the four flips for non-square
+        images): eight forward passes per prediction, no training cost.
+    head_solver : {"auto", "lbfgs", "keras"}, default="auto"
+        How the head is fitted on the frozen features. "lbfgs": the output
+        layer is an L2-regularised logistic regression on the standardised
+        features, fitted to convergence by scikit-learn's
+        ``LogisticRegression`` (lbfgs) and written into the layer (the
+        standardisation folded into its weights). "keras": the head is
+        trained by ``optimizer`` for ``epochs`` epochs, the book's way; a
+        sigmoid layer trained so for 10 epochs is a logistic regression that
+        has not converged. "auto": "lbfgs" without ``dense_units``, else
+        "keras". ``partial_fit`` always takes one "keras" epoch.
+    head_C : float, default=1.0
+        Inverse L2 regularisation strength of the "lbfgs" head (scikit-learn's
+        ``C``, on standardised features).
     memory : str, joblib.Memory or None, default=None
         Cache of the backbone features (a directory or a ``joblib.Memory``),
         as in ``sklearn.pipeline.Pipeline``. None computes them once per fit
@@ -111,7 +137,7 @@ class PretrainedShipClassifier(ShipClassifierBase):
     learning_rate : float or None, default=None
         Learning rate of the head phase; None keeps the optimizer's own.
     epochs : int, default=10
-        Epochs of head training on the features.
+        Epochs of head training on the features (``head_solver="keras"``).
     batch_size : int, default=32
         Samples per gradient step (both phases).
     validation_split : float in [0, 1), default=0.0
@@ -186,6 +212,10 @@ class PretrainedShipClassifier(ShipClassifierBase):
         "dense_units": ["array-like"],
         "activation": [StrOptions(ACTIVATIONS), callable],
         "dropout": [Interval(Real, 0, 1, closed="left"), None],
+        "augmentation": ["array-like", None],
+        "test_time_augmentation": ["boolean"],
+        "head_solver": [StrOptions({"auto", "lbfgs", "keras"})],
+        "head_C": [Interval(Real, 0, None, closed="neither")],
         "memory": [str, joblib.Memory, None],
         "fine_tune_epochs": [Interval(Integral, 0, None, closed="left")],
         "fine_tune_learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -207,6 +237,10 @@ class PretrainedShipClassifier(ShipClassifierBase):
         dense_units=(),
         activation="relu",
         dropout=None,
+        augmentation=None,
+        test_time_augmentation=False,
+        head_solver="auto",
+        head_C=1.0,
         memory=None,
         fine_tune_epochs=0,
         fine_tune_learning_rate=1e-5,
@@ -231,6 +265,10 @@ class PretrainedShipClassifier(ShipClassifierBase):
         self.dense_units = dense_units
         self.activation = activation
         self.dropout = dropout
+        self.augmentation = augmentation
+        self.test_time_augmentation = test_time_augmentation
+        self.head_solver = head_solver
+        self.head_C = head_C
         self.memory = memory
         self.fine_tune_epochs = fine_tune_epochs
         self.fine_tune_learning_rate = fine_tune_learning_rate
@@ -286,7 +324,7 @@ class PretrainedShipClassifier(ShipClassifierBase):
             x, seeds, self._load_backbone(size + (3,)), backbone=self.backbone,
             scale=1.0 if self.X_dtype_ == np.uint8 else 255.0, size=self.input_size,
             dense_units=dense_units, activation=self.activation, dropout=self.dropout,
-            preprocess_name=_PREPROCESS,
+            augmentation=self.augmentation, preprocess_name=_PREPROCESS,
         )
 
     def _load_backbone(self, input_shape):
@@ -340,7 +378,12 @@ class PretrainedShipClassifier(ShipClassifierBase):
                 len(X), self.validation_split, call.rng,
                 lambda n_val: self._stratify(y, n_val))
         self._backbone_layer().trainable = False
-        if self._head_on_features:
+        if self._head_on_features and self._lbfgs_head() and not call.partial:
+            rows = slice(None) if split is None else split[0]
+            self._fit_logistic_head(self._features(X)[rows], y[rows],
+                                    None if sample_weight is None else sample_weight[rows])
+            self.model_.compile(optimizer=self._make_optimizer(), loss=self._loss())
+        elif self._head_on_features:
             head = self._head_model()
             head.compile(optimizer=self._make_optimizer(), loss=self._loss(),
                          steps_per_execution=self._head_steps_per_call(len(X)))
@@ -359,6 +402,25 @@ class PretrainedShipClassifier(ShipClassifierBase):
             fine_tune = FitCall(rng=call.rng, epochs=self.fine_tune_epochs,
                                 initial_epoch=self.current_epoch, warm_start=True)
             self._train(self.model_, X, y, sample_weight, fine_tune, split=split)
+
+    def _lbfgs_head(self):
+        """Whether the head is fitted as a logistic regression (``head_solver``)."""
+        if self.head_solver == "auto":
+            return not check_units("dense_units", self.dense_units)
+        if self.head_solver == "lbfgs" and check_units("dense_units", self.dense_units):
+            raise ValueError(
+                f"head_solver='lbfgs' fits the output layer alone, but dense_units="
+                f"{self.dense_units!r} adds hidden layers; use head_solver='keras' "
+                "or 'auto' with hidden layers."
+            )
+        return self.head_solver == "lbfgs"
+
+    def _fit_logistic_head(self, features, y, sample_weight):
+        """The output layer as a converged L2 logistic regression (:func:`logistic_head`)."""
+        labels = np.asarray(y).reshape(len(y), -1)[:, 0].astype(int)
+        kernel, bias, loss = logistic_head(features, labels, sample_weight, C=self.head_C)
+        self.model_.get_layer("output").set_weights([kernel, bias])
+        self.history_ = defaultdict(list, loss=[loss])
 
     def _head_steps_per_call(self, n_samples):
         """Training steps per TensorFlow call for the head on features.
@@ -408,8 +470,20 @@ class PretrainedShipClassifier(ShipClassifierBase):
 
     # -------------------------------------------------------------- prediction
     def _predict_raw(self, X):
-        if self.memory is None or not self.initialized_:
+        if not self.initialized_ or (self.memory is None
+                                     and not self.test_time_augmentation):
             return super()._predict_raw(X)
         X, _ = self._validate_data(X)
-        return predict_in_full_batches(self._head_model(), self._features(X),
-                                       self._predict_batch_size)
+        if self.memory is None:
+            def predict(images):
+                return predict_in_full_batches(self.model_, images,
+                                               self._predict_batch_size)
+        else:
+            head = self._head_model()
+
+            def predict(images):
+                return predict_in_full_batches(head, self._features(images),
+                                               self._predict_batch_size)
+        if not self.test_time_augmentation:
+            return predict(X)
+        return symmetric_mean(predict, X)
