@@ -59,16 +59,16 @@ def one_blas_thread():
 def write_geotiff():
     """A function writing a (bands, height, width) array as a GeoTIFF with rasterio.
 
-    Defaults: UTM zone 11N (EPSG:32611), 3 m pixels from (500000, 3700000),
-    the tag TIFFTAG_DATETIME 2017:07:05 18:08:18.
+    Defaults: UTM zone 11N (EPSG:32611), ``res`` = 3 m pixels from (500000,
+    3700000), the tag TIFFTAG_DATETIME 2017:07:05 18:08:18.
     """
     rasterio = pytest.importorskip("rasterio")
     from rasterio.transform import from_origin
 
-    def write(path, bands, *, crs="EPSG:32611", nodata=None, tags=None):
+    def write(path, bands, *, crs="EPSG:32611", nodata=None, tags=None, res=3):
         count, height, width = bands.shape
         georeference = {} if crs is None else {
-            "crs": crs, "transform": from_origin(500000, 3700000, 3, 3)}
+            "crs": crs, "transform": from_origin(500000, 3700000, res, res)}
         with rasterio.open(path, "w", driver="GTiff", height=height, width=width,
                            count=count, dtype=bands.dtype, nodata=nodata,
                            **georeference) as dataset:
