@@ -12,34 +12,6 @@ from sklship.scenes.resolution import scene_resolution
 from sklship.scenes.scan import scan_scene
 
 WINDOW = 16
-# Ships (rows, cols of their centres, in 3 m pixels) on a 96 x 128 scene.
-SHIPS = [(24, 30), (60, 90), (72, 40)]
-
-
-class BrightCentre:
-    """A stand-in chip model: the share of bright pixels in the window's centre.
-
-    Deterministic, so the test is about geometry, not about training.
-    """
-
-    classes_ = np.array([0, 1])
-    input_shape_ = (WINDOW, WINDOW, 3)
-    X_dtype_ = np.dtype(np.uint8)
-
-    def __init__(self, chip_resolution=3.0):
-        self.chip_resolution = chip_resolution
-
-    def predict_proba(self, X):
-        centre = X[:, 4:12, 4:12, 0] > 128
-        p = np.clip(centre.mean(axis=(1, 2)) * 2.5, 0, 1)
-        return np.column_stack([1 - p, p])
-
-
-def scene_3m():
-    scene = np.full((96, 128, 3), 30, dtype=np.uint8)
-    for row, col in SHIPS:  # hulls 4 x 8 pixels (12 x 24 m)
-        scene[row - 2:row + 2, col - 4:col + 4] = 220
-    return scene
 
 
 def at(scene, factor):
@@ -51,16 +23,17 @@ def at(scene, factor):
 
 
 @pytest.fixture(scope="module")
-def tifs(write_geotiff, tmp_path_factory):
+def tifs(write_geotiff, tmp_path_factory, ship_scene):
     folder = tmp_path_factory.mktemp("resolution")
-    scene = scene_3m()
+    scene = ship_scene[0]
     return {res: write_geotiff(folder / f"port_{res}m.tif",
                                np.moveaxis(at(scene, 3 / res), -1, 0), res=res)
             for res in (3, 1.5, 6)}
 
 
-def test_same_ships_on_the_map_at_3_1_5_and_6_m(tifs):
-    model = BrightCentre()
+def test_same_ships_on_the_map_at_3_1_5_and_6_m(tifs, bright_centre, ship_scene):
+    SHIPS = ship_scene[1]
+    model = bright_centre()
     found = {}
     for res, path in tifs.items():
         result = scan_scene(model, path, stride=2, threshold=0.5, engine="batched")
@@ -78,8 +51,9 @@ def test_same_ships_on_the_map_at_3_1_5_and_6_m(tifs):
         assert np.abs(table["y"] - found[3]["y"]).max() <= WINDOW / 2 * 3, res
 
 
-def test_png_resolution_from_the_option(tmp_path):
-    scene = at(scene_3m(), 0.5)  # a 6 m picture without georeference
+def test_png_resolution_from_the_option(tmp_path, bright_centre, ship_scene):
+    BrightCentre, (scene, SHIPS) = bright_centre, ship_scene
+    scene = at(scene, 0.5)  # a 6 m picture without georeference
     path = tmp_path / "port.png"
     Image.fromarray(scene).save(path)
     plain = scan_scene(BrightCentre(), path, stride=2, engine="batched")
@@ -91,7 +65,8 @@ def test_png_resolution_from_the_option(tmp_path):
     np.testing.assert_allclose(rows, sorted(r / 2 for r, _ in SHIPS), atol=WINDOW / 4)
 
 
-def test_unknown_model_resolution_warns_when_far_from_3_m(tifs):
+def test_unknown_model_resolution_warns_when_far_from_3_m(tifs, bright_centre):
+    BrightCentre = bright_centre
     with pytest.warns(UserWarning, match="does not say the resolution of its chips"):
         result = scan_scene(BrightCentre(None), tifs[6], stride=2, engine="batched")
     assert result.pixel_scale == 1
@@ -101,9 +76,9 @@ def test_unknown_model_resolution_warns_when_far_from_3_m(tifs):
 
 
 @pytest.mark.parametrize("bad", [0, -3.0])
-def test_resolution_must_be_positive(tifs, bad):
+def test_resolution_must_be_positive(tifs, bad, bright_centre):
     with pytest.raises(ValueError, match="resolution"):
-        scan_scene(BrightCentre(), tifs[3], resolution=bad)
+        scan_scene(bright_centre(), tifs[3], resolution=bad)
 
 
 def test_geographic_crs_in_metres_and_grid_scale():
