@@ -107,6 +107,23 @@ def probability(text):
     return value
 
 
+def above(minimum, maximum=None):
+    """A number above ``minimum`` (and at most ``maximum``) from the command line."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
+        if not value > minimum or maximum is not None and value > maximum:
+            limits = (f"above {minimum:g}" if maximum is None else
+                      f"above {minimum:g} and at most {maximum:g}")
+            raise argparse.ArgumentTypeError(f"must be {limits}; got {text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
 def band_list(text):
     try:
         bands = tuple(int(part) for part in text.split(","))
