@@ -233,6 +233,9 @@ def _intervals(counts, activity, base, n_bootstrap, random_state):
                                  f"{area['datetime'].max():%Y-%m-%d}).")
             base_mean = inside.mean()
             base_means = _replicates(inside, n_bootstrap, rng)
+            if base_mean == 0:
+                warnings.warn(f"area {aoi!r} had no ship in base period {base}: its "
+                              "index is undefined (NaN).", UserWarning, stacklevel=3)
         for row in rows:
             ships = area["count"][area["period"] == activity.at[row, "period"]]
             means = _replicates(ships.to_numpy(float), n_bootstrap, rng)
@@ -252,5 +255,5 @@ def _intervals(counts, activity, base, n_bootstrap, random_state):
 
 def _replicates(values, n_bootstrap, rng):
     """Means of ``n_bootstrap`` resamples of ``values`` with replacement."""
-    picks = rng.integers(0, len(values), size=(n_bootstrap, len(values)))
+    picks = rng.randint(0, len(values), size=(n_bootstrap, len(values)))
     return values[picks].mean(axis=1)
