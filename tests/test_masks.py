@@ -100,3 +100,26 @@ def test_bad_masks_are_one_clear_error(scene, write_geotiff, tmp_path, model):
     small = write_geotiff(tmp_path / "small.tif", udm2()[:1, :50], crs=None)
     with pytest.raises(ValueError, match="has no CRS and is 50x128 pixels"):
         scan_scene(model, scene, mask=small)
+
+
+def test_overlay_draws_areas_and_masked_parts(scene, write_geotiff, model):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sklship.scenes.display import ScanDisplay
+    from sklship.scenes.sources import open_scene
+
+    write_geotiff(scene.with_name("20170705_180818_1041_3B_udm2.tif"), udm2())
+    result = scan_scene(model, scene, stride=2, engine="batched",
+                        aoi={"port": whole(0, 0, 64, 96)})
+    with open_scene(scene) as source:
+        display = ScanDisplay.from_result(result, source.overview()[0])
+    try:
+        assert len(display.areas_) == 1 and display.masked_ is not None
+        # The area's outline is in scene pixels: columns 0..64.
+        xs = display.areas_[0].get_xy()[:, 0]
+        assert xs.min() == pytest.approx(0, abs=0.5) and xs.max() == pytest.approx(64, abs=0.5)
+    finally:
+        plt.close(display.figure_)

@@ -294,7 +294,6 @@ def _activity(args):
         counts = read_counts(args.counts)
     except (OSError, ValueError) as exc:
         raise bad_file(exc) from exc
-    out = out_folder(args.out)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         try:
@@ -305,6 +304,7 @@ def _activity(args):
             raise CommandError(str(exc), 2) from exc
     for warning in caught:
         log.warning(warning.message)
+    out = out_folder(args.out)  # after the checks: nothing half-written
     print(activity.to_markdown(index=False, floatfmt=".2f"))
     write_text(out / "activity.csv", activity.to_csv(index=False, date_format="%Y-%m-%d"))
     save_display(ActivityDisplay(activity, freq=args.freq).plot(), out / "activity.png")

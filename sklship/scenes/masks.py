@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .sources import is_remote
+
 __all__ = ["UDM2_UNUSABLE", "UsableMask", "find_udm2", "usable_mask"]
 
 log = logging.getLogger("sklship")
@@ -109,7 +111,7 @@ class UsableMask:
         self.source = source
         if isinstance(spec, (str, PathLike)) and Path(spec).suffix.lower() not in \
                 _GEOJSON_SUFFIXES:
-            self._open_raster(Path(spec), source)
+            self._open_raster(spec if is_remote(spec) else Path(spec), source)
         else:
             self._polygons(spec, source)
 
@@ -135,14 +137,14 @@ class UsableMask:
         from rasterio.warp import transform_bounds
 
         self.what = f"mask file {path}"
-        if not path.is_file():
+        if not is_remote(path) and not path.is_file():
             raise FileNotFoundError(f"{self.what} does not exist.")
         try:
             self.dataset = dataset = rasterio.open(path)
         except rasterio.errors.RasterioIOError as exc:
             raise ValueError(f"Cannot read {self.what} ({exc}).") from None
         try:
-            udm2 = "udm2" in path.name.lower()
+            udm2 = "udm2" in Path(path).name.lower()
             self.bands = list(UDM2_UNUSABLE if udm2 and dataset.count >= 6 else (1,))
             size = tuple(source.scene_shape[:2])
             own = {}

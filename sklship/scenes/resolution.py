@@ -244,6 +244,14 @@ def prepare(source, model_resolution, resolution, mask_spec=None):
     source : ScanSource
         With ``resolution``, the scene's metres per pixel as used (None:
         unknown).
+
+    Warns
+    -----
+    UserWarning
+        When the scene's resolution is known, the model's is not, and the
+        scene is more than :data:`TOLERANCE` (20 %) off ShipsNet's 3 m: it is
+        scanned unresampled. When ``resolution`` contradicts the file's own
+        (the file's is used).
     """
     try:
         own = scene_resolution(source.crs, source.transform, source.shape[:2])

@@ -101,22 +101,11 @@ class ScanResult:
     counts : pandas.DataFrame
         Ships per area: columns ``aoi`` (the area's name; None for the whole
         scene when no AOI was given), ``count``, ``valid_fraction`` (of
-        the area: inside the scene and not nodata) and ``clear_fraction``
-        (inside the scene, not nodata and not masked as unusable).
-    clear_fraction : float
-        Fraction of the scene's pixels that are data and usable (see
-        :mod:`sklship.scenes.masks`); ``valid_fraction`` without a mask.
-    resolution : float or None
-        The scene's metres per pixel (from its georeference, else the
-        ``resolution`` given); None when unknown.
-    pixel_scale : float
-        Scene pixels per grid pixel: the windows were read resampled by this
-        factor (1: not resampled); ``probabilities`` is on the resampled grid
-        (:attr:`grid`), ``detections`` are in the scene's own pixels.
-    areas : dict of str to shapely geometry or None
-        The areas of interest in the scene's pixels (x = col, y = row).
-    usable : ndarray of bool or None
-        Data and usable on a decimated overview of the scene (None: all).
+        the area: inside the scene and not nodata) and ``clear_fraction`` (also usable).
+    clear_fraction, resolution, pixel_scale, areas, usable
+        Usable share (:mod:`~sklship.scenes.masks`); metres per pixel (None:
+        unknown); scene pixels per :attr:`grid` pixel (:mod:`~sklship.scenes.resolution`);
+        areas of interest in scene pixels (x = col); usable data on an overview.
     """
 
     detections: pd.DataFrame
@@ -296,18 +285,14 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
         (optionally ``hour``, ``minute``, ``second``) for the acquisition
         time in the file name; see :func:`sklship.scenes.sources.scene_datetime`.
     resolution : float > 0 or None, default=None
-        The scene's metres per pixel when its file does not say (PNG, JPEG,
-        arrays, GeoTIFFs without CRS); a georeferenced file's own resolution
-        wins. The windows are resampled to the estimator's
-        ``chip_resolution`` as they are read (see
-        :mod:`sklship.scenes.resolution`); detections stay in the scene's
-        own pixels.
+        The scene's metres per pixel when its file does not say (a
+        georeferenced file's own wins). Windows are resampled to the
+        estimator's ``chip_resolution`` as they are read
+        (:mod:`sklship.scenes.resolution`); detections are in scene pixels.
     mask : path, polygons, False or None, default=None
-        Usable-data mask (see :mod:`sklship.scenes.masks`): a raster
-        (non-zero = unusable), a PlanetScope UDM2, or GeoJSON polygons in
-        lon/lat. None uses a ``*_udm2.tif`` beside a scene file when there
-        is one (logged); False uses none. Unusable windows are treated like
-        nodata.
+        Usable-data mask, treated like nodata (:mod:`sklship.scenes.masks`):
+        a raster, a PlanetScope UDM2 or lon/lat polygons. None uses a UDM2
+        beside a scene file (logged); False none.
 
     Returns
     -------
@@ -333,9 +318,7 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
     -----
     UserWarning
         When an area of interest does not overlap the scene (its count and
-        valid fraction are 0); when the scene's resolution is known, the
-        model's is not, and the scene is more than 20 % off ShipsNet's 3 m;
-        when ``resolution`` disagrees with the file's georeference.
+        valid fraction are 0); for resolutions, see :func:`~.resolution.prepare`.
 
     Notes
     -----
@@ -386,13 +369,11 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
                                      min_neighbors=min_neighbors)
     if source.crs is not None:
         detections = georeference(detections, source.crs, source.transform)
-    valid_fraction = 1.0 if valid is None else float(valid.mean())
-    clear_fraction = 1.0 if clear is None else float(clear.mean())
+    valid_fraction, clear_fraction = (1.0 if m is None else float(m.mean()) for m in (valid, clear))
     counts = None
     if pixel_aois is not None:
         detections, counts = count_in_aois(detections, pixel_aois, source, valid, clear)
-    detections, areas = scene_pixels(grid, detections, pixel_aois)
-    # --- end issue 23
+    detections, areas = scene_pixels(grid, detections, pixel_aois)  # --- end issue 23
     return ScanResult(
         detections=detections, probabilities=probabilities, window=window,
         stride=stride, threshold=threshold,
