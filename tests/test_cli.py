@@ -291,8 +291,8 @@ def test_scan_geotiffs_with_areas_then_activity(model_file, write_geotiff, tmp_p
     with Image.open(tmp_path / "act" / "activity.png") as image:
         assert image.format == "PNG"
     status, stdout, err = run(capsys, "activity", out / "counts.csv", "--freq", "W",
-                              "--min-valid-fraction", 0, "--base", "2017-07-03",
-                              "--min-clear", 0.5, "--out", tmp_path / "index")
+                              "--min-valid-fraction", 0, "--base", "2017-07-03:2017-07-09",
+                              "--min-clear", 0.01, "--out", tmp_path / "index")
     assert status == 0, err
     index = pd.read_csv(tmp_path / "index" / "activity.csv")
     assert index["index"][0] == 100 and {"index_low", "index_high"} <= set(index)

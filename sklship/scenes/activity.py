@@ -221,6 +221,9 @@ def _intervals(counts, activity, base, n_bootstrap, random_state):
     columns = {name: np.full(len(activity), np.nan) for name in
                ("mean_low", "mean_high", "index", "index_low", "index_high")}
     bounds = None if base is None else base_period(base)
+    if bounds is not None and not len(activity):
+        raise ValueError(f"base period {base} has no observation: no counts are left "
+                         "(see the notes on rows left out).")
     for aoi, rows in activity.groupby("aoi", sort=True).groups.items():
         area = counts[counts["aoi"] == aoi]
         base_means = None
