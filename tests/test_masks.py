@@ -78,6 +78,7 @@ def test_udm2_at_another_resolution_is_aligned(scene, write_geotiff, tmp_path, m
     assert result.count == SHIPS - 1
 
 
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
 def test_geojson_and_plain_raster_masks(scene, write_geotiff, tmp_path, model):
     path = tmp_path / "cloud.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [
@@ -93,6 +94,7 @@ def test_geojson_and_plain_raster_masks(scene, write_geotiff, tmp_path, model):
     assert result.usable is not None and not result.usable.all()
 
 
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
 def test_bad_masks_are_one_clear_error(scene, write_geotiff, tmp_path, model):
     far = write_geotiff(tmp_path / "far.tif", udm2()[:1], crs="EPSG:32633")
     with pytest.raises(ValueError, match="does not overlap"):

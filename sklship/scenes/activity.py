@@ -100,7 +100,8 @@ def port_activity(counts, *, freq="W", min_valid_fraction=0.5, min_clear=0.0, ba
     Parameters
     ----------
     counts : pandas.DataFrame, path or list of paths
-        Columns scene, datetime, aoi, count, valid_fraction (the counts table
+        Columns scene, datetime, aoi, count, valid_fraction and
+        clear_fraction (valid_fraction when missing; the counts table
         of :func:`~sklship.scenes.survey.scan_scenes` or ``counts.csv`` files of
         ``sklship scan``). Rows without an area (scans without areas of
         interest) count as the area :data:`WHOLE_SCENE`.
@@ -159,12 +160,12 @@ def port_activity(counts, *, freq="W", min_valid_fraction=0.5, min_clear=0.0, ba
     """
     if not isinstance(counts, pd.DataFrame):
         counts = read_counts([counts] if isinstance(counts, (str, PathLike)) else counts)
+    if "clear_fraction" not in counts and "valid_fraction" in counts:
+        counts = counts.assign(clear_fraction=counts["valid_fraction"])  # before masks
     missing = [c for c in COUNT_COLUMNS if c not in counts]
     if missing:
         raise ValueError(f"counts lacks the columns {missing}; expected "
                          f"{', '.join(COUNT_COLUMNS)}.")
-    if "clear_fraction" not in counts:
-        counts = counts.assign(clear_fraction=counts["valid_fraction"])
     counts = counts.assign(datetime=pd.to_datetime(counts["datetime"]),
                            aoi=counts["aoi"].fillna(WHOLE_SCENE).astype(str))
     undated = counts["datetime"].isna()
