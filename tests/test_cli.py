@@ -205,6 +205,13 @@ def test_scan_synthetic_scene_and_scene_file(model_file, tmp_path, capsys):
     assert counts[["scene", "count"]].to_dict("list") == {"scene": ["harbour"],
                                                          "count": [len(detections)]}
     assert counts["datetime"].isna().all() and counts["aoi"].isna().all()
+    # The same picture said to be at 6 m: resampled to the model's 3 m as read.
+    status, out, err = run(capsys, "scan", model_file, tmp_path / "harbour.png",
+                           "--resolution", 6, "--stride", 4, "--no-progress",
+                           "--out", tmp_path / "c")
+    assert status == 0, err
+    run_record = json.loads((tmp_path / "c" / "run.json").read_text())
+    assert run_record["resolution"] == 6 and run_record["model_resolution"] == 3
     assert list(detections.columns) == ["scene", "datetime", "row", "col", "probability"]
     assert (tmp_path / "b" / "harbour_scan.png").exists()
     assert "harbour has no CRS" in err
@@ -359,7 +366,7 @@ def test_activity_leaves_out_rows_without_datetime(tmp_path, capsys):
     (["activity", "c.csv", "--freq", "Y"], "invalid choice: 'Y'"),
     (["scan", "--resolution", "0"], "--resolution: must be above 0; got 0"),
     (["scan", "--resolution", "-3"], "--resolution: must be above 0"),
-    (["scan", "--max-cloud", "101"], "at most 100"),
+    (["scan", "--max-cloud", "101"], "--max-cloud: must be between 0 and 100"),
     (["activity", "c.csv", "--min-clear", "2"], "between 0 and 1"),
 ])
 def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):

@@ -98,30 +98,36 @@ def at_least(minimum):
 
 
 def probability(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
+    value = _number(text)
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1; got {value}")
     return value
 
 
-def above(minimum, maximum=None):
-    """A number above ``minimum`` (and at most ``maximum``) from the command line."""
+def above(minimum):
+    """A number above ``minimum`` from the command line."""
     def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
-        if not value > minimum or maximum is not None and value > maximum:
-            limits = (f"above {minimum:g}" if maximum is None else
-                      f"above {minimum:g} and at most {maximum:g}")
-            raise argparse.ArgumentTypeError(f"must be {limits}; got {text}")
+        value = _number(text)
+        if not value > minimum:
+            raise argparse.ArgumentTypeError(f"must be above {minimum:g}; got {text}")
         return value
 
     parse.__name__ = "number"
     return parse
+
+
+def percent(text):
+    value = _number(text)
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100; got {text}")
+    return value
+
+
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
 
 
 def band_list(text):

@@ -12,6 +12,7 @@ from .arguments import (
     at_least,
     bad_file,
     band_list,
+    percent,
     probability,
     scale_range,
 )
@@ -65,7 +66,7 @@ def add_parsers(commands, common, parents):
     scan.add_argument("--asset", default="visual", metavar="KEY",
                       help="asset of the STAC items to scan, e.g. analytic with --bands "
                       "and --scale (default: %(default)s)")
-    scan.add_argument("--max-cloud", type=above(-1e-9, 100), metavar="P",
+    scan.add_argument("--max-cloud", type=percent, metavar="P",
                       help="skip (and report) STAC items whose eo:cloud_cover is above "
                       "P percent")
     scan.add_argument("--date-pattern", metavar="REGEX",
@@ -105,12 +106,13 @@ def add_parsers(commands, common, parents):
     activity = commands.add_parser(
         "activity", parents=[common], help="ships per port and period from scan counts",
         description="Turn counts.csv files of 'sklship scan' into a port-activity "
-        "time series: activity.csv (aoi, period, n_scenes, mean_ships, max_ships) "
-        "and activity.png (one line per area; the number of scenes behind each "
-        "point is written beside it). With --base, an index (100 = the base "
-        "period's mean) with 90 %% bootstrap intervals. Rows without a datetime, "
-        "or whose area had too little valid or clear data, are left out with a "
-        "message.")
+        "time series: activity.csv (aoi, period, n_scenes, mean_ships, max_ships, "
+        "90 % interval of the mean, clear_fraction, thin) and activity.png (one line "
+        "per area; the number of scenes behind each point is written beside it; "
+        "hollow points: fewer than 3 scenes). With --base, an index (100 = the base "
+        "period's mean) with 90 % bootstrap intervals, drawn with its band. Rows "
+        "without a datetime, or whose area had too little valid or clear data, are "
+        "left out with a message.")
     activity.add_argument("counts", nargs="+", type=Path, metavar="COUNTS_CSV")
     activity.add_argument("--freq", choices=["D", "W", "M"], default="W",
                           help="period: day, week or month (default: %(default)s)")
