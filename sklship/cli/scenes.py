@@ -167,8 +167,13 @@ def _scan(args):
         bands=args.bands, scale=args.scale, aoi=aoi, date_pattern=args.date_pattern,
         resolution=args.resolution, mask=args.mask, asset=args.asset))
     # name -> (what to scan, known ship positions)
-    stems = [path.stem for path in args.files[1:]]
-    scenes = {stem: (path, None) for stem, path in zip(stems, args.files[1:], strict=True)}
+    # A shell glob (scenes/*.tif) also matches the UDM2 masks lying beside the scenes.
+    files = [path for path in args.files[1:] if "udm2" not in path.stem.lower()]
+    if len(files) < len(args.files[1:]):
+        log.info(f"{len(args.files) - 1 - len(files)} *udm2* files given as scenes are "
+                 "not scanned: they are usable-data masks, used beside their scenes.")
+    stems = [path.stem for path in files]
+    scenes = {stem: (path, None) for stem, path in zip(stems, files, strict=True)}
     failed = _stac_scenes(args, scenes, stems)
     if len(scenes) < len(stems):
         twice = sorted({stem for stem in stems if stems.count(stem) > 1})
