@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -42,6 +43,46 @@ def mobilenet_v2_tflite():
                 f"{SHARED_DIR / 'weights'}")
 
 
+class BrightCentre:
+    """A stand-in 16-pixel chip model: the share of bright pixels in the window's centre.
+
+    Deterministic, so tests of scene geometry (resolution, masks, STAC) are
+    about geometry, not about training.
+    """
+
+    classes_ = np.array([0, 1])
+    input_shape_ = (16, 16, 3)
+    X_dtype_ = np.dtype(np.uint8)
+
+    def __init__(self, chip_resolution=3.0):
+        self.chip_resolution = chip_resolution
+
+    def predict_proba(self, X):
+        centre = X[:, 4:12, 4:12, 0] > 128
+        p = np.clip(centre.mean(axis=(1, 2)) * 2.5, 0, 1)
+        return np.column_stack([1 - p, p])
+
+
+#: Ship centres (row, col) of :func:`ship_scene`, in its 3 m pixels.
+SHIPS = ((24, 30), (60, 90), (72, 40))
+
+
+@pytest.fixture(scope="session")
+def bright_centre():
+    """The :class:`BrightCentre` stand-in model class."""
+    return BrightCentre
+
+
+@pytest.fixture(scope="session")
+def ship_scene():
+    """A 96 x 128 3 m scene: dark water, three 4 x 8 pixel hulls at :data:`SHIPS`."""
+    scene = np.full((96, 128, 3), 30, dtype=np.uint8)
+    for row, col in SHIPS:
+        scene[row - 2:row + 2, col - 4:col + 4] = 220
+    scene.setflags(write=False)
+    return scene, SHIPS
+
+
 @pytest.fixture(scope="session", autouse=True)
 def one_blas_thread():
     """One BLAS thread per test process.
@@ -59,16 +100,16 @@ def one_blas_thread():
 def write_geotiff():
     """A function writing a (bands, height, width) array as a GeoTIFF with rasterio.
 
-    Defaults: UTM zone 11N (EPSG:32611), 3 m pixels from (500000, 3700000),
-    the tag TIFFTAG_DATETIME 2017:07:05 18:08:18.
+    Defaults: UTM zone 11N (EPSG:32611), ``res`` = 3 m pixels from (500000,
+    3700000), the tag TIFFTAG_DATETIME 2017:07:05 18:08:18.
     """
     rasterio = pytest.importorskip("rasterio")
     from rasterio.transform import from_origin
 
-    def write(path, bands, *, crs="EPSG:32611", nodata=None, tags=None):
+    def write(path, bands, *, crs="EPSG:32611", nodata=None, tags=None, res=3):
         count, height, width = bands.shape
         georeference = {} if crs is None else {
-            "crs": crs, "transform": from_origin(500000, 3700000, 3, 3)}
+            "crs": crs, "transform": from_origin(500000, 3700000, res, res)}
         with rasterio.open(path, "w", driver="GTiff", height=height, width=width,
                            count=count, dtype=bands.dtype, nodata=nodata,
                            **georeference) as dataset:

@@ -200,10 +200,18 @@ def test_scan_synthetic_scene_and_scene_file(model_file, tmp_path, capsys):
     assert status == 0 and out.startswith("harbour: ")
     counts = pd.read_csv(tmp_path / "b" / "counts.csv")
     detections = pd.read_csv(tmp_path / "b" / "detections.csv")
-    assert list(counts.columns) == ["scene", "datetime", "aoi", "count", "valid_fraction"]
+    assert list(counts.columns) == ["scene", "datetime", "aoi", "count", "valid_fraction",
+                                    "clear_fraction"]
     assert counts[["scene", "count"]].to_dict("list") == {"scene": ["harbour"],
                                                          "count": [len(detections)]}
     assert counts["datetime"].isna().all() and counts["aoi"].isna().all()
+    # The same picture said to be at 6 m: resampled to the model's 3 m as read.
+    status, out, err = run(capsys, "scan", model_file, tmp_path / "harbour.png",
+                           "--resolution", 6, "--stride", 4, "--no-progress",
+                           "--out", tmp_path / "c")
+    assert status == 0, err
+    run_record = json.loads((tmp_path / "c" / "run.json").read_text())
+    assert run_record["resolution"] == 6 and run_record["model_resolution"] == 3
     assert list(detections.columns) == ["scene", "datetime", "row", "col", "probability"]
     assert (tmp_path / "b" / "harbour_scan.png").exists()
     assert "harbour has no CRS" in err
@@ -282,12 +290,23 @@ def test_scan_geotiffs_with_areas_then_activity(model_file, write_geotiff, tmp_p
     assert status == 0, err
     activity = pd.read_csv(tmp_path / "act" / "activity.csv")
     assert activity.columns.tolist() == ["aoi", "period", "n_scenes", "mean_ships",
-                                         "max_ships"]
+                                         "max_ships", "clear_fraction", "mean_low",
+                                         "mean_high", "thin"]
     assert activity["period"].tolist() == ["2017-07-03", "2017-07-10"]
     assert activity["n_scenes"].tolist() == [2, 1]
     assert activity["max_ships"].tolist() == [counts["count"][:2].max(), counts["count"][2]]
     with Image.open(tmp_path / "act" / "activity.png") as image:
         assert image.format == "PNG"
+    status, stdout, err = run(capsys, "activity", out / "counts.csv", "--freq", "W",
+                              "--min-valid-fraction", 0, "--base", "2017-07-03:2017-07-09",
+                              "--min-clear", 0.01, "--out", tmp_path / "index")
+    assert status == 0, err
+    index = pd.read_csv(tmp_path / "index" / "activity.csv")
+    assert index["index"][0] == 100 and {"index_low", "index_high"} <= set(index)
+    status, _, err = run(capsys, "activity", out / "counts.csv", "--base", "2016-01",
+                         "--out", tmp_path / "none")
+    assert status == 2 and "base period 2016-01 has no observation" in err
+    assert not (tmp_path / "none" / "activity.csv").exists()
 
 
 def test_scan_goes_on_past_an_unreadable_scene_and_exits_1(model_file, write_geotiff,
@@ -345,6 +364,10 @@ def test_activity_leaves_out_rows_without_datetime(tmp_path, capsys):
     (["scan", "--scale", "5,1"], "LOW must be below HIGH"),
     (["scan", "--scale", "max"], "LOW,HIGH (e.g. 0,3000) or 'percentile'"),
     (["activity", "c.csv", "--freq", "Y"], "invalid choice: 'Y'"),
+    (["scan", "--resolution", "0"], "--resolution: must be above 0; got 0"),
+    (["scan", "--resolution", "-3"], "--resolution: must be above 0"),
+    (["scan", "--max-cloud", "101"], "--max-cloud: must be between 0 and 100"),
+    (["activity", "c.csv", "--min-clear", "2"], "between 0 and 1"),
 ])
 def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):
     status, out, err = run(capsys, *argv)

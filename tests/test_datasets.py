@@ -28,7 +28,7 @@ SORTED_NAMES = sorted(CHIPS)
 FRAME_COLUMNS = ["filename", "scene_id", "longitude", "latitude", "target"]
 BUNCH_KEYS = {
     "images", "target", "scene_id", "longitude", "latitude", "filenames",
-    "target_names", "frame", "DESCR",
+    "target_names", "resolution", "frame", "DESCR",
 }
 
 

@@ -67,7 +67,8 @@ def test_area_that_misses_the_scene_counts_zero_with_a_warning(cnn, tif):
                                          "scene file .*harbour.tif"):
         result = scan_scene(cnn, tif, stride=4, threshold=0.0, aoi=far)
     assert result.counts.to_dict("list") == {"aoi": ["aoi-1"], "count": [0],
-                                             "valid_fraction": [0.0]}
+                                             "valid_fraction": [0.0],
+                                             "clear_fraction": [0.0]}
     assert result.count == 0 and np.isnan(result.probabilities).all()
 
 

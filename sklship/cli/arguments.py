@@ -83,28 +83,34 @@ def add_chip_arguments(parser, metavar, verb, n_samples):
                         "chips (default: %(default)s)")
 
 
-def at_least(minimum):
+def _bounded(convert, limits, ok):
+    """An argparse type: ``convert(text)``, which must satisfy ``ok`` (said as ``limits``)."""
+    kind = "an integer" if convert is int else "a number"
+
     def parse(text):
         try:
-            value = int(text)
+            value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}; got {value}")
+            raise argparse.ArgumentTypeError(f"expected {kind}; got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {limits}; got {text}")
         return value
 
-    parse.__name__ = "integer"
+    parse.__name__ = kind.split()[-1]
     return parse
 
 
-def probability(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1; got {value}")
-    return value
+def at_least(minimum):
+    return _bounded(int, f"at least {minimum}", lambda value: value >= minimum)
+
+
+def above(minimum):
+    """A number above ``minimum`` (e.g. metres per pixel)."""
+    return _bounded(float, f"above {minimum:g}", lambda value: value > minimum)
+
+
+probability = _bounded(float, "between 0 and 1", lambda value: 0 <= value <= 1)
+percent = _bounded(float, "between 0 and 100", lambda value: 0 <= value <= 100)
 
 
 def band_list(text):

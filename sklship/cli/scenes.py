@@ -8,9 +8,11 @@ from .arguments import (
     CHIP_SIZE,
     SYNTHETIC_SAMPLES,
     CommandError,
+    above,
     at_least,
     bad_file,
     band_list,
+    percent,
     probability,
     scale_range,
 )
@@ -26,7 +28,9 @@ def add_parsers(commands, common, parents):
         description="Slide a saved chip model over scenes (GeoTIFF/COG, read window "
         "by window, or PNG/JPEG); write detections.csv, detections.geojson (lon/lat "
         "of georeferenced scenes), counts.csv (per scene and area of interest) and "
-        "an overlay PNG per scene. Scenes done before (DIR/scenes/) are skipped "
+        "an overlay PNG per scene. Scenes are resampled to the model's chip "
+        "resolution as they are read; a PlanetScope *_udm2.tif beside a scene "
+        "masks its clouds, haze, shadow and snow. Scenes done before (DIR/scenes/) are skipped "
         "unless --overwrite, so an interrupted run can be restarted. Without "
         "MODEL_FILE a CNN is trained on synthetic chips first; without SCENE a "
         "synthetic scene is scanned.")
@@ -44,6 +48,27 @@ def add_parsers(commands, common, parents):
                       help="map LOW..HIGH to 0..255 (clipping outside), or "
                       "'percentile' (percentiles 2 and 98); required for scenes that "
                       "are not 8-bit")
+    scan.add_argument("--resolution", type=above(0), metavar="METRES",
+                      help="metres per pixel of scenes whose file does not say it (PNG, "
+                      "JPEG, GeoTIFF without CRS); a georeferenced file's own resolution "
+                      "wins. Windows are resampled to the model's chip resolution "
+                      "(3 m for ShipsNet models) as they are read")
+    scan.add_argument("--mask", type=Path, metavar="FILE",
+                      help="usable-data mask: a raster (non-zero = unusable; reprojected "
+                      "to the scene), a PlanetScope UDM2 (snow, shadow, heavy haze, "
+                      "cloud unusable) or GeoJSON polygons in lon/lat (default: a "
+                      "<scene>_udm2.tif / Planet-named UDM2 beside each scene, or the "
+                      "STAC item's udm2 asset)")
+    scan.add_argument("--stac", type=Path, metavar="PATH",
+                      help="scan the items of a local STAC catalog, collection, item or "
+                      "ItemCollection (JSON file): dates from the items, resolution from "
+                      "gsd / proj:transform, the udm2 asset as mask")
+    scan.add_argument("--asset", default="visual", metavar="KEY",
+                      help="asset of the STAC items to scan, e.g. analytic with --bands "
+                      "and --scale (default: %(default)s)")
+    scan.add_argument("--max-cloud", type=percent, metavar="P",
+                      help="skip (and report) STAC items whose eo:cloud_cover is above "
+                      "P percent")
     scan.add_argument("--date-pattern", metavar="REGEX",
                       help="regular expression with named groups year, month, day "
                       "(hour, minute, second) finding the date in file names, e.g. "
@@ -81,16 +106,27 @@ def add_parsers(commands, common, parents):
     activity = commands.add_parser(
         "activity", parents=[common], help="ships per port and period from scan counts",
         description="Turn counts.csv files of 'sklship scan' into a port-activity "
-        "time series: activity.csv (aoi, period, n_scenes, mean_ships, max_ships) "
-        "and activity.png (one line per area; the number of scenes behind each "
-        "point is written beside it). Rows without a datetime, or whose area had "
-        "too little valid data, are left out with a message.")
+        "time series: activity.csv (aoi, period, n_scenes, mean_ships, max_ships, "
+        "90 % interval of the mean, clear_fraction, thin) and activity.png (one line "
+        "per area; the number of scenes behind each point is written beside it; "
+        "hollow points: fewer than 3 scenes). With --base, an index (100 = the base "
+        "period's mean) with 90 % bootstrap intervals, drawn with its band. Rows "
+        "without a datetime, or whose area had too little valid or clear data, are "
+        "left out with a message.")
     activity.add_argument("counts", nargs="+", type=Path, metavar="COUNTS_CSV")
     activity.add_argument("--freq", choices=["D", "W", "M"], default="W",
                           help="period: day, week or month (default: %(default)s)")
     activity.add_argument("--min-valid-fraction", type=probability, default=0.5,
                           metavar="F", help="leave out counts of areas with less "
                           "valid data (default: %(default)s)")
+    activity.add_argument("--min-clear", type=probability, default=0.0, metavar="F",
+                          help="leave out (and report) counts of areas whose clear "
+                          "share (data, not cloud, haze, shadow or snow) is below F "
+                          "(default: %(default)s)")
+    activity.add_argument("--base", metavar="PERIOD",
+                          help="base period of the index, e.g. 2017-01, or a range "
+                          "2017-01:2017-03: adds index = 100 x period mean / base mean, "
+                          "with a 90 %% interval (bootstrap over scenes, seeded)")
     activity.add_argument("--out", type=Path, default=Path("sklship-activity"),
                           metavar="DIR", help="output folder (default: %(default)s)")
     activity.set_defaults(run=_activity)
@@ -128,15 +164,22 @@ def _scan(args):
             raise bad_file(exc) from exc
     settings = fitting(lambda: ScanSettings(
         stride=args.stride, threshold=args.threshold, min_neighbors=args.min_neighbors,
-        bands=args.bands, scale=args.scale, aoi=aoi, date_pattern=args.date_pattern))
+        bands=args.bands, scale=args.scale, aoi=aoi, date_pattern=args.date_pattern,
+        resolution=args.resolution, mask=args.mask, asset=args.asset))
     # name -> (what to scan, known ship positions)
-    scenes = {path.stem: (path, None) for path in args.files[1:]}
-    if len(scenes) < len(args.files[1:]):
-        stems = [path.stem for path in args.files[1:]]
+    # A shell glob (scenes/*.tif) also matches the UDM2 masks lying beside the scenes.
+    files = [path for path in args.files[1:] if "udm2" not in path.stem.lower()]
+    if len(files) < len(args.files[1:]):
+        log.info(f"{len(args.files) - 1 - len(files)} *udm2* files given as scenes are "
+                 "not scanned: they are usable-data masks, used beside their scenes.")
+    stems = [path.stem for path in files]
+    scenes = {stem: (path, None) for stem, path in zip(stems, files, strict=True)}
+    failed = _stac_scenes(args, scenes, stems)
+    if len(scenes) < len(stems):
         twice = sorted({stem for stem in stems if stems.count(stem) > 1})
         raise CommandError(f"scenes must have different names; several are called "
                            f"{', '.join(twice)}", 2)
-    if not scenes:
+    if not scenes and args.stac is None:
         if size is None:
             raise CommandError(f"{args.files[0]} does not say its chip size; give a "
                                "SCENE to scan", 2)
@@ -149,7 +192,6 @@ def _scan(args):
     for name in names:
         if name not in todo:
             print(f"{name}: scanned before, skipped (--overwrite to scan it again)")
-    failed = {}
     start = time.perf_counter()
     with ExitStack() as stack:
         client = None
@@ -183,9 +225,31 @@ def _scan(args):
         log.info(f"Wrote detections.csv, detections.geojson ({mapped} points{note}), "
                  f"counts.csv, run.json and overlays to {folder.path}")
     if failed:
-        raise CommandError(f"{len(failed)} of {len(names)} scenes could not be scanned "
+        raise CommandError(f"{len(failed)} of {len(set(names) | set(failed))} scenes "
+                           "could not be scanned "
                            "(the others were written): " + "; ".join(
                                f"{name}: {reason}" for name, reason in failed.items()), 1)
+
+
+def _stac_scenes(args, scenes, stems):
+    """Add the items of ``--stac`` to ``scenes``; report skipped ones; return failed ones."""
+    if args.stac is None:
+        return {}
+    from ..scenes.stac import read_stac
+
+    try:
+        items, skipped, failed = read_stac(args.stac, asset=args.asset,
+                                           max_cloud=args.max_cloud)
+    except (OSError, ValueError) as exc:
+        raise bad_file(exc) from exc
+    for name, why in skipped.items():
+        print(f"{name}: skipped ({why})")
+    for item in items:
+        stems.append(item.name)
+        scenes[item.name] = (item, None)
+    log.info(f"{args.stac}: {len(items)} STAC items to scan ({args.asset!r} assets), "
+             f"{len(skipped)} skipped, {len(failed)} without that asset.")
+    return failed
 
 
 def _scan_progress(model, scenes, client, settings, progress):
@@ -214,6 +278,7 @@ def _write_scene(folder, name, result, scene, ships):
     if result.crs is None:
         log.warning(f"{name} has no CRS: its detections have pixel row/col "
                     "only (no x, y, lon, lat)")
+    scene = getattr(scene, "href", scene)  # a STAC item's asset
     with open_scene(scene, bands=result.bands, scale=result.scale) as source:
         picture = source.overview()[0]
     try:
@@ -236,13 +301,17 @@ def _activity(args):
         counts = read_counts(args.counts)
     except (OSError, ValueError) as exc:
         raise bad_file(exc) from exc
-    out = out_folder(args.out)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        activity = port_activity(counts, freq=args.freq,
-                                 min_valid_fraction=args.min_valid_fraction)
+        try:
+            activity = port_activity(counts, freq=args.freq,
+                                     min_valid_fraction=args.min_valid_fraction,
+                                     min_clear=args.min_clear, base=args.base)
+        except ValueError as exc:
+            raise CommandError(str(exc), 2) from exc
     for warning in caught:
         log.warning(warning.message)
+    out = out_folder(args.out)  # after the checks: nothing half-written
     print(activity.to_markdown(index=False, floatfmt=".2f"))
     write_text(out / "activity.csv", activity.to_csv(index=False, date_format="%Y-%m-%d"))
     save_display(ActivityDisplay(activity, freq=args.freq).plot(), out / "activity.png")

@@ -83,6 +83,10 @@ def load_shipsnet(path=None, *, as_frame=False, return_X_y=False):
             File names (synthesised in the same pattern for JSON rows).
         target_names : ndarray of shape (2,)
             ``["no-ship", "ship"]``.
+        resolution : float
+            Metres per pixel of the chips: 3.0 (PlanetScope). Pass it as an
+            estimator's ``chip_resolution`` (3.0 is already the default), so
+            that scans resample scenes to it.
         frame : pandas.DataFrame or None
             Metadata table, only when ``as_frame=True``.
         DESCR : str
@@ -359,6 +363,7 @@ def _make_bunch(images, metadata, descr, as_frame, return_X_y):
         latitude=metadata["latitude"],
         filenames=metadata["filename"],
         target_names=np.array(TARGET_NAMES),
+        resolution=3.0,
         frame=frame,
         DESCR=descr,
     )

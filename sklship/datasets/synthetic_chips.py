@@ -101,7 +101,8 @@ def make_ships(
         The same fields as :func:`load_shipsnet`: ``images`` of shape
         (n_samples, image_size, image_size, 3) and dtype uint8, ``target``
         (int64, 1 for a ship), ``scene_id``, ``longitude``, ``latitude``,
-        ``filenames``, ``target_names``, ``frame`` (None unless
+        ``filenames``, ``target_names``, ``resolution`` (3.0 m per pixel,
+        drawn to ShipsNet's scale), ``frame`` (None unless
         ``as_frame=True``) and ``DESCR``.
 
     (images, target) : tuple of ndarray

@@ -88,11 +88,16 @@ class ShipKerasMixin:
         "early_stopping": ["boolean"],
         "patience": [Interval(Integral, 0, None, closed="left")],
         "image_shape": ["array-like", None],
+        "chip_resolution": [Interval(Real, 0, None, closed="neither"), None],
         "callbacks": [list, None],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": [Interval(Integral, 0, 2, closed="both")],
     }
+
+    # Metres per pixel of the training chips, for models pickled before the
+    # parameter existed (ShipsNet's 3 m); see sklship.scenes.resolution.
+    chip_resolution = 3.0
 
     # Rows per prediction batch (see predict_in_full_batches).
     _predict_batch_size = PREDICT_BATCH_SIZE

@@ -108,6 +108,11 @@ class MultiOutputShipClassifier(CNNShipClassifier):
         Extra Keras callbacks for training.
     warm_start : bool, default=False
         Continue from the previous fit's weights instead of starting anew.
+    chip_resolution : float > 0 or None, default=3.0
+        Metres per pixel of the training chips (ShipsNet's PlanetScope chips
+        are 3 m). Scans resample scenes to it (see
+        :mod:`sklship.scenes.resolution`); None: unknown, scenes are scanned
+        as they are. Models saved before this parameter existed load with 3.
     random_state : int, RandomState instance or None, default=None
         Seed of everything random in a fit: initial weights, dropout,
         augmentation, the validation split and the order of the batches.
@@ -182,6 +187,7 @@ class MultiOutputShipClassifier(CNNShipClassifier):
         class_weight=None,
         callbacks=None,
         warm_start=False,
+        chip_resolution=3.0,
         random_state=None,
         verbose=0,
     ):
@@ -194,7 +200,8 @@ class MultiOutputShipClassifier(CNNShipClassifier):
             epochs=epochs, batch_size=batch_size, validation_split=validation_split,
             early_stopping=early_stopping, patience=patience, image_shape=image_shape,
             class_weight=class_weight, callbacks=callbacks, warm_start=warm_start,
-            random_state=random_state, verbose=verbose,
+            chip_resolution=chip_resolution, random_state=random_state,
+            verbose=verbose,
         )
         self.location_weight = location_weight
 

@@ -160,6 +160,11 @@ class PretrainedShipClassifier(ShipClassifierBase):
         is faster; with them one batch per call, so they see every batch.
     warm_start : bool, default=False
         Continue from the previous fit's weights instead of starting anew.
+    chip_resolution : float > 0 or None, default=3.0
+        Metres per pixel of the training chips (ShipsNet's PlanetScope chips
+        are 3 m). Scans resample scenes to it (see
+        :mod:`sklship.scenes.resolution`); None: unknown, scenes are scanned
+        as they are. Models saved before this parameter existed load with 3.
     random_state : int, RandomState instance or None, default=None
         Seed of everything random in a fit: initial weights, dropout,
         augmentation, the validation split and the order of the batches.
@@ -256,6 +261,7 @@ class PretrainedShipClassifier(ShipClassifierBase):
         class_weight=None,
         callbacks=None,
         warm_start=False,
+        chip_resolution=3.0,
         random_state=None,
         verbose=0,
     ):
@@ -284,6 +290,7 @@ class PretrainedShipClassifier(ShipClassifierBase):
         self.class_weight = class_weight
         self.callbacks = callbacks
         self.warm_start = warm_start
+        self.chip_resolution = chip_resolution
         self.random_state = random_state
         self.verbose = verbose
 

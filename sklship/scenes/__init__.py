@@ -3,6 +3,11 @@
 - :mod:`~sklship.scenes.sources`: GeoTIFF, PNG and JPEG scenes read window by
   window, bands, scaling, nodata and acquisition dates;
 - :mod:`~sklship.scenes.grid`: where the windows fall (the pixel convention);
+- :mod:`~sklship.scenes.resolution`: scenes resampled to the model's metres
+  per pixel as they are read;
+- :mod:`~sklship.scenes.masks`: usable-data masks (PlanetScope UDM2, rasters,
+  polygons) handled like nodata;
+- :mod:`~sklship.scenes.stac`: scenes listed in STAC catalogs (pystac);
 - :mod:`~sklship.scenes.engines` (and :mod:`~sklship.scenes.convolutional`):
   the probability of every window;
 - :mod:`~sklship.scenes.suppression`: one detection per ship;
@@ -21,13 +26,17 @@ __all__ = [
     "ScanDisplay",
     "ScanResult",
     "ScanSettings",
+    "StacScene",
     "WindowGrid",
+    "find_udm2",
     "open_scene",
     "port_activity",
     "read_scene",
+    "read_stac",
     "scan_scene",
     "scan_scenes",
     "scene_datetime",
+    "scene_resolution",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
@@ -35,11 +44,15 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "ScanDisplay": ".display",
     "ScanResult": ".scan",
     "ScanSettings": ".survey",
+    "StacScene": ".stac",
     "WindowGrid": ".grid",
+    "find_udm2": ".masks",
     "open_scene": ".sources",
     "port_activity": ".activity",
     "read_scene": ".sources",
+    "read_stac": ".stac",
     "scan_scene": ".scan",
     "scan_scenes": ".survey",
     "scene_datetime": ".sources",
+    "scene_resolution": ".resolution",
 })

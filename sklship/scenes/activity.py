@@ -4,23 +4,41 @@
 ``sklship scan``, or the counts table of :func:`sklship.scenes.survey.scan_scenes`)
 into a time series per area of interest; :class:`sklship.scenes.display.ActivityDisplay`
 draws it.
+
+Counts from different sensors, resolutions and revisits are not comparable
+as levels, but their changes are: with ``base``, each period's mean is also
+given as an index, 100 x the period's mean ships over the base period's mean
+(per area). Its uncertainty comes from a percentile bootstrap over scenes:
+:data:`N_BOOTSTRAP` times (seeded, so the same counts give the same
+interval), the scenes of every period and of the base period are drawn with
+replacement, each within its own period; the 5th and 95th percentiles of the
+replicated means and ratios are the 90 % intervals (``low``/``high``).
+Periods with fewer than :data:`THIN` scenes are flagged ``thin``.
 """
 
 import warnings
-from numbers import Real
+from numbers import Integral, Real
 from os import PathLike
 
+import numpy as np
 import pandas as pd
 
 from .._validation import Interval, StrOptions, validate_params
 from .export import COUNT_COLUMNS
 
-__all__ = ["FREQUENCIES", "WHOLE_SCENE", "port_activity", "read_counts"]
+__all__ = ["FREQUENCIES", "N_BOOTSTRAP", "THIN", "WHOLE_SCENE", "base_period",
+           "port_activity", "read_counts"]
 
 #: Periods ``port_activity`` groups by: pandas period aliases.
 FREQUENCIES = {"D": "day", "W": "week", "M": "month"}
 #: Name of the area in counts made without areas of interest (the whole scene).
 WHOLE_SCENE = "whole scene"
+#: Bootstrap replicates of the intervals.
+N_BOOTSTRAP = 2000
+#: Periods with fewer scenes than this are flagged thin.
+THIN = 3
+#: Coverage of the intervals.
+LEVEL = 0.9
 
 
 def read_counts(paths):
@@ -51,6 +69,8 @@ def read_counts(paths):
             raise FileNotFoundError(f"counts file {path} does not exist.") from None
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise ValueError(f"counts file {path} is not a CSV table ({exc}).") from None
+        if "clear_fraction" not in table and "valid_fraction" in table:
+            table["clear_fraction"] = table["valid_fraction"]  # counts made before masks
         missing = [c for c in COUNT_COLUMNS if c not in table]
         if missing:
             raise ValueError(f"counts file {path} lacks the columns {missing}; expected "
@@ -66,16 +86,22 @@ def read_counts(paths):
         "counts": [pd.DataFrame, str, PathLike, list, tuple],
         "freq": [StrOptions(set(FREQUENCIES))],
         "min_valid_fraction": [Interval(Real, 0, 1, closed="both")],
+        "min_clear": [Interval(Real, 0, 1, closed="both")],
+        "base": [str, None],
+        "n_bootstrap": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
 )
-def port_activity(counts, *, freq="W", min_valid_fraction=0.5):
+def port_activity(counts, *, freq="W", min_valid_fraction=0.5, min_clear=0.0, base=None,
+                  n_bootstrap=N_BOOTSTRAP, random_state=0):
     """Ships per area of interest and period, from the counts of many scans.
 
     Parameters
     ----------
     counts : pandas.DataFrame, path or list of paths
-        Columns scene, datetime, aoi, count, valid_fraction (the counts table
+        Columns scene, datetime, aoi, count, valid_fraction and
+        clear_fraction (valid_fraction when missing; the counts table
         of :func:`~sklship.scenes.survey.scan_scenes` or ``counts.csv`` files of
         ``sklship scan``). Rows without an area (scans without areas of
         interest) count as the area :data:`WHOLE_SCENE`.
@@ -85,13 +111,33 @@ def port_activity(counts, *, freq="W", min_valid_fraction=0.5):
         Rows whose area had less valid data than this (the scene missed the
         port, or clouds / nodata covered it) are left out: their count says
         nothing about the ships there.
+    min_clear : float in [0, 1], default=0.0
+        Rows whose area's ``clear_fraction`` (data, not masked as cloud,
+        haze, shadow or snow) is below this are left out too, and reported.
+    base : str or None, default=None
+        The base period of an index: a period such as ``"2017-01"`` or
+        ``"2017-W27"``... as pandas reads it, or a range ``"2017-01:2017-03"``
+        (from the start of the first to the end of the last). Rows whose
+        datetime falls in it make the base mean of their area.
+    n_bootstrap : int, default=2000
+        Bootstrap replicates of the intervals (see the module).
+    random_state : int, RandomState instance or None, default=0
+        Seed of the bootstrap.
 
     Returns
     -------
     activity : pandas.DataFrame
         One row per area and period: ``aoi``, ``period`` (first day of the
         period), ``n_scenes`` (scenes behind the numbers), ``mean_ships``
-        and ``max_ships`` (over those scenes).
+        and ``max_ships`` (over those scenes), ``mean_low`` and
+        ``mean_high`` (90 % interval of the mean), ``clear_fraction`` (mean
+        over the scenes), ``thin`` (fewer than :data:`THIN` scenes); with
+        ``base``: ``index``, ``index_low`` and ``index_high``.
+
+    Raises
+    ------
+    ValueError
+        If ``base`` is not a period, or an area has no observation in it.
 
     Warns
     -----
@@ -107,13 +153,15 @@ def port_activity(counts, *, freq="W", min_valid_fraction=0.5):
     ...     "scene": ["a", "b", "c"], "aoi": ["LB", "LB", "LB"], "count": [3, 5, 4],
     ...     "datetime": pd.to_datetime(["2017-07-03", "2017-07-05", "2017-07-12"]),
     ...     "valid_fraction": [1.0, 0.9, 1.0]})
-    >>> port_activity(counts, freq="W")
-      aoi     period  n_scenes  mean_ships  max_ships
-    0  LB 2017-07-03         2         4.0          5
-    1  LB 2017-07-10         1         4.0          4
+    >>> port_activity(counts, freq="W")[["aoi", "period", "n_scenes", "mean_ships"]]
+      aoi     period  n_scenes  mean_ships
+    0  LB 2017-07-03         2         4.0
+    1  LB 2017-07-10         1         4.0
     """
     if not isinstance(counts, pd.DataFrame):
         counts = read_counts([counts] if isinstance(counts, (str, PathLike)) else counts)
+    if "clear_fraction" not in counts and "valid_fraction" in counts:
+        counts = counts.assign(clear_fraction=counts["valid_fraction"])  # before masks
     missing = [c for c in COUNT_COLUMNS if c not in counts]
     if missing:
         raise ValueError(f"counts lacks the columns {missing}; expected "
@@ -129,11 +177,87 @@ def port_activity(counts, *, freq="W", min_valid_fraction=0.5):
     if thin.any():
         warnings.warn(f"left out {int(thin.sum())} rows whose area had less than "
                       f"{min_valid_fraction:.0%} valid data.", UserWarning, stacklevel=2)
-    counts = counts[~undated & ~thin]
+    cloudy = ~undated & ~thin & (counts["clear_fraction"] < min_clear)
+    if cloudy.any():
+        names = ", ".join(counts.loc[cloudy, "scene"].astype(str).unique()[:10])
+        warnings.warn(f"left out {int(cloudy.sum())} rows whose area was less than "
+                      f"{min_clear:.0%} clear (scenes {names}).", UserWarning,
+                      stacklevel=2)
+    counts = counts[~undated & ~thin & ~cloudy]
     period = counts["datetime"].dt.to_period(freq).dt.start_time
-    activity = (counts.assign(period=period)
-                .groupby(["aoi", "period"], sort=True)
+    counts = counts.assign(period=period)
+    activity = (counts.groupby(["aoi", "period"], sort=True)
                 .agg(n_scenes=("scene", "nunique"), mean_ships=("count", "mean"),
-                     max_ships=("count", "max"))
+                     max_ships=("count", "max"), clear_fraction=("clear_fraction", "mean"))
                 .reset_index())
-    return activity
+    return _intervals(counts, activity, base, n_bootstrap, random_state)
+
+
+def base_period(base):
+    """The (start, end) timestamps of a base period ``"2017-01"`` or ``"2017-01:2017-03"``.
+
+    Raises
+    ------
+    ValueError
+        If a part is not a period pandas reads, or the range is reversed.
+    """
+    first, _, last = base.partition(":")
+    try:
+        start = pd.Period(first.strip()).start_time
+        end = pd.Period((last or first).strip()).end_time
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"base must be a period such as 2017-01 or a range "
+                         f"2017-01:2017-03; got {base!r} ({exc}).") from None
+    if end < start:
+        raise ValueError(f"base range {base!r} ends before it starts.")
+    return start, end
+
+
+def _intervals(counts, activity, base, n_bootstrap, random_state):
+    """Bootstrap intervals of the means, and the index when ``base`` is given."""
+    from sklearn.utils import check_random_state
+
+    rng = check_random_state(random_state)
+    tails = [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2]
+    columns = {name: np.full(len(activity), np.nan) for name in
+               ("mean_low", "mean_high", "index", "index_low", "index_high")}
+    bounds = None if base is None else base_period(base)
+    if bounds is not None and not len(activity):
+        raise ValueError(f"base period {base} has no observation: no counts are left "
+                         "(see the notes on rows left out).")
+    for aoi, rows in activity.groupby("aoi", sort=True).groups.items():
+        area = counts[counts["aoi"] == aoi]
+        base_means = None
+        if bounds is not None:
+            inside = area["count"][area["datetime"].between(*bounds)].to_numpy(float)
+            if not len(inside):
+                raise ValueError(f"base period {base} has no observation of area "
+                                 f"{aoi!r} (its counts run from "
+                                 f"{area['datetime'].min():%Y-%m-%d} to "
+                                 f"{area['datetime'].max():%Y-%m-%d}).")
+            base_mean = inside.mean()
+            base_means = _replicates(inside, n_bootstrap, rng)
+            if base_mean == 0:
+                warnings.warn(f"area {aoi!r} had no ship in base period {base}: its "
+                              "index is undefined (NaN).", UserWarning, stacklevel=3)
+        for row in rows:
+            ships = area["count"][area["period"] == activity.at[row, "period"]]
+            means = _replicates(ships.to_numpy(float), n_bootstrap, rng)
+            columns["mean_low"][row], columns["mean_high"][row] = np.percentile(means,
+                                                                                tails)
+            if base_means is not None and base_mean > 0:
+                columns["index"][row] = 100 * activity.at[row, "mean_ships"] / base_mean
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratios = 100 * means / base_means
+                columns["index_low"][row], columns["index_high"][row] = np.nanpercentile(
+                    ratios, tails)
+    if bounds is None:
+        for name in ("index", "index_low", "index_high"):
+            del columns[name]
+    return activity.assign(**columns, thin=activity["n_scenes"] < THIN)
+
+
+def _replicates(values, n_bootstrap, rng):
+    """Means of ``n_bootstrap`` resamples of ``values`` with replacement."""
+    picks = rng.randint(0, len(values), size=(n_bootstrap, len(values)))
+    return values[picks].mean(axis=1)

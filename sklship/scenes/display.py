@@ -1,7 +1,9 @@
 """Pictures of scans and of port activity.
 
-:class:`ScanDisplay` draws a scanned scene with its heat map and boxed
-detections; :class:`ActivityDisplay` draws ships per period and port.
+:class:`ScanDisplay` draws a scanned scene with its heat map, boxed
+detections, areas of interest and masked (unusable) parts;
+:class:`ActivityDisplay` draws ships per period and port, or their index
+with its interval.
 """
 
 import numpy as np
@@ -40,6 +42,10 @@ class ScanDisplay(Display):
     colorbar_ : matplotlib.colorbar.Colorbar
     boxes_ : list of matplotlib.patches.Rectangle
         One box per detection.
+    areas_ : list of matplotlib.patches.Polygon
+        The outlines of the areas of interest.
+    masked_ : matplotlib.image.AxesImage or None
+        Grey over the parts without usable data (nodata, clouds, ...).
 
     Examples
     --------
@@ -111,11 +117,21 @@ class ScanDisplay(Display):
         self.image_ = ax.imshow(scene if scene.shape[2] == 3 else scene[..., :3],
                                 interpolation="nearest", extent=(0, width, height, 0))
 
-        # Each probability covers the stride x stride cell around its window's centre.
+        self.masked_ = None
+        if getattr(result, "usable", None) is not None and not result.usable.all():
+            grey = np.zeros((*result.usable.shape, 4))
+            grey[~result.usable] = (0.55, 0.55, 0.6, 0.7)
+            self.masked_ = ax.imshow(grey, extent=(0, width, height, 0),
+                                     interpolation="nearest")
+
+        # Each probability covers the stride x stride cell around its window's
+        # centre; on a resampled grid, in the scene's pixels (grid.to_scene).
         grid = result.probabilities
-        half, step = result.window / 2, result.stride
-        top, left = result.grid.centre(0, 0)
-        bottom, right = result.grid.centre(grid.shape[0] - 1, grid.shape[1] - 1)
+        scan_grid = result.grid
+        half, step = scan_grid.scale * result.window / 2, scan_grid.scale * result.stride
+        top, left = scan_grid.to_scene(*scan_grid.centre(0, 0))
+        bottom, right = scan_grid.to_scene(*scan_grid.centre(grid.shape[0] - 1,
+                                                             grid.shape[1] - 1))
         extent = (left - step / 2, right + step / 2, bottom + step / 2, top - step / 2)
         norm = Normalize(0, 1)
         rgba = colormaps[cmap](norm(grid))
@@ -128,7 +144,7 @@ class ScanDisplay(Display):
         self.boxes_ = []
         for row, col, probability in result.detections[
                 ["row", "col", "probability"]].itertuples(index=False):
-            box = Rectangle((col - half, row - half), result.window, result.window,
+            box = Rectangle((col - half, row - half), 2 * half, 2 * half,
                             fill=False, edgecolor="cyan", linewidth=1.2)
             ax.add_patch(box)
             self.boxes_.append(box)
@@ -137,6 +153,7 @@ class ScanDisplay(Display):
                 ax.text(col - half, row - half - 2 if above else row + half + 2,
                         f"{probability:.2f}", color="cyan", fontsize=7,
                         va="bottom" if above else "top", clip_on=True)
+        self.areas_ = _draw_areas(ax, getattr(result, "areas", None))
         if self.true_positions is not None:
             truth = np.asarray(self.true_positions, dtype=float).reshape(-1, 2)
             ax.plot(truth[:, 1], truth[:, 0], "x", color="lime", markersize=6,
@@ -155,12 +172,31 @@ class ScanDisplay(Display):
         return self
 
 
+def _draw_areas(ax, areas):
+    """Outline areas of interest (scene pixels, x = col, y = row); return the patches."""
+    from matplotlib.patches import Polygon
+
+    patches = []
+    for name, area in (areas or {}).items():
+        for part in getattr(area, "geoms", [area]):
+            patch = Polygon(np.asarray(part.exterior.coords), closed=True, fill=False,
+                            edgecolor="yellow", linewidth=1, linestyle="--")
+            ax.add_patch(patch)
+            patches.append(patch)
+        x, y = area.representative_point().coords[0]
+        ax.text(x, y, name, color="yellow", fontsize=7, ha="center", clip_on=True)
+    return patches
+
+
 class ActivityDisplay(Display):
     """Ships per period, one line per port: the port-activity time series.
 
-    Each point is the mean number of ships over the scenes of its period; its
-    marker area grows with the number of scenes behind it, which is written
-    beside it, so a point resting on one scene is seen as such.
+    Each point is the mean number of ships over the scenes of its period (or,
+    when ``activity`` has an ``index`` column, that index: 100 = the base
+    period), with its 90 % interval as a band; its marker area grows with the
+    number of scenes behind it, which is written beside it, and thin periods
+    (``thin``: fewer than 3 scenes) are drawn hollow, so a point resting on
+    one scene is seen as such.
 
     Parameters
     ----------
@@ -176,6 +212,8 @@ class ActivityDisplay(Display):
     ax_ : matplotlib.axes.Axes
     lines_ : dict of str to matplotlib.lines.Line2D
         One line per area of interest.
+    bands_ : dict of str to matplotlib.collections.PolyCollection
+        The 90 % interval of each line (when ``activity`` has it).
 
     Examples
     --------
@@ -189,11 +227,16 @@ class ActivityDisplay(Display):
         self.freq = freq
 
     @classmethod
-    def from_counts(cls, counts, *, freq="W", min_valid_fraction=0.5, ax=None):
-        """Compute :func:`~sklship.scenes.activity.port_activity` from counts, then plot."""
+    def from_counts(cls, counts, *, freq="W", min_valid_fraction=0.5, ax=None,
+                    **activity_params):
+        """Compute :func:`~sklship.scenes.activity.port_activity` from counts, then plot.
+
+        ``activity_params`` (``base``, ``min_clear``, ...) go to ``port_activity``.
+        """
         from ..scenes.activity import port_activity
 
-        activity = port_activity(counts, freq=freq, min_valid_fraction=min_valid_fraction)
+        activity = port_activity(counts, freq=freq, min_valid_fraction=min_valid_fraction,
+                                 **activity_params)
         return cls(activity, freq=freq).plot(ax=ax)
 
     def plot(self, ax=None):
@@ -211,13 +254,25 @@ class ActivityDisplay(Display):
             fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
         else:
             fig = ax.figure
-        self.lines_ = {}
+        self.lines_, self.bands_ = {}, {}
         largest = max(1, int(self.activity["n_scenes"].max())) if len(self.activity) else 1
+        value = "index" if "index" in self.activity else "mean_ships"
+        low, high = ("index_low", "index_high") if value == "index" else ("mean_low",
+                                                                           "mean_high")
         for aoi, series in self.activity.groupby("aoi", sort=True):
-            (line,) = ax.plot(series["period"], series["mean_ships"], "-", label=aoi)
-            ax.scatter(series["period"], series["mean_ships"], color=line.get_color(),
-                       s=20 + 100 * series["n_scenes"] / largest, zorder=3)
-            for when, ships, n in series[["period", "mean_ships", "n_scenes"]].itertuples(
+            (line,) = ax.plot(series["period"], series[value], "-", label=aoi)
+            colour = line.get_color()
+            if low in series:
+                self.bands_[aoi] = ax.fill_between(series["period"], series[low],
+                                                   series[high], color=colour, alpha=0.2,
+                                                   linewidth=0)
+            thin = series["thin"] if "thin" in series else np.zeros(len(series), bool)
+            sizes = 20 + 100 * series["n_scenes"] / largest
+            ax.scatter(series["period"][~thin], series[value][~thin], color=colour,
+                       s=sizes[~thin], zorder=3)
+            ax.scatter(series["period"][thin], series[value][thin], facecolor="white",
+                       edgecolor=colour, s=sizes[thin], zorder=3)
+            for when, ships, n in series[["period", value, "n_scenes"]].itertuples(
                     index=False):
                 ax.annotate(f"{n}", (when, ships), textcoords="offset points",
                             xytext=(0, 7), ha="center", fontsize=7,
@@ -228,10 +283,12 @@ class ActivityDisplay(Display):
                     transform=ax.transAxes)
         period = FREQUENCIES.get(self.freq, "period")
         ax.set_xlabel(f"{period} (first day)")
-        ax.set_ylabel(f"ships (mean over the scenes of the {period})")
+        ax.set_ylabel("index (100 = base period mean)" if value == "index" else
+                      f"ships (mean over the scenes of the {period})")
         ax.set_ylim(bottom=0)
-        ax.set_title("Ships per port; numbers: scenes behind each point "
-                     "(marker area grows with them)", fontsize=9)
+        ax.set_title(("Activity index per port" if value == "index" else "Ships per port")
+                     + "; band: 90 % bootstrap interval; numbers: scenes behind each "
+                     "point (hollow: fewer than 3)", fontsize=9)
         if self.lines_:
             ax.legend(title="area of interest", fontsize=8)
         fig.autofmt_xdate()

@@ -33,10 +33,10 @@ __all__ = ["COUNT_COLUMNS", "DETECTION_COLUMNS", "ScanFolder", "concat_tables",
 DETECTION_COLUMNS = ("scene", "datetime", "row", "col", "probability", "x", "y", "lon",
                      "lat", "crs", "aoi")
 #: Columns of the counts table: ships per scene and area of interest.
-COUNT_COLUMNS = ("scene", "datetime", "aoi", "count", "valid_fraction")
+COUNT_COLUMNS = ("scene", "datetime", "aoi", "count", "valid_fraction", "clear_fraction")
 
 # Decimals each column is written with.
-_DECIMALS = {"row": 3, "col": 3, "probability": 6, "valid_fraction": 6,
+_DECIMALS = {"row": 3, "col": 3, "probability": 6, "valid_fraction": 6, "clear_fraction": 6,
              "lon": 8, "lat": 8}
 # Map x, y: a millimetre in a projected CRS, 1e-8 degree in a geographic one.
 _MAP_DECIMALS = {False: 3, True: 8}

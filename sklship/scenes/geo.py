@@ -188,7 +188,7 @@ def aois_in_pixels(source, aois):
     return aoi_to_pixels(aois, source.crs, source.transform)
 
 
-def count_in_aois(detections, pixel_aois, source, valid):
+def count_in_aois(detections, pixel_aois, source, valid, clear=None):
     """Detections inside any area (with its name), and counts per area.
 
     Each area's valid fraction is the share of its pixels that lie in the scene
@@ -202,21 +202,28 @@ def count_in_aois(detections, pixel_aois, source, valid):
         From :func:`aois_in_pixels`.
     source : scene source
         The scene (its shape and name).
-    valid : ndarray of bool
-        The decimated validity mask of the scene.
+    valid : ndarray of bool or None
+        The decimated validity mask of the scene (None: all valid).
+    clear : ndarray of bool or None, default=None
+        The decimated mask of data that is also usable (not clouds, ...);
+        None: ``valid``.
 
     Returns
     -------
     detections : pandas.DataFrame
         Those inside an area, with its name in ``aoi``.
     counts : pandas.DataFrame
-        Columns ``aoi``, ``count``, ``valid_fraction``.
+        Columns ``aoi``, ``count``, ``valid_fraction``, ``clear_fraction``.
     """
     import shapely
     from affine import Affine
     from rasterio.features import rasterize
 
     height, width = source.shape[:2]
+    if valid is None:
+        valid = np.ones((height, width), dtype=bool) if clear is None else \
+            np.ones(clear.shape, dtype=bool)
+    clear = valid if clear is None else clear
     scene_box = shapely.box(0, 0, width, height)
     # Overview pixel -> scene pixel.
     to_scene = Affine.scale(width / valid.shape[1], height / valid.shape[0])
@@ -228,16 +235,18 @@ def count_in_aois(detections, pixel_aois, source, valid):
         inside = shapely.contains_xy(geometry, x, y)
         names[inside & ~kept] = name
         kept |= inside
-        fraction = 0.0
+        fraction = clear_fraction = 0.0
         if geometry.intersects(scene_box):
             area = geometry.area / (to_scene.a * to_scene.e)  # in overview pixels
             mask = rasterize([geometry], out_shape=valid.shape, transform=to_scene,
                              dtype=np.uint8).astype(bool)
             fraction = min(1.0, float((mask & valid).sum() / area))
+            clear_fraction = min(1.0, float((mask & clear).sum() / area))
         else:
             warnings.warn(f"area of interest {name!r} does not overlap "
                           f"{source.what}: count 0, valid fraction 0.", UserWarning,
                           stacklevel=3)
-        rows.append({"aoi": name, "count": int(inside.sum()), "valid_fraction": fraction})
+        rows.append({"aoi": name, "count": int(inside.sum()), "valid_fraction": fraction,
+                     "clear_fraction": clear_fraction})
     return (detections[kept].assign(aoi=names[kept]).reset_index(drop=True),
             pd.DataFrame(rows))

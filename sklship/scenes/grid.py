@@ -9,6 +9,12 @@ scene's affine transform applied to ``(col, row)`` as they are (rasterio's
 ``offset="ul"`` on continuous coordinates), so a detection lies on the map
 exactly where it lies on the image. Scanning, suppression, mining, displays
 and GeoJSON all ask a :class:`WindowGrid`, so they agree.
+
+A scene whose ground resolution differs from the model's is scanned on a
+resampled grid: ``scale`` is the number of scene pixels per grid pixel
+(model metres per pixel over the scene's), so grid position ``(r, c)`` is
+scene position ``(r * scale, c * scale)`` (:meth:`WindowGrid.to_scene`): both
+are continuous coordinates from the same top-left corner.
 """
 
 from __future__ import annotations
@@ -34,7 +40,10 @@ class WindowGrid:
     stride : int
         Step between neighbouring windows, in pixels.
     height, width : int
-        The scene's size in pixels.
+        The scene's size in grid pixels (resampled to the model's resolution).
+    scale : float, default=1.0
+        Scene pixels per grid pixel (see the module); 1 when the scene is at
+        the model's resolution.
 
     Examples
     --------
@@ -51,17 +60,30 @@ class WindowGrid:
     stride: int
     height: int
     width: int
+    scale: float = 1.0
 
     def __post_init__(self):
         for name in ("window", "stride", "height", "width"):
             value = getattr(self, name)
             if int(value) != value or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+        if not self.scale > 0:
+            raise ValueError(f"scale must be positive; got {self.scale!r}.")
         if self.height < self.window or self.width < self.window:
             raise ValueError(
                 f"a {self.height}x{self.width} scene is smaller than the "
                 f"{self.window}x{self.window} window."
             )
+
+    @staticmethod
+    def resampled_size(size, scale):
+        """Grid pixels that ``size`` scene pixels make at ``scale`` scene pixels each."""
+        return max(1, int(round(size / scale)))
+
+    def to_scene(self, rows, cols):
+        """Scene (row, col) of continuous grid positions (see the module)."""
+        return (np.multiply(rows, self.scale, dtype=float),
+                np.multiply(cols, self.scale, dtype=float))
 
     @staticmethod
     def count(size, window, stride):

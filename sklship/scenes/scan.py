@@ -34,6 +34,8 @@ from .engines import ENGINES, make_engine
 from .export import COUNT_COLUMNS
 from .geo import aois_in_pixels, count_in_aois, georeference, read_aoi
 from .grid import WindowGrid
+from .masks import usable_mask
+from .resolution import model_chip_resolution, prepare, scene_pixels
 from .sources import open_checked, read_scene  # noqa: F401 (read_scene's old home)
 from .suppression import default_min_distance, non_max_suppression
 
@@ -98,8 +100,12 @@ class ScanResult:
         Fraction of the scene's pixels with valid data (not nodata).
     counts : pandas.DataFrame
         Ships per area: columns ``aoi`` (the area's name; None for the whole
-        scene when no AOI was given), ``count`` and ``valid_fraction`` (of
-        the area: inside the scene and not nodata).
+        scene when no AOI was given), ``count``, ``valid_fraction`` (of
+        the area: inside the scene and not nodata) and ``clear_fraction`` (also usable).
+    clear_fraction, resolution, pixel_scale, areas, usable
+        Usable share (:mod:`~sklship.scenes.masks`); metres per pixel (None:
+        unknown); scene pixels per :attr:`grid` pixel (:mod:`~sklship.scenes.resolution`);
+        areas of interest in scene pixels (x = col); usable data on an overview.
     """
 
     detections: pd.DataFrame
@@ -118,17 +124,26 @@ class ScanResult:
     scale: tuple = None
     valid_fraction: float = 1.0
     counts: pd.DataFrame = field(default=None, repr=False)
+    clear_fraction: float = None
+    resolution: float = None
+    pixel_scale: float = 1.0
+    areas: dict = field(default=None, repr=False)
+    usable: np.ndarray = field(default=None, repr=False)
 
     def __post_init__(self):
+        if self.clear_fraction is None:
+            self.clear_fraction = self.valid_fraction
         if self.counts is None:  # the whole scene, as one area without a name
-            area = dict(zip(COUNT_COLUMNS[2:], ([None], [self.count], [self.valid_fraction]),
-                            strict=True))
+            area = dict(zip(COUNT_COLUMNS[2:], ([None], [self.count], [self.valid_fraction],
+                                                [self.clear_fraction]), strict=True))
             self.counts = pd.DataFrame(area)
 
     @property
     def grid(self):
-        """The :class:`~sklship.scenes.grid.WindowGrid` of the scan."""
-        return WindowGrid(self.window, self.stride, *self.scene_shape[:2])
+        """The :class:`~sklship.scenes.grid.WindowGrid` of the scan (resampled pixels)."""
+        height, width = (WindowGrid.resampled_size(size, self.pixel_scale)
+                         for size in self.scene_shape[:2])
+        return WindowGrid(self.window, self.stride, height, width, self.pixel_scale)
 
     @property
     def count(self):
@@ -160,6 +175,8 @@ SETTING_CONSTRAINTS = {
     "scale": [tuple, list, StrOptions({"percentile"}), None],
     "aoi": [str, PathLike, dict, list, tuple, HasMethods("intersects"), None],
     "date_pattern": [str, None],
+    "resolution": [Interval(Real, 0, None, closed="neither"), None],
+    "mask": [str, PathLike, dict, list, tuple, HasMethods("intersects"), "boolean", None],
 }
 
 
@@ -180,7 +197,8 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
                engine: str = "auto", tile_size: int = _DEFAULT_TILE_SIZE,
                progress: bool = False, bands: Sequence[int] | None = None,
                scale: tuple[float, float] | str | None = None, aoi=None,
-               date_pattern: str | None = None) -> ScanResult:
+               date_pattern: str | None = None, resolution: float | None = None,
+               mask=None) -> ScanResult:
     """Slide a fitted chip classifier over a scene; find and count the ships.
 
     Parameters
@@ -266,6 +284,15 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
         Regular expression with named groups ``year``, ``month``, ``day``
         (optionally ``hour``, ``minute``, ``second``) for the acquisition
         time in the file name; see :func:`sklship.scenes.sources.scene_datetime`.
+    resolution : float > 0 or None, default=None
+        The scene's metres per pixel when its file does not say (a
+        georeferenced file's own wins). Windows are resampled to the
+        estimator's ``chip_resolution`` as they are read
+        (:mod:`sklship.scenes.resolution`); detections are in scene pixels.
+    mask : path, polygons, False or None, default=None
+        Usable-data mask, treated like nodata (:mod:`sklship.scenes.masks`):
+        a raster, a PlanetScope UDM2 or lon/lat polygons. None uses a UDM2
+        beside a scene file (logged); False none.
 
     Returns
     -------
@@ -291,7 +318,7 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
     -----
     UserWarning
         When an area of interest does not overlap the scene (its count and
-        valid fraction are 0).
+        valid fraction are 0); for resolutions, see :func:`~.resolution.prepare`.
 
     Notes
     -----
@@ -326,31 +353,37 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
 
     evaluate = make_engine(estimator, window, stride, engine=engine, batch_size=batch_size)
 
-    with open_checked(scene, window, expected_channels,
-                      _fitted_dtype(fitted_network(estimator)),
-                      bands=bands, scale=scale, date_pattern=date_pattern) as source:
+    # --- issue 23: resolution and usable-data mask (sklship.scenes.resolution, .masks)
+    network = fitted_network(estimator)
+    opened = open_checked(scene, window, expected_channels, _fitted_dtype(network),
+                          bands=bands, scale=scale, date_pattern=date_pattern)
+    with prepare(opened, model_chip_resolution(network), resolution,
+                 usable_mask(scene, mask)) as source:
         pixel_aois = aois_in_pixels(source, aois)
-        grid = WindowGrid(window, stride, source.height, source.width)
+        grid = WindowGrid(window, stride, source.height, source.width, source.pixel_scale)
         probabilities = _scan_tiles(source, grid, tile_size, evaluate, progress,
                                     pixel_aois)
-        valid = source.valid_overview()
+        valid, clear = source.valid_overview(), source.clear_overview()
     detections = non_max_suppression(probabilities, window=window, stride=stride,
                                      threshold=threshold, min_distance=min_distance,
                                      min_neighbors=min_neighbors)
     if source.crs is not None:
         detections = georeference(detections, source.crs, source.transform)
-    valid_fraction = 1.0 if valid is None else float(valid.mean())
+    valid_fraction, clear_fraction = (1.0 if m is None else float(m.mean()) for m in (valid, clear))
     counts = None
     if pixel_aois is not None:
-        detections, counts = count_in_aois(detections, pixel_aois, source, valid)
+        detections, counts = count_in_aois(detections, pixel_aois, source, valid, clear)
+    detections, areas = scene_pixels(grid, detections, pixel_aois)  # --- end issue 23
     return ScanResult(
         detections=detections, probabilities=probabilities, window=window,
         stride=stride, threshold=threshold,
         engine=evaluate.name,
-        scene_shape=source.shape, seconds=time.perf_counter() - start,
+        scene_shape=source.scene_shape, seconds=time.perf_counter() - start,
         scene_name=source.name, datetime=source.datetime, crs=source.crs,
-        transform=source.transform, bands=getattr(source, "bands", bands),
+        transform=source.scene_transform, bands=source.bands or bands,
         scale=source.scale, valid_fraction=valid_fraction, counts=counts,
+        clear_fraction=clear_fraction, resolution=source.resolution,
+        pixel_scale=source.pixel_scale, areas=areas, usable=clear,
     )
 
 

@@ -37,7 +37,7 @@ import pandas as pd
 
 from .._io import read_rgb
 
-__all__ = ["OVERVIEW_SIDE", "PERCENTILES", "PILLOW_SUFFIXES", "open_checked",
+__all__ = ["OVERVIEW_SIDE", "PERCENTILES", "PILLOW_SUFFIXES", "is_remote", "open_checked",
            "open_scene", "read_scene", "scene_datetime"]
 
 #: Percentiles of the valid pixels that ``scale="percentile"`` maps to 0 and 255.
@@ -100,6 +100,8 @@ def open_scene(scene, *, bands=None, scale=None, date_pattern=None):
     """
     pattern = _compile_date_pattern(date_pattern)
     bands = _check_bands(bands)
+    if is_remote(scene):  # https://, s3://, /vsicurl/...: GDAL's own readers
+        return _RasterioSource(scene, bands, scale, pattern)
     if isinstance(scene, (str, PathLike)):
         path = Path(scene)
         if not path.exists():
@@ -113,6 +115,11 @@ def open_scene(scene, *, bands=None, scale=None, date_pattern=None):
         return _RasterioSource(path, bands, scale, pattern)
     return _ArraySource(np.asarray(scene), bands, scale, name=None, what="scene",
                         datetime=pd.NaT)
+
+
+def is_remote(href):
+    """Whether ``href`` is a URL or GDAL virtual path that rasterio reads itself."""
+    return isinstance(href, str) and bool(re.match(r"^([a-z][a-z0-9+.-]*://|/vsi)", href))
 
 
 def _check_bands(bands):
@@ -232,7 +239,7 @@ class _RasterioSource(_Source):
         import rasterio
         from rasterio.enums import MaskFlags
 
-        self.path, self.name, self.what = path, path.stem, f"scene file {path}"
+        self.path, self.name, self.what = path, Path(path).stem, f"scene file {path}"
         try:
             self.dataset = rasterio.open(path)
         except rasterio.errors.RasterioIOError as exc:

@@ -31,8 +31,11 @@ class ScanSettings:
     Parameters
     ----------
     stride, threshold, min_distance, min_neighbors, engine, tile_size, \
-batch_size, bands, scale, aoi, date_pattern
-        See :func:`~sklship.scenes.scan.scan_scene`.
+batch_size, bands, scale, aoi, date_pattern, resolution, mask
+        See :func:`~sklship.scenes.scan.scan_scene`. A STAC scene's own
+        resolution and ``udm2`` mask are used where these are None.
+    asset : str, default="visual"
+        The asset of STAC items to scan (see :mod:`sklship.scenes.stac`).
 
     Raises
     ------
@@ -57,18 +60,23 @@ batch_size, bands, scale, aoi, date_pattern
     scale: tuple | str | None = None
     aoi: object = None
     date_pattern: str | None = None
+    resolution: float | None = None
+    mask: object = None
+    asset: str = "visual"
 
     def __post_init__(self):
         from .scan import SETTING_CONSTRAINTS
 
-        validate_parameter_constraints(SETTING_CONSTRAINTS, self.scan_params(),
-                                       caller_name="ScanSettings")
+        validate_parameter_constraints({**SETTING_CONSTRAINTS, "asset": [str]},
+                                       asdict(self), caller_name="ScanSettings")
         if self.bands is not None:
             object.__setattr__(self, "bands", tuple(int(b) for b in self.bands))
 
     def scan_params(self):
         """The settings as keyword arguments of :func:`~sklship.scenes.scan.scan_scene`."""
-        return asdict(self)
+        params = asdict(self)
+        del params["asset"]
+        return params
 
     def resolved(self, estimator):
         """The settings a scan with ``estimator`` actually uses, JSON-ready.
@@ -77,6 +85,8 @@ batch_size, bands, scale, aoi, date_pattern
         suppression radius) are resolved as :func:`~sklship.scenes.scan.scan_scene`
         resolves them.
         """
+        from ..evaluation.thresholds import fitted_network
+        from .resolution import model_chip_resolution
         from .scan import resolve_defaults
 
         window, stride, threshold, min_distance, min_neighbors = resolve_defaults(
@@ -84,7 +94,9 @@ batch_size, bands, scale, aoi, date_pattern
             self.min_neighbors)
         return {"window": window, "stride": stride, "threshold": float(threshold),
                 "min_distance": float(min_distance), "min_neighbors": min_neighbors,
-                "engine": self.engine,
+                "engine": self.engine, "asset": self.asset,
+                "resolution": self.resolution,
+                "model_resolution": model_chip_resolution(fitted_network(estimator)),
                 "bands": None if self.bands is None else list(self.bands),
                 "scale": self.scale if self.scale is None or isinstance(self.scale, str)
                 else [float(v) for v in self.scale]}
@@ -98,9 +110,11 @@ def scan_scenes(estimator, scenes, *, client=None, settings=None):
     estimator : fitted classifier
         As for :func:`~sklship.scenes.scan.scan_scene`; it must pickle (every
         sklship estimator does) when ``client`` is given.
-    scenes : sequence of str or os.PathLike
-        Scene files (GeoTIFF, PNG, JPEG); their names (without ending) name
-        them in the tables.
+    scenes : sequence of str, os.PathLike, pystac.Item or StacScene
+        Scene files (GeoTIFF, PNG, JPEG), named in the tables by their names
+        without ending; or STAC items (see :mod:`sklship.scenes.stac`), named
+        by their ids, dated by the item, with its resolution and ``udm2``
+        mask, scanning the asset ``settings.asset``.
     client : dask.distributed.Client or None, default=None
         Scan on this Dask cluster; None scans one scene after the other here.
     settings : ScanSettings or None, default=None
@@ -160,7 +174,8 @@ def iter_scans(estimator, scenes, *, client=None, settings=None):
         Warnings raised while scanning it.
     """
     scenes = list(scenes)
-    scan_params = (ScanSettings() if settings is None else settings).scan_params()
+    settings = ScanSettings() if settings is None else settings
+    scan_params = {**settings.scan_params(), "asset": settings.asset}
     if client is None:
         for index, scene in enumerate(scenes):
             yield (index, *_scan_or_error(estimator, scene, scan_params))
@@ -181,8 +196,35 @@ def _scan_or_error(estimator, scene, scan_params):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         try:
-            result, error = scan_scene(estimator, scene, **scan_params), None
+            result, error = _scan_one(scan_scene, estimator, scene, dict(scan_params)), None
         except (OSError, ValueError) as exc:
             result, error = None, exc
     messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     return result, error, messages
+
+
+def _scan_one(scan_scene, estimator, scene, params):
+    """Scan a file, an array or a STAC item (pystac or :class:`~.stac.StacScene`)."""
+    asset = params.pop("asset", "visual")
+    if not _is_stac(scene):
+        return scan_scene(estimator, scene, **params)
+    from .stac import stac_scene
+
+    item = stac_scene(scene, asset)
+    if params["resolution"] is None:
+        params["resolution"] = item.resolution
+    if params["mask"] is None:
+        params["mask"] = item.mask or False
+    result = scan_scene(estimator, item.href, **params)
+    result.scene_name, result.datetime = item.name, item.datetime
+    return result
+
+
+def _is_stac(scene):
+    import sys
+
+    from .stac import StacScene
+
+    pystac = sys.modules.get("pystac")  # a pystac item means pystac is imported
+    return isinstance(scene, StacScene) or (pystac is not None
+                                            and isinstance(scene, pystac.Item))
