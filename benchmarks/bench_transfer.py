@@ -7,15 +7,25 @@ chip comes from a scene the model never saw: ``StratifiedGroupKFold(5,
 shuffle=True, random_state=0)`` grouped by ``scene_id`` on the real ShipsNet
 chips, the folds of ``bench_accuracy.py``.
 
-Rows (each ``random_state=0``, refitted on every fold):
+Rows (each ``random_state=0``, refitted on every fold; ``--rows`` picks some):
 
 - ``frozen``: the backbone frozen, chips resized to 224 (the weights' input
-  size), a sigmoid head trained on the pooled features (Adam, 10 epochs);
-- ``fine-tuned``: the same head at ``--fine-tune-size`` (default 128 px,
+  size), the default head: the output layer fitted as a converged L2
+  logistic regression on the standardised pooled features (``head_solver``
+  "auto" = "lbfgs", ``C=1``);
+- ``frozen-book``: the same features, a sigmoid head trained the book's way
+  (Adam, 10 epochs; ``head_solver="keras"``), the default until this row's
+  issue;
+- ``features-lr``: ``make_pipeline(ImageNetFeatures(...), StandardScaler(),
+  LogisticRegression(max_iter=5000))`` on the same features, the scikit-learn
+  way (the three frozen rows share one feature cache per fold);
+- ``fine-tuned``: the default head at ``--fine-tune-size`` (default 128 px,
   cheaper than 224 on two cores), then every backbone layer but batch
   normalisation trained with Adam at 1e-5 (the book's rate). The number of
   fine-tuning epochs (1 to ``--max-epochs``) is chosen inside each training
-  fold only: one inner ``StratifiedGroupKFold(4, shuffle=True,
+  fold only, trained with flips, 90-degree rotations and brightness
+  (``augmentation``) and predicting with the 8 symmetries averaged
+  (``test_time_augmentation``): one inner ``StratifiedGroupKFold(4, shuffle=True,
   random_state=0)`` split of the training fold's scenes, fine-tuned for
   ``--max-epochs`` epochs with the inner validation accuracy recorded after
   each; the first epoch count with the best accuracy is refitted on the whole
@@ -32,20 +42,29 @@ the inner choice of epochs is reported separately).
 
 Run: python benchmarks/bench_transfer.py [--data PATH] [--weights PATH]
          [--folds 5] [--fine-tune-size 128] [--max-epochs 6]
+         [--rows frozen,frozen-book,features-lr,fine-tuned]
 """
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 from bench_accuracy import print_table
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from sklship import load_shipsnet
+from sklship.estimators.features import ImageNetFeatures
 from sklship.estimators.pretrained import PretrainedShipClassifier
+
+ROWS = ("frozen", "frozen-book", "features-lr", "fine-tuned")
+AUGMENTATION = ("flip", "rot90", "brightness")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULT_DATA = SHARED / "data" / "shipsnet"
@@ -91,7 +110,7 @@ def choose_epochs(X, y, groups, weights, args):
     tracker = ImageAccuracy(X[val], y[val])
     clf = transfer(weights, input_size=args.fine_tune_size,
                    fine_tune_epochs=args.max_epochs, fine_tune_layers=None,
-                   callbacks=[tracker])
+                   augmentation=AUGMENTATION, callbacks=[tracker])
     clf.fit(X[train], y[train])
     accuracies = np.array(tracker.accuracies)
     return int(np.argmax(accuracies)) + 1, accuracies
@@ -105,7 +124,13 @@ def main():
                         help="run the first N of the 5 folds (default: all 5)")
     parser.add_argument("--fine-tune-size", type=int, default=128)
     parser.add_argument("--max-epochs", type=int, default=6)
+    parser.add_argument("--rows", default=",".join(ROWS),
+                        help="comma-separated subset of " + ",".join(ROWS))
     args = parser.parse_args()
+    rows = args.rows.split(",")
+    unknown = set(rows) - set(ROWS)
+    if unknown:
+        parser.error(f"--rows: unknown {sorted(unknown)}; choose from {list(ROWS)}")
 
     start = time.perf_counter()
     data = load_shipsnet(args.data)
@@ -118,16 +143,30 @@ def main():
     print(f"cv: StratifiedGroupKFold(5, shuffle=True, random_state=0) by scene_id, "
           f"{len(splits)} of 5 folds\n", flush=True)
 
-    results = {"frozen": [], "fine-tuned": []}
+    results = {row: [] for row in rows}
+    frozen_rows = {
+        "frozen": lambda cache: transfer(args.weights, input_size=224, memory=cache),
+        "frozen-book": lambda cache: transfer(args.weights, input_size=224, memory=cache,
+                                              head_solver="keras"),
+        "features-lr": lambda cache: make_pipeline(
+            ImageNetFeatures("mobilenetv2", weights=args.weights, input_size=224,
+                             memory=cache),
+            StandardScaler(), LogisticRegression(max_iter=5000)),
+    }
     for fold, (train, test) in enumerate(splits):
-        frozen = transfer(args.weights, input_size=224)
-        tic = time.perf_counter()
-        frozen.fit(X[train], y[train])
-        row = {**scores(y[test], frozen.predict_proba(X[test])[:, 1]),
-               "fit_s": time.perf_counter() - tic}
-        results["frozen"].append(row)
-        _print_row("frozen 224", fold, row)
-
+        with tempfile.TemporaryDirectory() as cache:  # one feature cache per fold
+            for name, make in frozen_rows.items():
+                if name not in rows:
+                    continue
+                model = make(cache)
+                tic = time.perf_counter()
+                model.fit(X[train], y[train])
+                row = {**scores(y[test], model.predict_proba(X[test])[:, 1]),
+                       "fit_s": time.perf_counter() - tic}
+                results[name].append(row)
+                _print_row(f"{name} 224", fold, row)
+        if "fine-tuned" not in rows:
+            continue
         tic = time.perf_counter()
         epochs, accuracies = choose_epochs(X[train], y[train], groups[train],
                                            args.weights, args)
@@ -136,7 +175,8 @@ def main():
               + " ".join(f"{a:.3f}" for a in accuracies)
               + f" -> {epochs} epochs (choice took {choice_s:.0f} s)", flush=True)
         tuned = transfer(args.weights, input_size=args.fine_tune_size,
-                         fine_tune_epochs=epochs, fine_tune_layers=None)
+                         fine_tune_epochs=epochs, fine_tune_layers=None,
+                         augmentation=AUGMENTATION, test_time_augmentation=True)
         tic = time.perf_counter()
         tuned.fit(X[train], y[train])
         row = {**scores(y[test], tuned.predict_proba(X[test])[:, 1]),
@@ -147,13 +187,15 @@ def main():
 
     print(f"\nStratifiedGroupKFold by scene_id, {len(splits)} folds, {len(y):,} "
           "ShipsNet chips (mean +- std over folds)")
-    labels = {"frozen": "frozen MobileNetV2 224",
-              "fine-tuned": f"fine-tuned {args.fine_tune_size}"}
-    print_table(results, labels, METRICS, width=22)
-    tuned = results["fine-tuned"]
-    print(f"fine-tuning epochs chosen per fold: {[r['epochs'] for r in tuned]}; "
-          f"choosing them took {np.mean([r['choice_s'] for r in tuned]):.0f} s per "
-          "fold on top of the fit")
+    labels = {"frozen": "frozen, logistic head", "frozen-book": "frozen, book's head",
+              "features-lr": "features + LR pipeline",
+              "fine-tuned": f"fine-tuned {args.fine_tune_size} + aug"}
+    print_table(results, {row: labels[row] for row in rows}, METRICS, width=24)
+    tuned = results.get("fine-tuned")
+    if tuned:
+        print(f"fine-tuning epochs chosen per fold: {[r['epochs'] for r in tuned]}; "
+              f"choosing them took {np.mean([r['choice_s'] for r in tuned]):.0f} s "
+              "per fold on top of the fit")
     print(f"\nrecommended from-scratch CNN on the same folds, not re-run, from "
           f"{ACCURACY_RESULTS.name}:")
     print(_recommended_row())
