@@ -29,10 +29,18 @@ marked small vessel counts neither way; the rest are false alarms
 (``sklship.evaluation.scoring.score_scan``). Times are the median of three scans after
 a warm-up scan, on arrays already in memory.
 
-Prints one line per scene and configuration, then
+Shift stability of the default pipeline: each scene is also scanned with
+``s = 0..7`` pixels cropped off its top and left edge (``scene[s:, s:]``, the
+marks moved by ``-s``), so the window grid falls elsewhere on every ship; for
+each marked big ship, the number of the 8 shifts at which it is found, and
+for each scene the range (max - min) of the count over the 8 shifts.
+
+Prints one line per scene and configuration, seconds per megapixel, then ends
+with
 ``real scenes: found A/B, false alarms F, duplicates D`` (default pipeline, all
-scenes) and ``scan time ratio: X`` (default settings / stride 16, summed over
-the scenes, same run).
+scenes), ``shift stability: worst ship found in W/8 shifts, worst count range R``
+(default pipeline, worst ship and worst scene) and ``scan time ratio: X``
+(default settings / stride 16, summed over the scenes, same run).
 
 Run: python benchmarks/bench_real_scenes.py [--scenes DIR] [--data DIR] [--seed 0]
 """
@@ -44,7 +52,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sklship import CNNShipClassifier, load_shipsnet, recommended_model
+from sklship import load_model, load_shipsnet, recommended_model
+from sklship.estimators.zoo import book_cnn
 from sklship.evaluation.mining import fit_with_hard_negatives
 from sklship.evaluation.scoring import read_truth, score_scan
 from sklship.scenes.scan import read_scene, scan_scene
@@ -59,6 +68,12 @@ def main():
     parser.add_argument("--data", type=Path, default=SHARED / "shipsnet",
                         help="ShipsNet chips (default: ../shared/data/shipsnet)")
     parser.add_argument("--seed", type=int, default=0, help="random_state of the models")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="the default pipeline's model, saved by 'sklship train "
+                        "--model recommended' (default: fitted here)")
+    parser.add_argument("--no-mining", action="store_true",
+                        help="leave out the recommended + hard negatives rows (they fit "
+                        "the model twice per scene)")
     args = parser.parse_args()
 
     chips = load_shipsnet(args.data)
@@ -81,11 +96,15 @@ def main():
     print(f"scenes: {len(scored)} in {scored_dir}; {how}")
 
     start = time.perf_counter()
-    default = recommended_model(random_state=args.seed).fit(X, y)
-    print(f"default pipeline (recommended model): fitted in "
-          f"{time.perf_counter() - start:.0f} s")
+    if args.model is not None:
+        default = load_model(args.model)
+        print(f"default pipeline (recommended model): loaded from {args.model}")
+    else:
+        default = recommended_model(random_state=args.seed).fit(X, y)
+        print(f"default pipeline (recommended model): fitted in "
+              f"{time.perf_counter() - start:.0f} s")
     mined = {}
-    for names in {tuple(names) for names in learns_from.values()}:
+    for names in set() if args.no_mining else {tuple(n) for n in learns_from.values()}:
         start = time.perf_counter()
         mined[names] = fit_with_hard_negatives(
             recommended_model(random_state=args.seed), X, y,
@@ -94,22 +113,25 @@ def main():
               f"{mined[names].hard_negatives_} mined chips, fitted twice in "
               f"{time.perf_counter() - start:.0f} s")
     start = time.perf_counter()
-    share = float(np.mean(y == 1))
-    book = CNNShipClassifier(class_weight={0: share, 1: 1 - share},
-                             random_state=args.seed).fit(X, y)
+    book = book_cnn(y, random_state=args.seed).fit(X, y)
     print(f"book CNN: fitted in {time.perf_counter() - start:.0f} s")
 
     totals = {}
+    megapixels = 0.0
+    stability = {}  # scene -> (shifts at which each big ship is found, counts)
     print(f"\n{'scene':<14}{'configuration':<30}{'found':>8}{'false alarms':>14}"
           f"{'duplicates':>12}{'seconds':>9}  engine")
     for name, marks in scored.items():
         scene = read_scene(scored_dir / name)
+        megapixels += scene.shape[0] * scene.shape[1] / 1e6
         configurations = {
             "recommended, stride 16": (default, {"stride": 16}),
             "recommended, default": (default, {}),
             "book CNN, default": (book, {}),
-            "recommended + hard negatives": (mined[tuple(learns_from[name])], {}),
         }
+        if not args.no_mining:
+            configurations["recommended + hard negatives"] = (
+                mined[tuple(learns_from[name])], {})
         for label, (model, settings) in configurations.items():
             scan_scene(model, scene, **settings)  # warm-up: conversion, tracing
             results = [scan_scene(model, scene, **settings) for _ in range(3)]
@@ -123,16 +145,45 @@ def main():
             print(f"{name:<14}{label:<30}{score.hits:>4} / {score.n_marked:<2}"
                   f"{score.false_alarms:>13}{score.duplicates:>12}{seconds:>9.2f}  "
                   f"{results[0].engine} (stride {results[0].stride})")
+        stability[name] = shift_stability(default, scene, marks)
+        found_at, counts = stability[name]
+        print(f"{name:<14}{'recommended, default':<30}shifted 0..7 px: ships found in "
+              f"{found_at.tolist()} of 8 shifts, counts {counts}")
     print()
     for label, total in totals.items():
         print(f"{label}: found {total['hits']}/{total['n_marked']}, false alarms "
               f"{total['false_alarms']}, duplicates {total['duplicates']}, "
               f"{total['seconds']:.2f} s")
+    for label in ("recommended, stride 16", "recommended, default"):
+        print(f"{label}: {totals[label]['seconds'] / megapixels:.3f} s per megapixel "
+              f"({megapixels:.2f} megapixels)")
     chosen = totals["recommended, default"]
     print(f"real scenes: found {chosen['hits']}/{chosen['n_marked']}, false alarms "
           f"{chosen['false_alarms']}, duplicates {chosen['duplicates']}")
+    worst_ship = min(int(found_at.min()) for found_at, _ in stability.values()
+                     if len(found_at))
+    worst_range = max(max(counts) - min(counts) for _, counts in stability.values())
+    print(f"shift stability: worst ship found in {worst_ship}/8 shifts, "
+          f"worst count range {worst_range}")
     ratio = chosen["seconds"] / totals["recommended, stride 16"]["seconds"]
     print(f"scan time ratio: {ratio:.2f}")
+
+
+def shift_stability(model, scene, marks, shifts=range(8)):
+    """Scan ``scene[s:, s:]`` for each shift s at the default settings.
+
+    Returns the number of shifts at which each big ship is found (an array,
+    one per mark) and the count at each shift.
+    """
+    found_at = np.zeros(len(marks["big"]), dtype=int)
+    counts = []
+    for s in shifts:
+        result = scan_scene(model, scene[s:, s:])
+        score = score_scan(result, marks["big"] - s, ignore=marks["small"] - s)
+        hits = score.detections.query("outcome == 'hit'")["ship"].to_numpy(dtype=int)
+        found_at[hits] += 1
+        counts.append(result.count)
+    return found_at, counts
 
 
 if __name__ == "__main__":

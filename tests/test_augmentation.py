@@ -23,3 +23,42 @@ def test_brightness_scales_each_chip_by_one_factor_in_range():
     np.testing.assert_array_equal(out, np.broadcast_to(factors[:, None, None, None],
                                                        out.shape))
     assert 0.9 <= factors.min() < 0.92 and 1.08 < factors.max() <= 1.1
+
+
+def test_shift_moves_chips_by_up_to_the_fraction_and_keeps_their_mass():
+    # A bright 4x4 square in the middle of 40x40 chips; shift=0.1 moves it
+    # by up to 4 pixels along each axis (reflection fills the border).
+    image = np.zeros((300, 40, 40, 1), dtype="float32")
+    image[:, 18:22, 18:22] = 1
+    layer = ChipAugmentation(flip=False, rot90=False, shift=0.1, seed=0)
+    np.testing.assert_array_equal(layer(image, training=False), image)
+    out = np.asarray(layer(image, training=True))[..., 0]
+    np.testing.assert_allclose(out.sum(axis=(1, 2)), 16, rtol=1e-4)
+    grid = np.arange(40, dtype="float64")
+    rows = (out.sum(axis=2) * grid).sum(axis=1) / 16 - 19.5
+    cols = (out.sum(axis=1) * grid).sum(axis=1) / 16 - 19.5
+    for offset in (rows, cols):
+        assert np.abs(offset).max() <= 4 + 1e-3
+        assert np.abs(offset).max() > 3.5  # the whole range is drawn
+        assert abs(offset.mean()) < 0.5  # both ways
+    assert np.std(rows - cols) > 1  # independently per axis
+
+
+def test_scale_zooms_about_the_centre_within_range():
+    image = np.zeros((300, 41, 41, 1), dtype="float32")
+    image[:, 10:31, 10:31] = 1  # 21x21 square centred on the middle pixel
+    layer = ChipAugmentation(flip=False, rot90=False, scale=0.1, seed=0)
+    out = np.asarray(layer(image, training=True))[..., 0]
+    zoom = np.sqrt(out.sum(axis=(1, 2)) / 21**2)
+    assert 0.89 < zoom.min() < 0.93 and 1.07 < zoom.max() < 1.11
+    grid = np.arange(41, dtype="float64")
+    centre = (out.sum(axis=2) * grid).sum(axis=1) / out.sum(axis=(1, 2))
+    np.testing.assert_allclose(centre, 20, atol=1e-3)
+
+
+def test_shift_and_scale_survive_get_config_and_keep_uint8():
+    layer = ChipAugmentation(shift=0.1, scale=0.05, seed=3)
+    copy = ChipAugmentation.from_config(layer.get_config())
+    assert (copy.shift, copy.scale, copy.seed) == (0.1, 0.05, 3)
+    chips = np.full((2, 8, 8, 3), 200, dtype="uint8")
+    assert np.asarray(layer(chips, training=True)).dtype == np.uint8

@@ -15,7 +15,7 @@ def test_returns_an_unfitted_cnn_with_the_chosen_parameters():
     assert tuple(params["filters"]) == (16, 32, 64, 128)
     assert params["first_stride"] == 2
     assert params["batch_norm"] and params["pooling"] == "max" and params["global_pool"]
-    assert set(params["augmentation"]) == {"flip", "rot90", "brightness"}
+    assert set(params["augmentation"]) == {"flip", "rot90", "brightness", "shift"}
     assert params["test_time_augmentation"] and params["lr_schedule"] == "cosine"
     assert params["epochs"] == 30 and params["batch_size"] == 64
     assert recommended_model().get_params()["random_state"] is None

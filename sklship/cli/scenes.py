@@ -85,7 +85,16 @@ def add_parsers(commands, common, parents):
                       "with the model, else 0.5)")
     scan.add_argument("--min-neighbors", type=int, choices=range(9), metavar="K",
                       help="neighbouring windows that must reach the threshold too, "
-                      "0 to 8 (default: 1 at strides up to window / 8, else 0)")
+                      "0 to 8 (default: 1 at strides up to window / 8 without "
+                      "--smoothing, else 0)")
+    scan.add_argument("--smoothing", type=at_least(1), metavar="K",
+                      help="average each window's probability over its K x K grid "
+                      "neighbourhood before thresholding (default: 3 for models trained "
+                      "with the 'shift' augmentation at strides up to window / 8, "
+                      "else 1)")
+    scan.add_argument("--candidate-threshold", type=probability, metavar="P",
+                      help="run test-time augmentation only near windows whose single "
+                      "pass reaches P; 0: everywhere (default: 0.1)")
     scan.add_argument("--scene-size", type=at_least(16), default=800, metavar="N",
                       help="side of the synthetic scene (default: %(default)s)")
     scan.add_argument("--n-ships", type=at_least(0), default=8, metavar="N",
@@ -164,6 +173,7 @@ def _scan(args):
             raise bad_file(exc) from exc
     settings = fitting(lambda: ScanSettings(
         stride=args.stride, threshold=args.threshold, min_neighbors=args.min_neighbors,
+        smoothing=args.smoothing, candidate_threshold=args.candidate_threshold,
         bands=args.bands, scale=args.scale, aoi=aoi, date_pattern=args.date_pattern,
         resolution=args.resolution, mask=args.mask, asset=args.asset))
     # name -> (what to scan, known ship positions)

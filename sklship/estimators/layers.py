@@ -37,7 +37,7 @@ WIDE_LAYER = "wide_logits"
 
 @keras.saving.register_keras_serializable(package="sklship")
 class ChipAugmentation(keras.layers.Layer):
-    """Random flips, 90-degree rotations and brightness changes per chip.
+    """Random flips, 90-degree rotations, brightness, shifts and zoom per chip.
 
     Seen from above, a ship is the same ship mirrored or turned by a right
     angle, and under slightly different light. Active in training only;
@@ -53,17 +53,35 @@ class ChipAugmentation(keras.layers.Layer):
     brightness : float, default=0.0
         Multiply each chip by a factor drawn from
         ``[1 - brightness, 1 + brightness]``.
+    shift : float, default=0.0
+        Move each chip's content by up to ``shift`` times its side along
+        each axis (uniform, sub-pixel, bilinear; the border is filled by
+        reflection). A scan sees a ship anywhere between window centres,
+        up to half a stride off in each axis, and its neighbouring windows
+        see it up to one and a half strides off: shifted training chips
+        teach the network that a ship a few pixels off centre is still
+        a ship, so the decision does not depend on where the grid falls.
+        ``CNNShipClassifier(augmentation=("shift", ...))`` uses 0.075.
+    scale : float, default=0.0
+        Zoom each chip about its centre by a factor drawn from
+        ``[1 - scale, 1 + scale]`` (with ``shift``, in the same resampling).
     seed : int or None, default=None
         Seed of the layer's random generator.
     **kwargs : dict
         Passed to :class:`keras.layers.Layer`.
     """
 
-    def __init__(self, flip=True, rot90=True, brightness=0.0, seed=None, **kwargs):
+    # How "shift" and "scale" fill the pixels they bring in from outside.
+    _FILL_MODE = "reflect"
+
+    def __init__(self, flip=True, rot90=True, brightness=0.0, seed=None, shift=0.0,
+                 scale=0.0, **kwargs):
         super().__init__(**kwargs)
         self.flip = flip
         self.rot90 = rot90
         self.brightness = brightness
+        self.shift = shift
+        self.scale = scale
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -87,7 +105,35 @@ class ChipAugmentation(keras.layers.Layer):
                 seed=self.seed_generator, dtype=x.dtype,
             )
             x = x * factor
+        if self.shift or self.scale:
+            x = self._shift_and_scale(x)
         return x
+
+    def _shift_and_scale(self, x):
+        """Translate by up to ``shift`` of the side and zoom by ``1 +- scale``."""
+        n = ops.shape(x)[0]
+        height, width = x.shape[1], x.shape[2]
+
+        def draw(limit):
+            return keras.random.uniform((n,), -limit, limit,
+                                        seed=self.seed_generator, dtype="float32")
+
+        # Output pixel (col, row) samples the input at
+        # centre + (output - centre) / zoom - offset.
+        inverse = 1.0 / (1.0 + draw(self.scale)) if self.scale else ops.ones((n,))
+        d_col = draw(self.shift * width) if self.shift else ops.zeros((n,))
+        d_row = draw(self.shift * height) if self.shift else ops.zeros((n,))
+        c_col, c_row = (width - 1) / 2, (height - 1) / 2
+        zeros = ops.zeros((n,))
+        transform = ops.stack([
+            inverse, zeros, c_col * (1 - inverse) - d_col,
+            zeros, inverse, c_row * (1 - inverse) - d_row,
+            zeros, zeros], axis=1)
+        dtype = x.dtype
+        moved = ops.image.affine_transform(
+            ops.cast(x, "float32"), transform, interpolation="bilinear",
+            fill_mode=self._FILL_MODE)
+        return ops.cast(moved, dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -95,7 +141,8 @@ class ChipAugmentation(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(flip=self.flip, rot90=self.rot90,
-                      brightness=self.brightness, seed=self.seed)
+                      brightness=self.brightness, seed=self.seed,
+                      shift=self.shift, scale=self.scale)
         return config
 
 

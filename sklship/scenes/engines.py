@@ -24,6 +24,7 @@ import weakref
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from scipy.ndimage import binary_dilation, find_objects, label
 
 from ..estimators.symmetry import symmetric_view, symmetries
 from .grid import WindowGrid
@@ -55,6 +56,11 @@ class BatchedEngine:
         self.estimator, self.window, self.stride = estimator, window, stride
         self.batch_size = batch_size
 
+    @property
+    def augmented_fraction(self):
+        """Share of the windows averaged over the 8 symmetries: all or none."""
+        return float(bool(getattr(self.estimator, "test_time_augmentation", False)))
+
     def __call__(self, tile):
         channels = tile.shape[2]
         # (rows, cols, window, window, channels): a view, no copy.
@@ -82,13 +88,23 @@ class SharedEngine:
     symmetric : bool
         Average over the tile's 8 flips and 90-degree rotations (the
         estimator's test-time augmentation).
+    candidates : (float, int) or None, default=None
+        ``(threshold, reach)``: average over the symmetries only near
+        windows whose single-pass probability reaches ``threshold`` (see
+        :meth:`__call__`); None averages every window.
     """
 
     name = "shared"
 
-    def __init__(self, run, window, stride, symmetric):
+    def __init__(self, run, window, stride, symmetric, candidates=None):
         self.run, self.window, self.stride = run, window, stride
-        self.symmetric = symmetric
+        self.symmetric, self.candidates = symmetric, candidates
+        self._windows = self._augmented = 0
+
+    @property
+    def augmented_fraction(self):
+        """Share of the windows evaluated so far that averaged the 8 symmetries."""
+        return self._augmented / self._windows if self._windows else 0.0
 
     def _grid(self, view):
         # The a trous form can also cover windows that stick out of the tile
@@ -98,8 +114,8 @@ class SharedEngine:
                       for size in view.shape[:2])
         return np.asarray(self.run(view[None]))[0, :rows, :cols].astype(np.float64)
 
-    def __call__(self, tile):
-        """Ship probability of every window of ``tile``.
+    def _symmetric_grid(self, tile):
+        """Network outputs averaged over the tile's 8 flips and rotations.
 
         A flipped or transposed tile holds every window flipped or
         transposed, at the mirrored position of the grid, which is flipped
@@ -107,17 +123,49 @@ class SharedEngine:
         so the mirrored positions fall on the same grid.
         """
         out = self._grid(tile)
-        if self.symmetric:
-            for symmetry in symmetries(square=True):
-                view = np.ascontiguousarray(symmetric_view(tile, *symmetry))
-                out += _unmirror(self._grid(view), *symmetry)
-            out /= 8
-        if out.shape[-1] == 1:  # one sigmoid unit: P(classes_[1])
-            return out[..., 0]
-        return out[..., 1] / out.sum(axis=-1)
+        for symmetry in symmetries(square=True):
+            view = np.ascontiguousarray(symmetric_view(tile, *symmetry))
+            out += _unmirror(self._grid(view), *symmetry)
+        return out / 8
+
+    def __call__(self, tile):
+        """Ship probability of every window of ``tile``.
+
+        With ``candidates = (threshold, reach)`` and test-time augmentation,
+        the 8 symmetries are run only where they can matter: one pass of
+        the network over the whole tile, then, for each group of windows
+        whose single-pass probability reaches ``threshold`` (grown by
+        ``reach`` grid steps), the 8 symmetries over the pixels of that
+        group's bounding box of windows. Those windows get exactly the
+        probabilities of a full symmetric scan; the others keep their
+        single-pass probability, below ``threshold``.
+        """
+        if not self.symmetric:
+            return self._count(_probability(self._grid(tile)), 0)
+        if self.candidates is None:
+            out = _probability(self._symmetric_grid(tile))
+            return self._count(out, out.size)
+        threshold, reach = self.candidates
+        out = _probability(self._grid(tile))
+        near = out >= threshold
+        if reach and near.any():
+            near = binary_dilation(near, structure=np.ones((3, 3), bool), iterations=reach)
+        augmented = 0
+        for rows, cols in find_objects(label(near, structure=np.ones((3, 3)))[0]):
+            pixels = tile[rows.start * self.stride:(rows.stop - 1) * self.stride + self.window,
+                          cols.start * self.stride:(cols.stop - 1) * self.stride + self.window]
+            out[rows, cols] = _probability(self._symmetric_grid(pixels))
+            augmented += out[rows, cols].size
+        return self._count(out, augmented)
+
+    def _count(self, out, augmented):
+        self._windows += out.size
+        self._augmented += augmented
+        return out
 
 
-def make_engine(estimator, window, stride, *, engine="auto", batch_size=1024):
+def make_engine(estimator, window, stride, *, engine="auto", batch_size=1024,
+                candidates=None):
     """The engine for ``estimator`` on a grid of ``window`` and ``stride``.
 
     Parameters
@@ -133,6 +181,11 @@ def make_engine(estimator, window, stride, *, engine="auto", batch_size=1024):
         ValueError saying why when it is not exact.
     batch_size : int, default=1024
         Windows per ``predict_proba`` call of the batched engine.
+    candidates : (float, int) or None, default=None
+        ``(threshold, reach)``: the shared engine runs test-time augmentation
+        only on windows within ``reach`` grid steps of one whose single-pass
+        probability reaches ``threshold`` (see :class:`SharedEngine`); None
+        runs it on every window.
 
     Returns
     -------
@@ -142,7 +195,8 @@ def make_engine(estimator, window, stride, *, engine="auto", batch_size=1024):
         run, reason = _shared_run(estimator, window, stride)
         if run is not None:
             return SharedEngine(run, window, stride,
-                                getattr(estimator, "test_time_augmentation", False))
+                                getattr(estimator, "test_time_augmentation", False),
+                                candidates)
         if engine == "shared":
             raise ValueError(
                 f"engine='shared' is not exact for this estimator: {reason} "
@@ -187,6 +241,13 @@ def _fingerprint(model):
     for weight in model.weights:
         digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
     return digest.hexdigest()
+
+
+def _probability(out):
+    """P(ship) from a grid of network outputs: one sigmoid unit, or a softmax."""
+    if out.shape[-1] == 1:  # one sigmoid unit: P(classes_[1])
+        return out[..., 0]
+    return out[..., 1] / out.sum(axis=-1)
 
 
 def _unmirror(grid, transpose, flip_rows, flip_cols):

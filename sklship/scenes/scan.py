@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from .._validation import HasMethods, Interval, StrOptions, validate_params
-from ..evaluation.thresholds import decision_threshold, fitted_network, probability_estimator
+from ..evaluation.thresholds import fitted_network, probability_estimator
+from .defaults import check_window, fitted_dtype, resolve_defaults
 from .engines import ENGINES, make_engine
 from .export import COUNT_COLUMNS
 from .geo import aois_in_pixels, count_in_aois, georeference, read_aoi
@@ -37,7 +38,7 @@ from .grid import WindowGrid
 from .masks import usable_mask
 from .resolution import model_chip_resolution, prepare, scene_pixels
 from .sources import open_checked, read_scene  # noqa: F401 (read_scene's old home)
-from .suppression import default_min_distance, non_max_suppression
+from .suppression import non_max_suppression
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -77,6 +78,9 @@ class ScanResult:
         Probability from which a window counts as a ship.
     engine : {"shared", "batched"}
         The engine that computed ``probabilities``.
+    augmented_fraction : float
+        Share of the windows whose probability averages the 8 symmetries
+        (test-time augmentation); the others had one pass.
     scene_shape : tuple of int
         (height, width, channels) of the scanned scene.
     seconds : float
@@ -116,6 +120,7 @@ class ScanResult:
     engine: str
     scene_shape: tuple
     seconds: float = field(default=0.0, repr=False)
+    augmented_fraction: float = 0.0
     scene_name: str = None
     datetime: pd.Timestamp = pd.NaT
     crs: str = None
@@ -168,6 +173,8 @@ SETTING_CONSTRAINTS = {
     "threshold": [Interval(Real, 0, 1, closed="both"), None],
     "min_distance": [Interval(Real, 0, None, closed="left"), None],
     "min_neighbors": [Interval(Integral, 0, 8, closed="both"), None],
+    "smoothing": [Interval(Integral, 1, None, closed="left"), None],
+    "candidate_threshold": [Interval(Real, 0, 1, closed="both"), None],
     "engine": [StrOptions(set(ENGINES))],
     "tile_size": [Interval(Integral, 1, None, closed="left")],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -194,6 +201,7 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
                window: int | None = None, stride: int | None = None,
                batch_size: int = 1024, threshold: float | None = None,
                min_distance: float | None = None, min_neighbors: int | None = None,
+               smoothing: int | None = None, candidate_threshold: float | None = None,
                engine: str = "auto", tile_size: int = _DEFAULT_TILE_SIZE,
                progress: bool = False, bands: Sequence[int] | None = None,
                scale: tuple[float, float] | str | None = None, aoi=None,
@@ -247,15 +255,25 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
     min_neighbors : int in [0, 8] or None, default=None
         A window is a candidate only when at least this many of its 8
         neighbours on the grid reach ``threshold`` too (the ``minNeighbors``
-        of OpenCV's cascade detectors). A ship of 40 pixels or more stays
-        whole in windows a few pixels apart, so the windows around it agree;
-        a pier or a breakwater tip that fools the model at one position
-        rarely fools it at the next. None means 1 when ``stride`` is at most
-        ``window / 8`` (10 pixels for 80-pixel chips) and 0 above, where
-        neighbouring windows no longer see the same whole ship. In two real
-        PlanetScope scenes the recommended model at stride 8 (four seeds)
-        made 0 to 2 false alarms (piers, p up to 0.62) with 0, and none with
-        1, finding all 7 marked ships both ways.
+        of OpenCV's cascade detectors): a pier that fools the model at one
+        position rarely fools it at the next. None means 1 when ``stride``
+        is at most ``window / 8`` and ``smoothing`` is 1, else 0.
+    smoothing : int or None, default=None
+        Side, in grid steps, of the neighbourhood over which window
+        probabilities are averaged before ``threshold`` and suppression
+        apply (see :func:`~sklship.scenes.suppression.non_max_suppression`);
+        1 averages nothing. None means
+        :func:`~sklship.scenes.defaults.default_smoothing`: 3 for a network
+        trained with the ``"shift"`` augmentation (the recommended model) at
+        strides up to ``window / 8``, else 1. Measured on three real ports
+        shifted by 0 to 7 pixels: every ship at every shift, count range 0.
+    candidate_threshold : float in [0, 1] or None, default=None
+        With test-time augmentation and the shared engine, the 8 symmetries
+        are computed only for windows near one whose single-pass probability
+        reaches this (within ``2 * (smoothing // 2)`` grid steps, the windows
+        a smoothed detection can depend on); elsewhere the single pass
+        stands. 0 computes them everywhere. None means
+        :data:`~sklship.scenes.defaults.CANDIDATE_THRESHOLD`.
     engine : {"auto", "shared", "batched"}, default="auto"
         "auto" uses the shared-computation engine when it is exact for the
         estimator's network and stride, and the batched engine otherwise;
@@ -344,18 +362,23 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
     ((13, 17), 'shared')
     """
     start = time.perf_counter()
-    window, stride, threshold, min_distance, min_neighbors = resolve_defaults(
-        estimator, window, stride, threshold, min_distance, min_neighbors)
+    settings = resolve_defaults(estimator, window, stride, threshold, min_distance,
+                                min_neighbors, smoothing, candidate_threshold)
+    window, stride, threshold = settings["window"], settings["stride"], settings["threshold"]
     # Threshold wrappers pass their estimator's probabilities through unchanged.
     estimator = probability_estimator(estimator)
-    expected_channels = _check_window(estimator, window)[1]
+    expected_channels = check_window(estimator, window)[1]
     aois = None if aoi is None else read_aoi(aoi)
 
-    evaluate = make_engine(estimator, window, stride, engine=engine, batch_size=batch_size)
+    reach = 2 * (settings["smoothing"] // 2)
+    candidates = (settings["candidate_threshold"], reach) if settings[
+        "candidate_threshold"] > 0 else None
+    evaluate = make_engine(estimator, window, stride, engine=engine, batch_size=batch_size,
+                           candidates=candidates)
 
     # --- issue 23: resolution and usable-data mask (sklship.scenes.resolution, .masks)
     network = fitted_network(estimator)
-    opened = open_checked(scene, window, expected_channels, _fitted_dtype(network),
+    opened = open_checked(scene, window, expected_channels, fitted_dtype(network),
                           bands=bands, scale=scale, date_pattern=date_pattern)
     with prepare(opened, model_chip_resolution(network), resolution,
                  usable_mask(scene, mask)) as source:
@@ -364,9 +387,10 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
         probabilities = _scan_tiles(source, grid, tile_size, evaluate, progress,
                                     pixel_aois)
         valid, clear = source.valid_overview(), source.clear_overview()
-    detections = non_max_suppression(probabilities, window=window, stride=stride,
-                                     threshold=threshold, min_distance=min_distance,
-                                     min_neighbors=min_neighbors)
+    detections = non_max_suppression(
+        probabilities, window=window, stride=stride, threshold=threshold,
+        min_distance=settings["min_distance"], min_neighbors=settings["min_neighbors"],
+        smoothing=settings["smoothing"])
     if source.crs is not None:
         detections = georeference(detections, source.crs, source.transform)
     valid_fraction, clear_fraction = (1.0 if m is None else float(m.mean()) for m in (valid, clear))
@@ -377,7 +401,7 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
     return ScanResult(
         detections=detections, probabilities=probabilities, window=window,
         stride=stride, threshold=threshold,
-        engine=evaluate.name,
+        engine=evaluate.name, augmented_fraction=evaluate.augmented_fraction,
         scene_shape=source.scene_shape, seconds=time.perf_counter() - start,
         scene_name=source.name, datetime=source.datetime, crs=source.crs,
         transform=source.scene_transform, bands=source.bands or bands,
@@ -385,74 +409,6 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
         clear_fraction=clear_fraction, resolution=source.resolution,
         pixel_scale=source.pixel_scale, areas=areas, usable=clear,
     )
-
-
-def resolve_defaults(estimator, window=None, stride=None, threshold=None,
-                     min_distance=None, min_neighbors=None):
-    """The scan settings :func:`scan_scene` uses where it was given None.
-
-    Parameters
-    ----------
-    estimator : fitted classifier
-        The model to scan with (its window size and threshold).
-    window, stride, threshold, min_distance, min_neighbors
-        As for :func:`scan_scene`.
-
-    Returns
-    -------
-    window, stride, threshold, min_distance, min_neighbors
-        Every one resolved.
-    """
-    if threshold is None:
-        threshold = decision_threshold(estimator)
-    window = _check_window(probability_estimator(estimator), window)[0]
-    stride = default_stride(window) if stride is None else stride
-    min_distance = default_min_distance(window) if min_distance is None else min_distance
-    if min_neighbors is None:
-        min_neighbors = int(stride <= window / 8)
-    return window, stride, threshold, min_distance, min_neighbors
-
-
-def default_stride(window: int) -> int:
-    """The default scan stride: the largest power of two not above ``window / 8``."""
-    return 1 << max(0, (window // 8).bit_length() - 1)
-
-
-# ----------------------------------------------------------------- checks
-def _check_window(estimator, window):
-    """Window side and channel count, from the estimator where it knows them."""
-    input_shape = getattr(fitted_network(estimator), "input_shape_", None)
-    if input_shape is None:
-        if window is None:
-            raise ValueError(
-                f"window must be given: {type(estimator).__name__} has no "
-                "input_shape_ to take the window size from."
-            )
-        return int(window), None
-    if len(input_shape) != 3 or input_shape[0] != input_shape[1]:
-        raise ValueError(
-            f"scan_scene needs an estimator fitted on square images (height, "
-            f"width, channels); {type(estimator).__name__} was fitted on inputs "
-            f"of shape {tuple(input_shape)}."
-        )
-    if window is not None and window != input_shape[0]:
-        raise ValueError(
-            f"window={window} does not match the estimator, which was fitted on "
-            f"{input_shape[0]}x{input_shape[1]} chips; pass window={input_shape[0]} "
-            "or None."
-        )
-    classes = getattr(estimator, "classes_", None)
-    if classes is not None and len(classes) != 2:
-        raise ValueError(
-            f"scan_scene needs a binary (ship / no ship) classifier; the estimator "
-            f"has {len(classes)} classes: {list(classes)}."
-        )
-    return int(input_shape[0]), int(input_shape[2])
-
-
-def _fitted_dtype(estimator):
-    dtype = getattr(estimator, "X_dtype_", None)
-    return None if dtype is None else np.dtype(dtype)
 
 
 # ------------------------------------------------------------------ tiles

@@ -8,7 +8,7 @@ radius of it is dropped.
 
 import numpy as np
 import pandas as pd
-from scipy.ndimage import convolve
+from scipy.ndimage import convolve, uniform_filter
 
 from .grid import WindowGrid
 
@@ -21,10 +21,13 @@ def default_min_distance(window: int) -> float:
 
 
 def non_max_suppression(probabilities, *, window, stride, threshold=0.5,
-                        min_distance=None, min_neighbors=0):
+                        min_distance=None, min_neighbors=0, smoothing=1):
     """Merge overlapping positive windows into single detections.
 
-    Windows with a probability of at least ``threshold``, and at least
+    With ``smoothing`` above 1, each window's probability is first replaced
+    by the mean over the ``smoothing x smoothing`` windows centred on it
+    (windows outside the grid or NaN left out). Windows with a
+    (smoothed) probability of at least ``threshold``, and at least
     ``min_neighbors`` of their 8 grid neighbours too, are candidates.
     Greedily, the most probable remaining candidate is kept and every
     candidate whose centre lies within ``min_distance`` pixels of it is
@@ -44,15 +47,20 @@ def non_max_suppression(probabilities, *, window, stride, threshold=0.5,
     min_neighbors : int, default=0
         Neighbouring windows (of the 8 around it on the grid) that must reach
         ``threshold`` too for a window to be a candidate; 0 keeps lone windows.
+    smoothing : int, default=1
+        Side of the grid neighbourhood averaged; 1 averages nothing.
 
     Returns
     -------
     detections : pandas.DataFrame
         Columns ``row``, ``col`` (the window's centre, in the continuous
         pixel coordinates of :mod:`sklship.scenes.grid`) and
-        ``probability``, highest probability first.
+        ``probability`` (smoothed, with ``smoothing``), highest probability
+        first.
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
+    if smoothing > 1:
+        probabilities = _neighbourhood_mean(probabilities, smoothing)
     if min_distance is None:
         min_distance = default_min_distance(window)
     above = probabilities >= threshold
@@ -83,3 +91,17 @@ def non_max_suppression(probabilities, *, window, stride, threshold=0.5,
         "col": np.asarray(cols, dtype=float),
         "probability": probabilities.ravel()[kept],
     })
+
+
+def _neighbourhood_mean(probabilities, size):
+    """Mean of the finite values over each ``size x size`` grid neighbourhood.
+
+    Windows outside the grid and NaN (not evaluated) windows are left out of
+    the mean; a NaN window stays NaN.
+    """
+    valid = np.isfinite(probabilities)
+    total = uniform_filter(np.where(valid, probabilities, 0.0), size, mode="constant")
+    count = uniform_filter(valid.astype(np.float64), size, mode="constant")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+    return np.where(valid, mean, np.nan)

@@ -30,8 +30,9 @@ class ScanSettings:
 
     Parameters
     ----------
-    stride, threshold, min_distance, min_neighbors, engine, tile_size, \
-batch_size, bands, scale, aoi, date_pattern, resolution, mask
+    stride, threshold, min_distance, min_neighbors, smoothing, \
+candidate_threshold, engine, tile_size, batch_size, bands, scale, aoi, \
+date_pattern, resolution, mask
         See :func:`~sklship.scenes.scan.scan_scene`. A STAC scene's own
         resolution and ``udm2`` mask are used where these are None.
     asset : str, default="visual"
@@ -53,6 +54,8 @@ batch_size, bands, scale, aoi, date_pattern, resolution, mask
     threshold: float | None = None
     min_distance: float | None = None
     min_neighbors: int | None = None
+    smoothing: int | None = None
+    candidate_threshold: float | None = None
     engine: str = "auto"
     tile_size: int = 1024
     batch_size: int = 1024
@@ -82,19 +85,18 @@ batch_size, bands, scale, aoi, date_pattern, resolution, mask
         """The settings a scan with ``estimator`` actually uses, JSON-ready.
 
         Defaults that depend on the model (stride, threshold, neighbour rule,
-        suppression radius) are resolved as :func:`~sklship.scenes.scan.scan_scene`
-        resolves them.
+        smoothing, suppression radius) are resolved as
+        :func:`~sklship.scenes.scan.scan_scene` resolves them
+        (:func:`~sklship.scenes.defaults.resolve_defaults`).
         """
         from ..evaluation.thresholds import fitted_network
+        from .defaults import resolve_defaults
         from .resolution import model_chip_resolution
-        from .scan import resolve_defaults
 
-        window, stride, threshold, min_distance, min_neighbors = resolve_defaults(
+        resolved = resolve_defaults(
             estimator, None, self.stride, self.threshold, self.min_distance,
-            self.min_neighbors)
-        return {"window": window, "stride": stride, "threshold": float(threshold),
-                "min_distance": float(min_distance), "min_neighbors": min_neighbors,
-                "engine": self.engine, "asset": self.asset,
+            self.min_neighbors, self.smoothing, self.candidate_threshold)
+        return {**resolved, "engine": self.engine, "asset": self.asset,
                 "resolution": self.resolution,
                 "model_resolution": model_chip_resolution(fitted_network(estimator)),
                 "bands": None if self.bands is None else list(self.bands),
