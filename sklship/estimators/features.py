@@ -138,7 +138,8 @@ class ImageNetFeatures(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        features : ndarray of shape (n_samples, n_features_out_), float32
+        features : ndarray of shape (n_samples, n_features), float32
+            The pooled backbone features; n_features is ``n_features_out_``.
         """
         check_is_fitted(self, "extractor_")
         X = self._images(X, reset=False)
