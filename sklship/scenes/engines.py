@@ -28,6 +28,7 @@ from scipy.ndimage import binary_dilation, find_objects, label
 
 from ..estimators.symmetry import symmetric_view, symmetries
 from .grid import WindowGrid
+from .suppression import neighbourhood_mean
 
 __all__ = ["ENGINES", "BatchedEngine", "SharedEngine", "make_engine"]
 
@@ -89,9 +90,9 @@ class SharedEngine:
         Average over the tile's 8 flips and 90-degree rotations (the
         estimator's test-time augmentation).
     candidates : (float, int) or None, default=None
-        ``(threshold, reach)``: average over the symmetries only near
-        windows whose single-pass probability reaches ``threshold`` (see
-        :meth:`__call__`); None averages every window.
+        ``(threshold, smoothing)``: average over the symmetries only near
+        windows whose smoothed single-pass probability reaches ``threshold``
+        (see :meth:`__call__`); None averages every window.
     """
 
     name = "shared"
@@ -131,25 +132,35 @@ class SharedEngine:
     def __call__(self, tile):
         """Ship probability of every window of ``tile``.
 
-        With ``candidates = (threshold, reach)`` and test-time augmentation,
-        the 8 symmetries are run only where they can matter: one pass of
-        the network over the whole tile, then, for each group of windows
-        whose single-pass probability reaches ``threshold`` (grown by
-        ``reach`` grid steps), the 8 symmetries over the pixels of that
-        group's bounding box of windows. Those windows get exactly the
-        probabilities of a full symmetric scan; the others keep their
-        single-pass probability, below ``threshold``.
+        With ``candidates = (threshold, smoothing)`` and test-time
+        augmentation, the 8 symmetries are run only where they can matter:
+        one pass of the network over the whole tile; the windows whose
+        single-pass probability, averaged over the ``smoothing x smoothing``
+        grid neighbourhood the scan's decision uses, reaches ``threshold``
+        (on the tile's border, where that neighbourhood reaches into the
+        next tile, the window's own single pass), grown by the
+        neighbourhood's radius; then for each group of them the 8 symmetries
+        over the pixels of the group's bounding box of windows. Those windows
+        get exactly the probabilities of a full symmetric scan, so every
+        smoothed value that reaches ``threshold`` is exact; the others keep
+        their single-pass probability.
         """
         if not self.symmetric:
             return self._count(_probability(self._grid(tile)), 0)
         if self.candidates is None:
             out = _probability(self._symmetric_grid(tile))
             return self._count(out, out.size)
-        threshold, reach = self.candidates
+        threshold, smoothing = self.candidates
         out = _probability(self._grid(tile))
-        near = out >= threshold
-        if reach and near.any():
-            near = binary_dilation(near, structure=np.ones((3, 3), bool), iterations=reach)
+        radius = smoothing // 2
+        near = neighbourhood_mean(out, smoothing) >= threshold
+        if radius:
+            border = np.ones(out.shape, bool)
+            border[radius:-radius, radius:-radius] = False
+            near |= border & (out >= threshold)
+            if near.any():
+                near = binary_dilation(near, structure=np.ones((3, 3), bool),
+                                       iterations=radius)
         augmented = 0
         for rows, cols in find_objects(label(near, structure=np.ones((3, 3)))[0]):
             pixels = tile[rows.start * self.stride:(rows.stop - 1) * self.stride + self.window,
@@ -182,10 +193,10 @@ def make_engine(estimator, window, stride, *, engine="auto", batch_size=1024,
     batch_size : int, default=1024
         Windows per ``predict_proba`` call of the batched engine.
     candidates : (float, int) or None, default=None
-        ``(threshold, reach)``: the shared engine runs test-time augmentation
-        only on windows within ``reach`` grid steps of one whose single-pass
-        probability reaches ``threshold`` (see :class:`SharedEngine`); None
-        runs it on every window.
+        ``(threshold, smoothing)``: the shared engine runs test-time
+        augmentation only near windows whose single-pass probability,
+        smoothed as the scan's decision is, reaches ``threshold`` (see
+        :class:`SharedEngine`); None runs it on every window.
 
     Returns
     -------

@@ -269,11 +269,11 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
         shifted by 0 to 7 pixels: every ship at every shift, count range 0.
     candidate_threshold : float in [0, 1] or None, default=None
         With test-time augmentation and the shared engine, the 8 symmetries
-        are computed only for windows near one whose single-pass probability
-        reaches this (within ``2 * (smoothing // 2)`` grid steps, the windows
-        a smoothed detection can depend on); elsewhere the single pass
-        stands. 0 computes them everywhere. None means
-        :data:`~sklship.scenes.defaults.CANDIDATE_THRESHOLD`.
+        are computed only near windows whose single-pass probability,
+        smoothed as the decision is, reaches this (see
+        :class:`~sklship.scenes.engines.SharedEngine`); elsewhere the single
+        pass stands. 0 computes them everywhere. None means
+        :func:`~sklship.scenes.defaults.default_candidate_threshold`.
     engine : {"auto", "shared", "batched"}, default="auto"
         "auto" uses the shared-computation engine when it is exact for the
         estimator's network and stride, and the batched engine otherwise;
@@ -370,9 +370,8 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
     expected_channels = check_window(estimator, window)[1]
     aois = None if aoi is None else read_aoi(aoi)
 
-    reach = 2 * (settings["smoothing"] // 2)
-    candidates = (settings["candidate_threshold"], reach) if settings[
-        "candidate_threshold"] > 0 else None
+    candidates = ((settings["candidate_threshold"], settings["smoothing"])
+                  if settings["candidate_threshold"] > 0 else None)
     evaluate = make_engine(estimator, window, stride, engine=engine, batch_size=batch_size,
                            candidates=candidates)
 

@@ -12,7 +12,7 @@ from scipy.ndimage import convolve, uniform_filter
 
 from .grid import WindowGrid
 
-__all__ = ["default_min_distance", "non_max_suppression"]
+__all__ = ["default_min_distance", "neighbourhood_mean", "non_max_suppression"]
 
 
 def default_min_distance(window: int) -> float:
@@ -60,7 +60,7 @@ def non_max_suppression(probabilities, *, window, stride, threshold=0.5,
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
     if smoothing > 1:
-        probabilities = _neighbourhood_mean(probabilities, smoothing)
+        probabilities = neighbourhood_mean(probabilities, smoothing)
     if min_distance is None:
         min_distance = default_min_distance(window)
     above = probabilities >= threshold
@@ -93,7 +93,7 @@ def non_max_suppression(probabilities, *, window, stride, threshold=0.5,
     })
 
 
-def _neighbourhood_mean(probabilities, size):
+def neighbourhood_mean(probabilities, size):
     """Mean of the finite values over each ``size x size`` grid neighbourhood.
 
     Windows outside the grid and NaN (not evaluated) windows are left out of
