@@ -80,3 +80,23 @@ def test_count_is_stable_when_the_scene_shifts_by_a_few_pixels(shifted_cnn):
         found.append(int(near.any(axis=0).sum()))
     assert min(found) == len(ships), (counts, found)
     assert max(counts) - min(counts) <= 1, counts
+
+
+@pytest.mark.parametrize("n_ships", [8, 0])
+def test_augmenting_near_candidates_finds_what_augmenting_everywhere_finds(
+        shifted_cnn, n_ships, monkeypatch):
+    """The default scan (symmetries near candidates only) against the full one,
+    on a scene with ships and one without, each cropped three ways."""
+    monkeypatch.setattr(shifted_cnn, "test_time_augmentation", True)
+    model = shifted_cnn
+    scene, _ = make_scene(256, 320, n_ships=n_ships, chip_size=32, random_state=12)
+    for shift in (0, 3, 6):
+        view = scene[shift:, shift:]
+        default = scan_scene(model, view)
+        full = scan_scene(model, view, candidate_threshold=0.0)
+        assert default.augmented_fraction < 0.5 and full.augmented_fraction == 1.0
+        assert len(default.detections) == len(full.detections) >= min(n_ships, 7)
+        np.testing.assert_array_equal(default.detections[["row", "col"]],
+                                      full.detections[["row", "col"]])
+        np.testing.assert_allclose(default.detections["probability"],
+                                   full.detections["probability"], rtol=0, atol=1e-5)
