@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
-from scipy import ndimage
 
 from sklship import CNNShipClassifier, make_baseline, make_ships, recommended_model
 from sklship.datasets import make_scene
@@ -270,35 +269,3 @@ def test_scan_settings_are_checked_once_with_the_scan_constraints():
         ScanSettings(stride=0)
     with pytest.raises(ValueError, match="'engine' parameter of ScanSettings"):
         ScanSettings(engine="fast")
-
-
-def test_candidate_cascade_equals_the_full_symmetric_scan_near_candidates():
-    """Test-time augmentation only near candidates gives the full scan's numbers there."""
-    from sklship.scenes.engines import make_engine
-    from sklship.scenes.suppression import neighbourhood_mean
-
-    X, y = make_ships(400, image_size=16, random_state=0, return_X_y=True)
-    cnn = CNNShipClassifier(filters=(8, 8), pooling="max", epochs=8, learning_rate=0.01,
-                            test_time_augmentation=True, random_state=0).fit(X, y)
-    scene, _ = make_scene(160, 224, n_ships=1, chip_size=16, random_state=1)
-    full = make_engine(cnn, 16, 4)(scene)
-    single = make_engine(cnn.set_params(test_time_augmentation=False), 16, 4)(scene)
-    smoothed = neighbourhood_mean(single, 3)
-    threshold = np.quantile(smoothed, 0.99)
-    engine = make_engine(cnn.set_params(test_time_augmentation=True), 16, 4,
-                         candidates=(threshold, 3))
-    cascade = engine(scene)
-    # Every window whose smoothed value can reach the threshold, with the
-    # neighbourhood that value reads.
-    near = ndimage.binary_dilation(smoothed >= threshold, np.ones((3, 3), bool))
-    assert 0 < near.sum() < near.size / 4, (near.sum(), near.size)
-    np.testing.assert_allclose(cascade[near], full[near], rtol=0, atol=1e-6)
-    # Elsewhere a window keeps its single pass, or got the full value with its
-    # group's bounding box.
-    assert np.all(np.isclose(cascade, single, rtol=0, atol=1e-9)
-                  | np.isclose(cascade, full, rtol=0, atol=1e-6))
-    assert np.isclose(cascade, single, rtol=0, atol=1e-9)[~near].any()
-    assert 0 < engine.augmented_fraction < 0.5
-    everywhere = make_engine(cnn.set_params(test_time_augmentation=True), 16, 4,
-                             candidates=(0.0, 3))(scene)
-    np.testing.assert_allclose(everywhere, full, rtol=0, atol=1e-6)

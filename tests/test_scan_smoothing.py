@@ -82,18 +82,19 @@ def test_count_is_stable_when_the_scene_shifts_by_a_few_pixels(shifted_cnn):
     assert max(counts) - min(counts) <= 1, counts
 
 
-@pytest.mark.parametrize("n_ships", [8, 0])
+@pytest.mark.parametrize("n_ships, tile_size", [(8, 1024), (8, 100), (0, 1024)])
 def test_augmenting_near_candidates_finds_what_augmenting_everywhere_finds(
-        shifted_cnn, n_ships, monkeypatch):
+        shifted_cnn, n_ships, tile_size, monkeypatch):
     """The default scan (symmetries near candidates only) against the full one,
-    on a scene with ships and one without, each cropped three ways."""
+    on a scene with ships and one without, each cropped three ways; small
+    tiles put candidate groups across tile borders."""
     monkeypatch.setattr(shifted_cnn, "test_time_augmentation", True)
     model = shifted_cnn
     scene, _ = make_scene(256, 320, n_ships=n_ships, chip_size=32, random_state=12)
     for shift in (0, 3, 6):
         view = scene[shift:, shift:]
-        default = scan_scene(model, view)
-        full = scan_scene(model, view, candidate_threshold=0.0)
+        default = scan_scene(model, view, tile_size=tile_size)
+        full = scan_scene(model, view, candidate_threshold=0.0, tile_size=tile_size)
         assert default.augmented_fraction < 0.5 and full.augmented_fraction == 1.0
         assert len(default.detections) == len(full.detections) >= min(n_ships, 7)
         np.testing.assert_array_equal(default.detections[["row", "col"]],

@@ -94,7 +94,7 @@ def add_parsers(commands, common, parents):
                       "else 1)")
     scan.add_argument("--candidate-threshold", type=probability, metavar="P",
                       help="run test-time augmentation only near windows whose single "
-                      "pass reaches P; 0: everywhere (default: 0.1)")
+                      "pass reaches P; 0: everywhere (default: 0.15 with smoothing, else 0.01)")
     scan.add_argument("--scene-size", type=at_least(16), default=800, metavar="N",
                       help="side of the synthetic scene (default: %(default)s)")
     scan.add_argument("--n-ships", type=at_least(0), default=8, metavar="N",

@@ -24,7 +24,7 @@ import weakref
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.ndimage import binary_dilation, find_objects, label
+from scipy.ndimage import binary_dilation
 
 from ..estimators.symmetry import symmetric_view, symmetries
 from .grid import WindowGrid
@@ -132,42 +132,45 @@ class SharedEngine:
     def __call__(self, tile):
         """Ship probability of every window of ``tile``.
 
-        With ``candidates = (threshold, smoothing)`` and test-time
-        augmentation, the 8 symmetries are run only where they can matter:
-        one pass of the network over the whole tile; the windows whose
-        single-pass probability, averaged over the ``smoothing x smoothing``
-        grid neighbourhood the scan's decision uses, reaches ``threshold``
-        (on the tile's border, where that neighbourhood reaches into the
-        next tile, the window's own single pass), grown by the
-        neighbourhood's radius; then for each group of them the 8 symmetries
-        over the pixels of the group's bounding box of windows. Those windows
-        get exactly the probabilities of a full symmetric scan, so every
-        smoothed value that reaches ``threshold`` is exact; the others keep
-        their single-pass probability.
+        With ``candidates``, the single pass only: the scan then asks
+        :meth:`near` where the symmetries matter and :meth:`refine` there.
         """
-        if not self.symmetric:
+        if not self.symmetric or self.candidates is not None:
             return self._count(_probability(self._grid(tile)), 0)
-        if self.candidates is None:
-            out = _probability(self._symmetric_grid(tile))
-            return self._count(out, out.size)
+        out = _probability(self._symmetric_grid(tile))
+        return self._count(out, out.size)
+
+    def near(self, single):
+        """Windows whose symmetric probability can change a detection.
+
+        With ``candidates = (threshold, smoothing)``: the windows whose
+        single-pass probability, averaged over the ``smoothing x smoothing``
+        grid neighbourhood the scan's decision uses, reaches ``threshold``,
+        grown by the neighbourhood's radius, so that every window their
+        smoothed value reads is included.
+
+        Parameters
+        ----------
+        single : ndarray of shape (n_rows, n_cols)
+            Single-pass probabilities of the whole scene's grid (NaN where
+            not evaluated).
+
+        Returns
+        -------
+        near : ndarray of bool
+        """
         threshold, smoothing = self.candidates
-        out = _probability(self._grid(tile))
-        radius = smoothing // 2
-        near = neighbourhood_mean(out, smoothing) >= threshold
-        if radius:
-            border = np.ones(out.shape, bool)
-            border[radius:-radius, radius:-radius] = False
-            near |= border & (out >= threshold)
-            if near.any():
-                near = binary_dilation(near, structure=np.ones((3, 3), bool),
-                                       iterations=radius)
-        augmented = 0
-        for rows, cols in find_objects(label(near, structure=np.ones((3, 3)))[0]):
-            pixels = tile[rows.start * self.stride:(rows.stop - 1) * self.stride + self.window,
-                          cols.start * self.stride:(cols.stop - 1) * self.stride + self.window]
-            out[rows, cols] = _probability(self._symmetric_grid(pixels))
-            augmented += out[rows, cols].size
-        return self._count(out, augmented)
+        near = neighbourhood_mean(single, smoothing) >= threshold
+        if smoothing > 1 and near.any():
+            near = binary_dilation(near, structure=np.ones((3, 3), bool),
+                                   iterations=smoothing // 2)
+        return near & np.isfinite(single)
+
+    def refine(self, tile):
+        """Symmetric (test-time augmented) probabilities of every window of ``tile``."""
+        out = _probability(self._symmetric_grid(tile))
+        self._augmented += out.size
+        return out
 
     def _count(self, out, augmented):
         self._windows += out.size
@@ -205,9 +208,9 @@ def make_engine(estimator, window, stride, *, engine="auto", batch_size=1024,
     if engine in ("auto", "shared"):
         run, reason = _shared_run(estimator, window, stride)
         if run is not None:
-            return SharedEngine(run, window, stride,
-                                getattr(estimator, "test_time_augmentation", False),
-                                candidates)
+            symmetric = getattr(estimator, "test_time_augmentation", False)
+            return SharedEngine(run, window, stride, symmetric,
+                                candidates if symmetric else None)
         if engine == "shared":
             raise ValueError(
                 f"engine='shared' is not exact for this estimator: {reason} "

@@ -130,7 +130,7 @@ class WindowGrid:
         """Grid steps within ``distance`` pixels (for suppression radii)."""
         return int(np.floor(distance / self.stride))
 
-    def tiles(self, tile_size):
+    def tiles(self, tile_size, within=None):
         """Blocks of windows to evaluate together, each read as one tile.
 
         A tile holds up to ``per_tile`` windows a side, with ``per_tile`` the
@@ -142,6 +142,8 @@ class WindowGrid:
         ----------
         tile_size : int
             Approximate side of a tile in pixels.
+        within : (slice, slice) or None, default=None
+            Grid rows and columns to cover; None covers the whole grid.
 
         Yields
         ------
@@ -149,11 +151,11 @@ class WindowGrid:
             ``(grid_rows, grid_cols, pixel_rows, pixel_cols)``: the windows
             of the block and the pixels they cover.
         """
-        n_rows, n_cols = self.shape
+        rows_in, cols_in = within or (slice(0, self.shape[0]), slice(0, self.shape[1]))
         per_tile = max(1, self.count(max(tile_size, self.window), self.window, self.stride))
-        for i in range(0, n_rows, per_tile):
-            for j in range(0, n_cols, per_tile):
-                rows, cols = min(per_tile, n_rows - i), min(per_tile, n_cols - j)
+        for i in range(rows_in.start, rows_in.stop, per_tile):
+            for j in range(cols_in.start, cols_in.stop, per_tile):
+                rows, cols = min(per_tile, rows_in.stop - i), min(per_tile, cols_in.stop - j)
                 top, left = i * self.stride, j * self.stride
                 yield (slice(i, i + rows), slice(j, j + cols),
                        slice(top, (i + rows - 1) * self.stride + self.window),

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from scipy.ndimage import find_objects, label
 
 from .._validation import HasMethods, Interval, StrOptions, validate_params
 from ..evaluation.thresholds import fitted_network, probability_estimator
@@ -452,4 +453,22 @@ def _scan_tiles(source, grid, tile_size, evaluate, progress, areas=None):
         if keep is not None:
             block[~keep] = np.nan
         probabilities[grid_rows, grid_cols] = block
+    if getattr(evaluate, "candidates", None) is not None:
+        _refine_near_candidates(source, grid, tile_size, evaluate, probabilities)
     return probabilities
+
+
+def _refine_near_candidates(source, grid, tile_size, engine, probabilities):
+    """Test-time augmentation where it can change a detection (in place).
+
+    The single-pass grid of the whole scene decides where
+    (:meth:`~sklship.scenes.engines.SharedEngine.near`); each group of such
+    windows is read again, in tiles of at most ``tile_size``, and gets the
+    symmetric probabilities. Windows not evaluated stay NaN.
+    """
+    near = engine.near(probabilities)
+    for box in find_objects(label(near, structure=np.ones((3, 3)))[0]):
+        for grid_rows, grid_cols, rows, cols in grid.tiles(tile_size, within=box):
+            block = engine.refine(source.read(rows, cols)[0])
+            current = probabilities[grid_rows, grid_cols]
+            probabilities[grid_rows, grid_cols] = np.where(np.isnan(current), np.nan, block)
