@@ -16,6 +16,9 @@ Everything is measured in one run, so the ratios hold on a noisy machine:
   passes the engine reports; ``scan efficiency`` = achieved GFLOP/s / the
   matrix-multiply rate; ``augmentation cost`` = default / single pass;
   detections of the default and the every-window scan are compared;
+- a 32 MP GeoTIFF (8,000 x 4,000, tiled from ``lb_wide``, written with
+  rasterio) scanned at the defaults in a fresh process (``--model`` needed):
+  wall time of the scan and the process's peak memory (``ru_maxrss``);
 - the fit: the recommended model on ``--fit-chips`` chips for ``--fit-epochs``
   epochs, FLOPs = 3 x the forward pass's (forward and backward) x chips x
   epochs; ``fit efficiency`` likewise; ``fit speedup`` = the fit of the code at
@@ -41,6 +44,18 @@ from PIL import Image
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared"
 SIDE = 4000
+
+# Scans a GeoTIFF in a fresh process; prints seconds and peak memory as JSON.
+GEOTIFF_SCRIPT = """
+import json, resource, sys, time
+from sklship import load_model
+from sklship.scenes import scan_scene
+model = load_model(sys.argv[1])
+start = time.perf_counter()
+result = scan_scene(model, sys.argv[2])
+print(json.dumps({"seconds": time.perf_counter() - start, "ships": result.count,
+                  "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
+"""
 
 # Fits a recommended model in a subprocess and prints its wall time as JSON:
 # the same script runs against this code and against --base.
@@ -174,6 +189,12 @@ def main():
     print(f"seconds per megapixel: {seconds['default'] / megapixels:.3f}")
     print(f"augmentation cost: {seconds['default'] / seconds['single pass']:.2f}")
 
+    if args.model is not None:
+        big = _geotiff_scan(args, scene)
+        print(f"\n32 MP GeoTIFF (8,000 x 4,000) at the defaults, fresh process: "
+              f"{big['seconds']:.1f} s ({big['ships']} ships), peak memory "
+              f"{big['peak_gib']:.2f} GiB")
+
     fit_flops = 3 * forward_flops(model.model_) * args.fit_chips * args.fit_epochs
     fits = _fits(args)
     now, base = float(np.median(fits["this"])), float(np.median(fits["base"]))
@@ -184,6 +205,25 @@ def main():
     print(f"fit GFLOP/s: {achieved:.1f}")
     print(f"fit efficiency: {achieved / rate:.2f}")
     print(f"fit speedup: {base / now:.2f}")
+
+
+def _geotiff_scan(args, scene):
+    """Seconds, ships and peak memory of a fresh process scanning a 32 MP GeoTIFF."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    pixels = np.tile(scene, (1, 2, 1))[:, :8000]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "port32.tif"
+        with rasterio.open(path, "w", driver="GTiff", height=pixels.shape[0],
+                           width=pixels.shape[1], count=3, dtype="uint8", tiled=True,
+                           crs="EPSG:32611",
+                           transform=from_origin(500000, 3700000, 3, 3)) as dataset:
+            dataset.write(np.moveaxis(pixels, -1, 0))
+        out = subprocess.run([sys.executable, "-c", GEOTIFF_SCRIPT, str(args.model),
+                              str(path)], check=True, capture_output=True, text=True,
+                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    return json.loads(out.stdout.splitlines()[-1])
 
 
 def _compare(a, b):

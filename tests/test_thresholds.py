@@ -95,12 +95,8 @@ def test_wrapped_classifier_saves_loads_predicts_and_scans(name, wrapper, fitted
     network, X = fitted[name]
     y = chips.target[60:]
     model = WRAPPERS[wrapper](FrozenEstimator(network))
-    if name == "pretrained" and wrapper != "isotonic":
-        # A random frozen MobileNetV2 gives every chip the same features, so
-        # there is no threshold to tune; scikit-learn says so.
-        with pytest.raises(ValueError, match="constant predictions"):
-            model.fit(X, y)
-        return
+    # (A random frozen MobileNetV2 gives nearly the same features for every chip;
+    # its converged logistic head still separates them enough to tune.)
     model.fit(X, y)
     threshold = decision_threshold(model)
     if wrapper == "isotonic":

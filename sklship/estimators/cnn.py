@@ -53,7 +53,7 @@ class CNNShipClassifier(ShipClassifierBase):
         Random changes applied to training chips: flips, 90-degree
         rotations (square chips only), brightness within +-10 %, shifts by
         up to 7.5 % of the side (reflected border) and zoom within +-10 %.
-        With "shift", :func:`~sklship.scan.scan_scene` at a stride up to the
+        With "shift", :func:`~sklship.scenes.scan.scan_scene` at a stride up to the
         shift averages each window with its grid neighbours by default.
     test_time_augmentation : bool, default=False
         Average the predicted probabilities over the eight flips and

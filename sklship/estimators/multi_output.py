@@ -66,10 +66,13 @@ class MultiOutputShipClassifier(CNNShipClassifier):
         Hidden dense layers between the convolutional part and the output.
     dropout : float in [0, 1) or None, default=None
         Dropout before each dense layer (hidden and output) while training.
-    augmentation : sequence of {"flip", "rot90", "brightness"} or None, \
-            default=None
+    augmentation : sequence of {"flip", "rot90", "brightness", "shift", \
+            "scale"} or None, default=None
         Random changes applied to training chips: flips, 90-degree
-        rotations (square chips only), brightness within +-10 %.
+        rotations (square chips only), brightness within +-10 %, shifts by
+        up to 7.5 % of the side (reflected border) and zoom within +-10 %.
+        With "shift", :func:`~sklship.scenes.scan.scan_scene` at a stride up to the
+        shift averages each window with its grid neighbours by default.
     test_time_augmentation : bool, default=False
         Average the predicted probabilities over the eight flips and
         90-degree rotations of each chip (the four flips for non-square
