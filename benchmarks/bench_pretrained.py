@@ -166,8 +166,11 @@ def grid_search_ratio(X, y, weights, args):
 
 
 def _classifier(weights, args, **params):
+    # The head trained by Keras for --epochs (head_solver="keras"): this
+    # benchmark compares where that training reads its features from.
     return PretrainedShipClassifier(BACKBONE, weights=weights, input_size=args.input_size,
-                                    epochs=args.epochs, random_state=0, **params)
+                                    epochs=args.epochs, random_state=0,
+                                    **{"head_solver": "keras", **params})
 
 
 def _load(path):
