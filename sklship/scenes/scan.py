@@ -376,7 +376,7 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
     evaluate = make_engine(estimator, window, stride, engine=engine, batch_size=batch_size,
                            candidates=candidates)
 
-    # --- issue 23: resolution and usable-data mask (sklship.scenes.resolution, .masks)
+    # Resolution and usable-data mask: sklship.scenes.resolution, sklship.scenes.masks.
     network = fitted_network(estimator)
     opened = open_checked(scene, window, expected_channels, fitted_dtype(network),
                           bands=bands, scale=scale, date_pattern=date_pattern)
@@ -397,7 +397,7 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
     counts = None
     if pixel_aois is not None:
         detections, counts = count_in_aois(detections, pixel_aois, source, valid, clear)
-    detections, areas = scene_pixels(grid, detections, pixel_aois)  # --- end issue 23
+    detections, areas = scene_pixels(grid, detections, pixel_aois)
     return ScanResult(
         detections=detections, probabilities=probabilities, window=window,
         stride=stride, threshold=threshold,
