@@ -6,9 +6,12 @@ import pytest
 
 from sklship import CNNShipClassifier, make_ships, recommended_model
 from sklship.datasets import make_scene
-from sklship.scenes.defaults import default_smoothing
+from sklship.estimators.symmetry import symmetric_view
+from sklship.scenes.defaults import default_candidate_threshold, default_smoothing
+from sklship.scenes.engines import _probability, make_engine
+from sklship.scenes.grid import WindowGrid
 from sklship.scenes.scan import scan_scene
-from sklship.scenes.suppression import non_max_suppression
+from sklship.scenes.suppression import neighbourhood_mean, non_max_suppression
 
 
 def test_smoothing_keeps_blobs_and_drops_lone_windows():
@@ -101,3 +104,53 @@ def test_augmenting_near_candidates_finds_what_augmenting_everywhere_finds(
                                       full.detections[["row", "col"]])
         np.testing.assert_allclose(default.detections["probability"],
                                    full.detections["probability"], rtol=0, atol=1e-5)
+        # Not only the detections: every smoothed value the decision can
+        # keep (here from 0.4) is the full scan's.
+        smoothed = [neighbourhood_mean(r.probabilities, 3) for r in (default, full)]
+        high = smoothed[1] >= 0.4
+        np.testing.assert_allclose(smoothed[0][high], smoothed[1][high], rtol=0, atol=1e-5)
+
+
+def test_refine_batches_boxes_of_any_shape_exactly(shifted_cnn, monkeypatch):
+    # Boxes of several shapes (square, wide, tall, a single window) are run
+    # in batches of the same shape with their flips and rotations made in the
+    # graph: each box gets the average of its 8 symmetric passes as a tile.
+    monkeypatch.setattr(shifted_cnn, "test_time_augmentation", True)
+    engine = make_engine(shifted_cnn, 32, 4, candidates=(0.15, 3))
+    scene, _ = make_scene(128, 160, n_ships=4, chip_size=32, random_state=5)
+    grid = WindowGrid(32, 4, *scene.shape[:2])
+    probabilities = engine(scene)
+    boxes = [next(grid.tiles(10**6, within=(slice(i, i + h), slice(j, j + w))))
+             for i, j, h, w in [(0, 0, 4, 4), (5, 2, 4, 4), (10, 3, 3, 6),
+                                (2, 20, 6, 3), (20, 25, 1, 1)]]
+    expected = [_symmetric_mean(engine, scene[rows, cols]) for _, _, rows, cols in boxes]
+    engine.refine(probabilities, boxes, lambda rows, cols: scene[rows, cols])
+    for (grid_rows, grid_cols, _, _), want in zip(boxes, expected, strict=True):
+        np.testing.assert_allclose(probabilities[grid_rows, grid_cols], want,
+                                   rtol=0, atol=1e-6)
+    assert engine.augmented_fraction == pytest.approx(
+        (16 + 16 + 18 + 18 + 1) / probabilities.size)
+
+
+def _symmetric_mean(engine, tile):
+    """The 8 symmetric passes over ``tile``, one at a time, mapped back in NumPy."""
+    total = 0
+    for transpose in (False, True):
+        for flip_rows in (False, True):
+            for flip_cols in (False, True):
+                view = symmetric_view(tile, transpose, flip_rows, flip_cols)
+                grid = _probability(engine._grid(np.ascontiguousarray(view)))
+                grid = grid[:, ::-1] if flip_cols else grid
+                grid = grid[::-1] if flip_rows else grid
+                total = total + (grid.T if transpose else grid)
+    return total / 8
+
+
+@pytest.mark.parametrize("smoothing, threshold, expected", [
+    (3, 0.5, 0.15), (3, 0.7, 0.35), (3, 0.3, 0.0), (1, 0.5, 0.01)])
+def test_candidate_threshold_follows_the_decision_threshold(smoothing, threshold,
+                                                            expected):
+    # The single pass's smoothed value fell at most 0.19 below a symmetric
+    # one that reached the threshold: candidates start 0.35 below it (every
+    # window below a threshold of 0.35); unsmoothed windows vary more.
+    assert default_candidate_threshold(smoothing, threshold) == pytest.approx(expected)

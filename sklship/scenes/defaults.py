@@ -44,7 +44,7 @@ candidate_threshold
     if min_neighbors is None:
         min_neighbors = int(stride <= window / 8 and smoothing == 1)
     if candidate_threshold is None:
-        candidate_threshold = default_candidate_threshold(smoothing)
+        candidate_threshold = default_candidate_threshold(smoothing, threshold)
     return {"window": window, "stride": stride, "threshold": float(threshold),
             "min_distance": float(min_distance), "min_neighbors": min_neighbors,
             "smoothing": smoothing, "candidate_threshold": float(candidate_threshold)}
@@ -55,31 +55,37 @@ def default_stride(window: int) -> int:
     return 1 << max(0, (window // 8).bit_length() - 1)
 
 
-def default_candidate_threshold(smoothing: int) -> float:
+def default_candidate_threshold(smoothing: int, threshold: float) -> float:
     """From which single-pass probability a scan adds test-time augmentation.
 
     A window (and the neighbourhood its smoothed value reads) gets the 8
     symmetries when its single-pass probability, smoothed as the decision
-    is, reaches this. Measured with the recommended model on the three
-    shared PlanetScope scenes, each cropped by 0, 2, 4 and 6 pixels: every
-    window whose smoothed 8-symmetry probability reached 0.5 had a smoothed
-    single pass of 0.31 or more, so 0.15 leaves a margin of 2. On a 16 MP
-    port tiled from lb_wide, thresholds 0.1, 0.2, 0.25 and 0.3 all gave the
-    detections of the full symmetric scan, augmenting 2.4, 1.4, 1.1 and
-    0.9 % of the windows in 4.7, 3.7, 3.3 and 3.1 times a single pass (the
-    full scan: 9.1). Unsmoothed, single windows vary more (down to 0.03
-    under a symmetric 0.5): 0.01.
+    is, reaches this. What matters is how far the single pass can fall
+    below a symmetric value that reaches the decision ``threshold``.
+    Measured with the recommended model on the three shared PlanetScope
+    scenes (each cropped by 0, 3 and 6 pixels) and a 16 MP port tiled from
+    lb_wide, over thresholds 0.1 to 0.8: at most 0.19 with the 3x3 mean
+    (0.188 at 0.5), so ``threshold - 0.35`` (0.15 at 0.5) keeps a margin of
+    0.16; below a threshold of 0.35 every window is augmented. Unsmoothed,
+    single windows fall much further (0.45 under a symmetric 0.5): 0.01.
+    On the 16 MP port, 0.15 and 0.2 both gave the detections of the full
+    symmetric scan in 1.5 and 1.4 times a single pass (the full scan: 9).
 
     Parameters
     ----------
     smoothing : int
         The scan's smoothing (1: none).
+    threshold : float
+        The scan's decision threshold.
 
     Returns
     -------
     threshold : float
+        0 means every window.
     """
-    return 0.15 if smoothing > 1 else 0.01
+    if smoothing == 1:
+        return 0.01
+    return max(0.0, round(threshold - 0.35, 6))
 
 
 def default_smoothing(estimator, window: int, stride: int) -> int:

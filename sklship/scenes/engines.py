@@ -24,15 +24,19 @@ import weakref
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.ndimage import binary_dilation
+from scipy.ndimage import binary_dilation, find_objects, label
 
-from ..estimators.symmetry import symmetric_view, symmetries
 from .grid import WindowGrid
 from .suppression import neighbourhood_mean
 
 __all__ = ["ENGINES", "BatchedEngine", "SharedEngine", "make_engine"]
 
 ENGINES = ("auto", "shared", "batched")
+
+# Pixels per call when refine() runs boxes and their symmetric views in
+# batches (about 2 MP: small enough for the activations to stay in cache
+# and memory, large enough to amortise the call).
+_BATCH_PIXELS = 1 << 21
 
 # Fully convolutional versions of fitted models: model -> {stride: (fingerprint, run)}.
 _FCN_CACHE = weakref.WeakKeyDictionary()
@@ -82,8 +86,8 @@ class SharedEngine:
     Parameters
     ----------
     run : callable
-        The fully convolutional network (a ``tf.function`` of a (1, h, w, c)
-        tile), from :func:`make_engine`.
+        The fully convolutional network (a ``tf.function`` of (n, h, w, c)
+        tiles) with ``run.others``, from :func:`make_engine`.
     window, stride : int
         The grid's window side and step.
     symmetric : bool
@@ -115,30 +119,20 @@ class SharedEngine:
                       for size in view.shape[:2])
         return np.asarray(self.run(view[None]))[0, :rows, :cols].astype(np.float64)
 
-    def _symmetric_grid(self, tile):
-        """Network outputs averaged over the tile's 8 flips and rotations.
-
-        A flipped or transposed tile holds every window flipped or
-        transposed, at the mirrored position of the grid, which is flipped
-        back. The tile's side minus the window is a multiple of the stride,
-        so the mirrored positions fall on the same grid.
-        """
-        out = self._grid(tile)
-        for symmetry in symmetries(square=True):
-            view = np.ascontiguousarray(symmetric_view(tile, *symmetry))
-            out += _unmirror(self._grid(view), *symmetry)
-        return out / 8
+    def _others(self, tiles):
+        """Sum of the window probabilities of the 7 other flips and rotations of ``tiles``."""
+        return np.asarray(self.run.others(tiles), dtype=np.float64)
 
     def __call__(self, tile):
         """Ship probability of every window of ``tile``.
 
         With ``candidates``, the single pass only: the scan then asks
-        :meth:`near` where the symmetries matter and :meth:`refine` there.
+        :meth:`candidate_boxes` where the symmetries matter and :meth:`refine` there.
         """
+        single = _probability(self._grid(tile))
         if not self.symmetric or self.candidates is not None:
-            return self._count(_probability(self._grid(tile)), 0)
-        out = _probability(self._symmetric_grid(tile))
-        return self._count(out, out.size)
+            return self._count(single, 0)
+        return self._count((single + self._others(tile[None])[0]) / 8, single.size)
 
     def near(self, single):
         """Windows whose symmetric probability can change a detection.
@@ -166,11 +160,64 @@ class SharedEngine:
                                    iterations=smoothing // 2)
         return near & np.isfinite(single)
 
-    def refine(self, tile):
-        """Symmetric (test-time augmented) probabilities of every window of ``tile``."""
-        out = _probability(self._symmetric_grid(tile))
-        self._augmented += out.size
-        return out
+    def candidate_boxes(self, single):
+        """Grid boxes that cover the windows :meth:`near` marks.
+
+        One box per group of touching windows, its sides rounded up to an
+        even number of windows (inside the grid) so that boxes share shapes
+        and :meth:`refine` can batch them.
+
+        Parameters
+        ----------
+        single : ndarray of shape (n_rows, n_cols)
+            Single-pass probabilities of the whole scene's grid.
+
+        Returns
+        -------
+        boxes : list of (slice, slice)
+            Grid rows and columns of each box.
+        """
+        groups = label(self.near(single), structure=np.ones((3, 3)))[0]
+        return [tuple(_rounded_up(side, size) for side, size in zip(box, single.shape, strict=True))
+                for box in find_objects(groups)]
+
+    def refine(self, probabilities, boxes, read):
+        """Average the windows of ``boxes`` over the 8 symmetries, in place.
+
+        The single pass in ``probabilities`` is the identity; the 7 other
+        flips and rotations of every box are run in batches of views of
+        the same shape, flipped and rotated inside the network's graph
+        (small boxes one at a time would spend most of their time in
+        per-call overhead). Windows that are NaN stay NaN.
+
+        Parameters
+        ----------
+        probabilities : ndarray of shape (n_rows, n_cols)
+            Single-pass probabilities of the whole scene's grid.
+        boxes : list of (slice, slice, slice, slice)
+            ``(grid_rows, grid_cols, pixel_rows, pixel_cols)`` of each box
+            (see :meth:`~sklship.scenes.grid.WindowGrid.tiles`).
+        read : callable
+            ``read(pixel_rows, pixel_cols)`` -> the box's pixels
+            (rows, cols, channels).
+        """
+        sums = [probabilities[grid_rows, grid_cols].copy()
+                for grid_rows, grid_cols, _, _ in boxes]
+        shapes = {}
+        for index, (_, _, rows, cols) in enumerate(boxes):
+            shapes.setdefault((rows.stop - rows.start, cols.stop - cols.start), []).append(index)
+        for (height, width), indices in shapes.items():
+            per_call = max(1, _BATCH_PIXELS // (7 * height * width))
+            for start in range(0, len(indices), per_call):
+                chunk = indices[start:start + per_call]
+                tiles = np.stack([read(*boxes[index][2:]) for index in chunk])
+                for index, other in zip(chunk, self._others(tiles), strict=True):
+                    sums[index] += other
+        refined = np.zeros(probabilities.shape, bool)
+        for (grid_rows, grid_cols, _, _), total in zip(boxes, sums, strict=True):
+            probabilities[grid_rows, grid_cols] = total / 8
+            refined[grid_rows, grid_cols] = True
+        self._augmented += int((refined & np.isfinite(probabilities)).sum())
 
     def _count(self, out, augmented):
         self._windows += out.size
@@ -240,14 +287,61 @@ def _shared_run(estimator, window, stride):
     fcn, reason = fully_convolutional(model, window, stride)
     if fcn is None:
         return None, reason
-    import tensorflow as tf
-
-    # One graph for every tile shape: Grappler fuses convolution, bias and
-    # activation, which eager execution does not (about 1.3x faster).
-    spec = tf.TensorSpec((1, None, None, fcn.inputs[0].shape[-1]), fcn.inputs[0].dtype)
-    run = tf.function(lambda tile: fcn(tile, training=False), input_signature=[spec])
+    run = _compiled(fcn, window, stride)
     _FCN_CACHE[model][stride] = (fingerprint, run)
     return run, None
+
+
+def _compiled(fcn, window, stride):
+    """The fully convolutional network as a ``tf.function``, with ``others``.
+
+    ``run(tiles)`` gives the network's outputs on (n, h, w, c) tiles;
+    ``run.others(tiles)`` the sum, over the 7 flips and rotations other than
+    the identity, of every window's ship probability (n, rows, cols): the
+    views are made, run and mapped back inside one graph. A flipped or
+    transposed tile holds every window flipped or transposed, at the
+    mirrored position of the grid, which is flipped back; the tile's side
+    minus the window is a multiple of the stride, so the mirrored positions
+    fall on the same grid. One graph serves every tile shape; Grappler fuses
+    convolution, bias and activation, which eager execution does not (about
+    1.3x faster).
+    """
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((None, None, None, fcn.inputs[0].shape[-1]), fcn.inputs[0].dtype)
+
+    def probability(out):
+        if out.shape[-1] == 1:
+            return out[..., 0]
+        return out[..., 1] / tf.reduce_sum(out, axis=-1)
+
+    @tf.function(input_signature=[spec])
+    def run(tiles):
+        return fcn(tiles, training=False)
+
+    @tf.function(input_signature=[spec])
+    def others(tiles):
+        n = tf.shape(tiles)[0]
+        rows = (tf.shape(tiles)[1] - window) // stride + 1
+        cols = (tf.shape(tiles)[2] - window) // stride + 1
+        flips = ([2], [1], [1, 2])
+        # Flipped: windows come back flipped along the same axes.
+        plain = fcn(tf.concat([tf.reverse(tiles, axes) for axes in flips], 0),
+                    training=False)[:, :rows, :cols]
+        total = tf.zeros((n, rows, cols), plain.dtype)
+        for k, axes in enumerate(flips):
+            total += tf.reverse(probability(plain[k * n:(k + 1) * n]), axes)
+        # Transposed, then flipped: flipped back, then transposed back.
+        swapped = tf.transpose(tiles, (0, 2, 1, 3))
+        turned = fcn(tf.concat([swapped] + [tf.reverse(swapped, axes) for axes in flips], 0),
+                     training=False)[:, :cols, :rows]
+        for k, axes in enumerate(((),) + flips):
+            grid = probability(turned[k * n:(k + 1) * n])
+            total += tf.transpose(tf.reverse(grid, axes) if axes else grid, (0, 2, 1))
+        return total
+
+    run.others = others
+    return run
 
 
 def _fingerprint(model):
@@ -264,10 +358,8 @@ def _probability(out):
     return out[..., 1] / out.sum(axis=-1)
 
 
-def _unmirror(grid, transpose, flip_rows, flip_cols):
-    """Undo :func:`~sklship.estimators.symmetry.symmetric_view` on a (rows, cols, units) grid."""
-    if flip_cols:
-        grid = np.flip(grid, 1)
-    if flip_rows:
-        grid = np.flip(grid, 0)
-    return np.swapaxes(grid, 0, 1) if transpose else grid
+def _rounded_up(side, size, quantum=2):
+    """``side`` (a slice of 0..size) lengthened to a multiple of ``quantum``, inside 0..size."""
+    length = min(size, -(-(side.stop - side.start) // quantum) * quantum)
+    stop = min(size, side.start + length)
+    return slice(stop - length, stop)

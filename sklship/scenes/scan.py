@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.ndimage import binary_dilation, find_objects, label
 
 from .._validation import HasMethods, Interval, StrOptions, validate_params
 from ..evaluation.thresholds import fitted_network, probability_estimator
@@ -462,23 +461,12 @@ def _refine_near_candidates(source, grid, tile_size, engine, probabilities):
     """Test-time augmentation where it can change a detection (in place).
 
     The single-pass grid of the whole scene decides where
-    (:meth:`~sklship.scenes.engines.SharedEngine.near`). Groups of such
-    windows less than half a window apart are refined together: the 8
-    symmetric passes need every window's whole context, so one box over
-    neighbouring groups shares that context (on a 16 MP port: 2.6-2.8 times
-    a single pass instead of 3.1-4.1 with every group apart). Each box is
-    read again, in tiles of at most ``tile_size``, and gets the symmetric
-    probabilities. Windows not evaluated stay NaN.
+    (:meth:`~sklship.scenes.engines.SharedEngine.candidate_boxes`); boxes
+    larger than ``tile_size`` are split into tiles, each read again and
+    averaged over the symmetries in batches
+    (:meth:`~sklship.scenes.engines.SharedEngine.refine`).
     """
-    near = engine.near(probabilities)
-    if not near.any():
-        return
-    reach = max(1, grid.window // grid.stride // 2)
-    groups = label(binary_dilation(near, np.ones((3, 3), bool), iterations=reach),
-                   structure=np.ones((3, 3)))[0]
-    groups[~near] = 0
-    for box in find_objects(groups):
-        for grid_rows, grid_cols, rows, cols in grid.tiles(tile_size, within=box):
-            block = engine.refine(source.read(rows, cols)[0])
-            current = probabilities[grid_rows, grid_cols]
-            probabilities[grid_rows, grid_cols] = np.where(np.isnan(current), np.nan, block)
+    boxes = [block for box in engine.candidate_boxes(probabilities)
+             for block in grid.tiles(tile_size, within=box)]
+    if boxes:
+        engine.refine(probabilities, boxes, lambda rows, cols: source.read(rows, cols)[0])
