@@ -15,6 +15,24 @@ def test_augmentation_draws_rotations_and_flips():
     assert drawn == symmetries
 
 
+def test_each_chip_of_a_batch_gets_its_own_symmetry():
+    # Per chip, independently: one of the 8 flips and rotations (4 flips
+    # without rot90), with multichannel pixels moved whole.
+    chips = np.random.default_rng(0).random((64, 5, 5, 2)).astype("float32")
+    for rot90, n_symmetries in ((True, 8), (False, 4)):
+        out = np.asarray(ChipAugmentation(rot90=rot90, seed=1)(chips, training=True))
+        drawn = set()
+        for chip, got in zip(chips, out, strict=True):
+            views = [np.rot90(m, k, axes=(0, 1)) for m in (chip, chip[::-1])
+                     for k in range(4)]
+            if not rot90:
+                views = [chip, chip[::-1], chip[:, ::-1], chip[::-1, ::-1]]
+            matches = [k for k, view in enumerate(views) if np.array_equal(got, view)]
+            assert len(matches) == 1
+            drawn.add(matches[0])
+        assert len(drawn) == n_symmetries
+
+
 def test_brightness_scales_each_chip_by_one_factor_in_range():
     image = np.ones((200, 2, 2, 1), dtype="float32")
     layer = ChipAugmentation(flip=False, rot90=False, brightness=0.1, seed=0)

@@ -162,6 +162,27 @@ def test_training_step_is_traced_once_per_fit(chips, monkeypatch):
     assert traces == ["DenseShipClassifier"]
 
 
+def test_whole_epochs_per_call_train_the_same_network(chips):
+    # Without user callbacks an epoch runs in one TensorFlow call; with one
+    # (which expects every batch) a step per call. Same weights, history and
+    # predictions, also when the steps of an epoch (124 training rows in
+    # batches of 32: 4, the last one short) do not divide the call.
+    X, y = chips
+
+    class Nothing(keras.callbacks.Callback):
+        pass
+
+    params = dict(batch_size=32, epochs=3, validation_split=0.2, early_stopping=True,
+                  patience=5)
+    whole, stepwise = (small_cnn(**params, callbacks=callbacks).fit(X[:155], y[:155])
+                       for callbacks in (None, [Nothing()]))
+    for a, b in zip(whole.model_.get_weights(), stepwise.model_.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert dict(whole.history_) == dict(stepwise.history_)
+    np.testing.assert_array_equal(whole.predict_proba(X), stepwise.predict_proba(X))
+    assert whole.model_.steps_per_execution == 1  # prediction: a batch per call
+
+
 def test_string_labels_are_kept(chips):
     X, y = chips
     labels = np.where(y == 1, "ship", "no-ship")

@@ -392,8 +392,7 @@ class PretrainedShipClassifier(ShipClassifierBase):
             self.model_.compile(optimizer=self._make_optimizer(), loss=self._loss())
         elif self._head_on_features:
             head = self._head_model()
-            head.compile(optimizer=self._make_optimizer(), loss=self._loss(),
-                         steps_per_execution=self._head_steps_per_call(len(X)))
+            head.compile(optimizer=self._make_optimizer(), loss=self._loss())
             self._train(head, self._features(X), y, sample_weight, call, split=split)
             # model_ keeps the optimizer that trained its trainable weights.
             self.model_.compile(optimizer=head.optimizer, loss=self._loss())
@@ -428,18 +427,6 @@ class PretrainedShipClassifier(ShipClassifierBase):
         kernel, bias, loss = logistic_head(features, labels, sample_weight, C=self.head_C)
         self.model_.get_layer("output").set_weights([kernel, bias])
         self.history_ = defaultdict(list, loss=[loss])
-
-    def _head_steps_per_call(self, n_samples):
-        """Training steps per TensorFlow call for the head on features.
-
-        A step of the head on features is so small that Keras' per-step
-        Python work would cost more than the step itself; running a whole
-        epoch per call removes it. Callbacks the user passed expect to see
-        every batch, so with ``callbacks`` each call runs one step.
-        """
-        if self.callbacks:
-            return 1
-        return max(1, -(-n_samples // self.batch_size))
 
     def _unfreeze(self):
         """Top ``fine_tune_layers`` backbone layers trainable, batch norm frozen."""
