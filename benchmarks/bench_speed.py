@@ -12,21 +12,31 @@ Everything is measured in one run, so the ratios hold on a noisy machine:
   (``candidate_threshold=0``) and with a single pass (no test-time
   augmentation), each the median of ``--repeats`` runs. The work of a pass is
   counted from the fully convolutional network's layers (multiply-adds of
-  every convolution at the tile's size; 2 FLOP each), plus the symmetric
-  passes the engine reports; ``scan efficiency`` = achieved GFLOP/s / the
+  every convolution at the input's size; 2 FLOP each): the default scan's
+  work is one pass over the scene plus the 7 other symmetric passes over
+  every candidate box it refined (recorded as it runs), the context around
+  the boxes included; ``scan efficiency`` = achieved GFLOP/s / the
   matrix-multiply rate; ``augmentation cost`` = default / single pass;
-  detections of the default and the every-window scan are compared;
+  detections of the default and the every-window scan are compared, on this
+  scene and on the three shared scenes each cropped by 0..7 pixels;
 - a 32 MP GeoTIFF (8,000 x 4,000, tiled from ``lb_wide``, written with
   rasterio) scanned at the defaults in a fresh process (``--model`` needed):
-  wall time of the scan and the process's peak memory (``ru_maxrss``);
-- the fit: the recommended model on ``--fit-chips`` chips for ``--fit-epochs``
-  epochs, FLOPs = 3 x the forward pass's (forward and backward) x chips x
-  epochs; ``fit efficiency`` likewise; ``fit speedup`` = the fit of the code at
-  ``--base REV`` (a git worktree made here, run in a subprocess) / this code's
-  fit, same data, same settings, interleaved.
+  wall time of the scan and the process's peak memory (``VmHWM``);
+- the fit: the recommended model on ``--fit-chips`` chips (default: all) for
+  ``--fit-epochs`` epochs, FLOPs = 3 x the forward pass's (forward and
+  backward) x chips x epochs; ``fit efficiency`` likewise; ``fit speedup`` =
+  the fit of the code at ``--base REV`` (the start of the speed work, a git
+  worktree made here, run in a subprocess) / this code's fit, same data, same
+  settings, interleaved; likewise against ``--same-model-base REV``, whose
+  recommended model already trained with shifts;
+- what bounds the fit: one training step of 64 chips timed in-graph
+  (forward, backward, augmentation) with TensorFlow's 2 threads and with 1,
+  each in a fresh process, against NumPy's matrix multiply on as many
+  threads.
 
 Run: python benchmarks/bench_speed.py [--model FILE] [--scenes DIR] [--data DIR]
-         [--repeats 3] [--fit-chips 1024] [--fit-epochs 3] [--base 6a4e9e2]
+         [--repeats 3] [--fit-chips N] [--fit-epochs 10] [--base 6a4e9e2]
+         [--same-model-base dd942e7]
 """
 
 import argparse
@@ -47,14 +57,17 @@ SIDE = 4000
 
 # Scans a GeoTIFF in a fresh process; prints seconds and peak memory as JSON.
 GEOTIFF_SCRIPT = """
-import json, resource, sys, time
+import json, re, sys, time
 from sklship import load_model
 from sklship.scenes import scan_scene
 model = load_model(sys.argv[1])
 start = time.perf_counter()
 result = scan_scene(model, sys.argv[2])
+# VmHWM: this process's own peak; ru_maxrss can keep the parent's from before exec.
+with open("/proc/self/status") as status:
+    peak_kib = int(re.search(r"VmHWM:\\s*(\\d+)", status.read()).group(1))
 print(json.dumps({"seconds": time.perf_counter() - start, "ships": result.count,
-                  "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
+                  "peak_gib": peak_kib / 2**20}))
 """
 
 # Fits a recommended model in a subprocess and prints its wall time as JSON:
@@ -64,11 +77,55 @@ import json, sys, time
 import numpy as np
 from sklship import load_shipsnet, recommended_model
 data = load_shipsnet(sys.argv[1])
-order = np.random.default_rng(0).permutation(len(data.target))[:int(sys.argv[2])]
+order = np.random.default_rng(0).permutation(len(data.target))[:int(sys.argv[2]) or None]
 model = recommended_model(random_state=0).set_params(epochs=int(sys.argv[3]))
 start = time.perf_counter()
 model.fit(data.images[order], data.target[order])
 print(json.dumps({"seconds": time.perf_counter() - start}))
+"""
+
+# Times one training step (64 chips, forward and backward) in-graph, and the
+# augmentation alone, with TensorFlow's threads as set in the environment;
+# prints milliseconds and NumPy's matrix-multiply rate on as many threads.
+STEP_SCRIPT = """
+import json, sys, time
+import numpy as np
+import tensorflow as tf
+import keras
+from sklship import load_shipsnet, recommended_model
+from sklship.estimators.layers import ChipAugmentation
+sys.path.insert(0, sys.argv[2])
+from bench_speed import matmul_rate
+data = load_shipsnet(sys.argv[1])
+order = np.random.default_rng(0).permutation(len(data.target))[:256]
+model = recommended_model(random_state=0).set_params(epochs=1).fit(
+    data.images[order], data.target[order]).model_
+x = tf.constant(data.images[order[:64]])
+t = tf.constant(data.target[order[:64], None].astype("float32"))
+augmentation = next(l for l in model.layers if isinstance(l, ChipAugmentation))
+loss = keras.losses.BinaryCrossentropy()
+
+@tf.function
+def step(x, t):
+    with tf.GradientTape() as tape:
+        value = loss(t, model(x, training=True))
+    return tape.gradient(value, model.trainable_variables)
+
+@tf.function
+def augment(x):
+    return augmentation(tf.cast(x, "float32"), training=True)
+
+def median_ms(f, repeats=40):
+    f(x, t)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        [np.asarray(v) for v in tf.nest.flatten(f(x, t))]
+        times.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(times))
+
+print(json.dumps({"step_ms": median_ms(step), "augment_ms": median_ms(lambda x, t: augment(x)),
+                  "matmul": matmul_rate()}))
 """
 
 
@@ -126,10 +183,13 @@ def main():
     parser.add_argument("--scenes", type=Path, default=SHARED / "data" / "scenes")
     parser.add_argument("--data", type=Path, default=SHARED / "data" / "shipsnet")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--fit-chips", type=int, default=1024)
-    parser.add_argument("--fit-epochs", type=int, default=3)
+    parser.add_argument("--fit-chips", type=int, default=0, help="0: all")
+    parser.add_argument("--fit-epochs", type=int, default=10)
     parser.add_argument("--base", default="6a4e9e2",
-                        help="git revision whose fit is the reference")
+                        help="git revision whose fit is the reference (the issue's start)")
+    parser.add_argument("--same-model-base", default="dd942e7",
+                        help="git revision with today's recommended model (shifts in "
+                             "training), before the training changes")
     args = parser.parse_args()
 
     from sklship import load_model, load_shipsnet, recommended_model
@@ -151,6 +211,7 @@ def main():
     print(f"scene: {SIDE:,} x {SIDE:,} ({megapixels:.0f} MP) tiled from "
           f"{args.scenes / 'lb_wide.jpg'}")
 
+    refined = _record_refined_boxes()
     runs = {"default": {}, "every window": {"candidate_threshold": 0.0},
             "single pass": {"test_time_augmentation": False}}
     results, times = {}, {name: [] for name in runs}
@@ -161,16 +222,24 @@ def main():
             model.set_params(test_time_augmentation=change.get(
                 "test_time_augmentation", tta))
             params = {k: v for k, v in change.items() if k != "test_time_augmentation"}
+            refined.clear()
             start = time.perf_counter()
             results[name] = scan_scene(model, scene, **params)
             times[name].append(time.perf_counter() - start)
+            if name == "default":
+                boxes = list(refined)
     model.set_params(test_time_augmentation=tta)
     seconds = {name: float(np.median(values)) for name, values in times.items()}
 
     result = results["default"]
     one_pass = pass_flops(model.model_, result.window, result.stride, scene.shape)
-    work = {"default": one_pass * (1 + 8 * result.augmented_fraction),
-            "every window": 8 * one_pass, "single pass": one_pass}
+    shapes = {}
+    for shape in boxes:
+        shapes[shape] = shapes.get(shape, 0) + 1
+    refine = sum(7 * n * pass_flops(model.model_, result.window, result.stride, (*shape, 3))
+                 for shape, n in shapes.items())
+    work = {"default": one_pass + refine, "every window": 8 * one_pass,
+            "single pass": one_pass}
     print(f"\nscan (stride {result.stride}, engine {result.engine}; FLOPs of one pass "
           f"{one_pass / 1e9:.1f} G, {one_pass / scene.shape[0] / scene.shape[1]:,.0f} "
           "per pixel):")
@@ -179,11 +248,17 @@ def main():
         print(f"  {name:<13} {seconds[name]:6.2f} s  {seconds[name] / megapixels:.3f} s/MP"
               f"  {achieved:6.1f} GFLOP/s  ({len(results[name].detections)} ships)")
     print(f"  windows given test-time augmentation at the default: "
-          f"{100 * result.augmented_fraction:.2f} %")
+          f"{100 * result.augmented_fraction:.2f} % in {len(boxes)} boxes (candidate "
+          f"threshold {result_settings(model)['candidate_threshold']}); their 7 other "
+          f"symmetric passes: {refine / 1e9:.1f} GFLOP ({refine / one_pass:.2f} of a pass)")
     same, close = _compare(results["default"].detections,
                            results["every window"].detections)
     print(f"  default vs every window: same detections {same}, probabilities within "
           f"{close:.1e}")
+    crops = _shared_scenes_identical(model, args.scenes)
+    print(f"  shared scenes (lb_3, sfbay_4, lb_wide) cropped by 0..7 px: default vs every "
+          f"window identical in {crops[0]} of {crops[1]} (probabilities within "
+          f"{crops[2]:.1e})")
     efficiency = work["default"] / seconds["default"] / 1e9 / rate
     print(f"scan efficiency: {efficiency:.2f}")
     print(f"seconds per megapixel: {seconds['default'] / megapixels:.3f}")
@@ -195,16 +270,85 @@ def main():
               f"{big['seconds']:.1f} s ({big['ships']} ships), peak memory "
               f"{big['peak_gib']:.2f} GiB")
 
-    fit_flops = 3 * forward_flops(model.model_) * args.fit_chips * args.fit_epochs
+    chips = args.fit_chips or len(load_shipsnet(args.data).target)
+    fit_flops = 3 * forward_flops(model.model_) * chips * args.fit_epochs
     fits = _fits(args)
-    now, base = float(np.median(fits["this"])), float(np.median(fits["base"]))
+    median = {name: float(np.median(values)) for name, values in fits.items()}
+    now, base, same = median["this"], median[args.base], median[args.same_model_base]
     achieved = fit_flops / now / 1e9
-    print(f"\nfit: recommended_model(random_state=0), {args.fit_chips:,} chips, "
+    print(f"\nfit: recommended_model(random_state=0), {chips:,} chips, "
           f"{args.fit_epochs} epochs ({fit_flops / 1e12:.2f} TFLOP); this code "
-          f"{now:.1f} s, {args.base} {base:.1f} s (medians of {len(fits['this'])})")
+          f"{now:.1f} s, {args.base} {base:.1f} s (its recommended model trained "
+          f"without shifts), {args.same_model_base} {same:.1f} s (medians of "
+          f"{len(fits['this'])})")
     print(f"fit GFLOP/s: {achieved:.1f}")
     print(f"fit efficiency: {achieved / rate:.2f}")
+    print(f"fit speedup against the same model at {args.same_model_base}: {same / now:.2f}")
     print(f"fit speedup: {base / now:.2f}")
+
+    step_flops = 3 * forward_flops(model.model_) * 64
+    steps = {threads: _step(args, threads) for threads in (2, 1)}
+    print(f"\none training step, 64 chips ({step_flops / 1e9:.2f} GFLOP), in-graph, fresh "
+          "process each:")
+    for threads, out in steps.items():
+        network = out["step_ms"] - out["augment_ms"]
+        print(f"  {threads} thread{'s' * (threads > 1)}: step {out['step_ms']:.1f} ms "
+              f"(augmentation {out['augment_ms']:.1f} ms, network {network:.1f} ms = "
+              f"{step_flops / network / 1e6:.0f} GFLOP/s, "
+              f"{step_flops / network / 1e6 / out['matmul']:.2f} of NumPy's matrix "
+              f"multiply on {threads} thread{'s' * (threads > 1)}: {out['matmul']:.0f})")
+    print(f"second thread speeds the step up: "
+          f"{steps[1]['step_ms'] / steps[2]['step_ms']:.2f}")
+
+
+def result_settings(model):
+    """The scan settings the defaults resolve to for ``model``."""
+    from sklship.scenes.defaults import resolve_defaults
+
+    return resolve_defaults(model)
+
+
+def _record_refined_boxes():
+    """A list that receives the pixel shape of every box the shared engine refines."""
+    from sklship.scenes.engines import SharedEngine
+
+    shapes, refine = [], SharedEngine.refine
+
+    def recording(engine, probabilities, boxes, read):
+        shapes.extend((rows.stop - rows.start, cols.stop - cols.start)
+                      for _, _, rows, cols in boxes)
+        return refine(engine, probabilities, boxes, read)
+
+    SharedEngine.refine = recording
+    return shapes
+
+
+def _shared_scenes_identical(model, scenes):
+    """(identical, scans, largest probability difference): default vs every window."""
+    from sklship.scenes import scan_scene
+
+    same, total, worst = 0, 0, 0.0
+    for name in ("lb_3.png", "sfbay_4.png", "lb_wide.jpg"):
+        pixels = np.asarray(Image.open(scenes / name).convert("RGB"))
+        for crop in range(8):
+            view = pixels[crop:, crop:]
+            default, every = (scan_scene(model, view, **params) for params in
+                              ({}, {"candidate_threshold": 0.0}))
+            equal, close = _compare(default.detections, every.detections)
+            same += equal and close <= 1e-5
+            total += 1
+            worst = max(worst, close)
+    return same, total, worst
+
+
+def _step(args, threads):
+    """Milliseconds of a training step and of the augmentation, on ``threads`` threads."""
+    count = str(threads)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_NUM_INTRAOP_THREADS": count,
+           "OMP_NUM_THREADS": count, "OPENBLAS_NUM_THREADS": count}
+    out = subprocess.run([sys.executable, "-c", STEP_SCRIPT, str(args.data), str(HERE)],
+                         env=env, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.splitlines()[-1])
 
 
 def _geotiff_scan(args, scene):
@@ -236,16 +380,20 @@ def _compare(a, b):
 
 
 def _fits(args, rounds=2):
-    """Wall times of the same fit with this code and with --base, interleaved."""
+    """Wall times of the same fit with this code and each base revision, interleaved."""
     repo = HERE.parent
+    revisions = [args.base, args.same_model_base]
     with tempfile.TemporaryDirectory() as folder:
-        base = Path(folder) / "base"
-        subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", str(base),
-                        args.base], check=True, capture_output=True)
+        roots = {"this": repo}
         try:
-            times = {"this": [], "base": []}
+            for revision in revisions:
+                roots[revision] = Path(folder) / revision
+                subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach",
+                                str(roots[revision]), revision],
+                               check=True, capture_output=True)
+            times = {name: [] for name in roots}
             for _ in range(rounds):
-                for name, root in (("this", repo), ("base", base)):
+                for name, root in roots.items():
                     out = subprocess.run(
                         [sys.executable, "-c", FIT_SCRIPT, str(args.data),
                          str(args.fit_chips), str(args.fit_epochs)],
@@ -255,8 +403,10 @@ def _fits(args, rounds=2):
                     times[name].append(json.loads(out.stdout.splitlines()[-1])["seconds"])
             return times
         finally:
-            subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force",
-                            str(base)], check=False, capture_output=True)
+            for revision in revisions:
+                subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force",
+                                str(Path(folder) / revision)], check=False,
+                               capture_output=True)
 
 
 if __name__ == "__main__":
