@@ -22,7 +22,8 @@ Everything is measured in one run, so the ratios hold on a noisy machine:
 - a 32 MP GeoTIFF (8,000 x 4,000, tiled from ``lb_wide``, written with
   rasterio) scanned at the defaults in a fresh process (``--model`` needed):
   wall time of the scan and the process's peak memory (``VmHWM``);
-- the fit: the recommended model on ``--fit-chips`` chips (default: all) for
+- the fit: the recommended model on ``--fit-chips`` chips (default: all, as
+  loaded) for
   ``--fit-epochs`` epochs, FLOPs = 3 x the forward pass's (forward and
   backward) x chips x epochs; ``fit efficiency`` likewise; ``fit speedup`` =
   the fit of the code at ``--base REV`` (the start of the speed work, a git
@@ -77,10 +78,13 @@ import json, sys, time
 import numpy as np
 from sklship import load_shipsnet, recommended_model
 data = load_shipsnet(sys.argv[1])
-order = np.random.default_rng(0).permutation(len(data.target))[:int(sys.argv[2]) or None]
+X, y = data.images, data.target  # all chips as loaded, as ``sklship train`` fits them
+if int(sys.argv[2]):
+    order = np.random.default_rng(0).permutation(len(y))[:int(sys.argv[2])]
+    X, y = X[order], y[order]
 model = recommended_model(random_state=0).set_params(epochs=int(sys.argv[3]))
 start = time.perf_counter()
-model.fit(data.images[order], data.target[order])
+model.fit(X, y)
 print(json.dumps({"seconds": time.perf_counter() - start}))
 """
 
@@ -273,18 +277,23 @@ def main():
     chips = args.fit_chips or len(load_shipsnet(args.data).target)
     fit_flops = 3 * forward_flops(model.model_) * chips * args.fit_epochs
     fits = _fits(args)
-    median = {name: float(np.median(values)) for name, values in fits.items()}
-    now, base, same = median["this"], median[args.base], median[args.same_model_base]
+    now = float(np.median(fits["this"]))
     achieved = fit_flops / now / 1e9
     print(f"\nfit: recommended_model(random_state=0), {chips:,} chips, "
-          f"{args.fit_epochs} epochs ({fit_flops / 1e12:.2f} TFLOP); this code "
-          f"{now:.1f} s, {args.base} {base:.1f} s (its recommended model trained "
-          f"without shifts), {args.same_model_base} {same:.1f} s (medians of "
-          f"{len(fits['this'])})")
+          f"{args.fit_epochs} epochs ({fit_flops / 1e12:.2f} TFLOP), seconds per round "
+          f"(in turn):")
+    for name, values in fits.items():
+        note = {args.base: " (its recommended model trained without shifts)",
+                args.same_model_base: " (the same recommended model)"}.get(name, "")
+        print(f"  {name:<8} {' '.join(f'{v:5.1f}' for v in values)}{note}")
     print(f"fit GFLOP/s: {achieved:.1f}")
     print(f"fit efficiency: {achieved / rate:.2f}")
-    print(f"fit speedup against the same model at {args.same_model_base}: {same / now:.2f}")
-    print(f"fit speedup: {base / now:.2f}")
+    # Ratios round by round: the machine's speed drifts between rounds.
+    ratio = {name: float(np.median(np.divide(fits[name], fits["this"])))
+             for name in (args.base, args.same_model_base)}
+    print(f"fit speedup against the same model at {args.same_model_base}: "
+          f"{ratio[args.same_model_base]:.2f}")
+    print(f"fit speedup: {ratio[args.base]:.2f}")
 
     step_flops = 3 * forward_flops(model.model_) * 64
     steps = {threads: _step(args, threads) for threads in (2, 1)}
@@ -379,7 +388,7 @@ def _compare(a, b):
     return same, float(np.abs(a["probability"] - b["probability"]).max()) if len(a) else 0.0
 
 
-def _fits(args, rounds=2):
+def _fits(args, rounds=5):
     """Wall times of the same fit with this code and each base revision, interleaved."""
     repo = HERE.parent
     revisions = [args.base, args.same_model_base]
