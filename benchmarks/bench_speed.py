@@ -408,7 +408,9 @@ def _fits(args, rounds=5):
                          str(args.fit_chips), str(args.fit_epochs)],
                         env={**os.environ, "PYTHONPATH": str(root),
                              "TF_CPP_MIN_LOG_LEVEL": "3"},
-                        check=True, capture_output=True, text=True)
+                        # ``python -c`` puts the working directory first on
+                        # the path: run in the revision's own tree.
+                        cwd=root, check=True, capture_output=True, text=True)
                     times[name].append(json.loads(out.stdout.splitlines()[-1])["seconds"])
             return times
         finally:
