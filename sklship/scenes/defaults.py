@@ -69,7 +69,7 @@ def default_candidate_threshold(smoothing: int, threshold: float) -> float:
     0.16; below a threshold of 0.35 every window is augmented. Unsmoothed,
     single windows fall much further (0.45 under a symmetric 0.5): 0.01.
     On the 16 MP port, 0.15 and 0.2 both gave the detections of the full
-    symmetric scan in 1.5 and 1.4 times a single pass (the full scan: 9).
+    symmetric scan in 1.5 and 1.4 times a single pass (the full scan: 8).
 
     Parameters
     ----------
