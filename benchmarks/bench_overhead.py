@@ -18,6 +18,9 @@ median raw wall time). On a shared machine wall times swing with the load;
 the alternation spreads that over both. As a load-independent check it also
 times the training loop inside ``model.fit`` (a callback in both) and
 reports what each spends outside it: that is all the estimator can add.
+With that callback the estimator runs one batch per TensorFlow call, as raw
+Keras does; without callbacks it runs an epoch per call (``bench_speed.py``
+measures that path).
 
 Run: python benchmarks/bench_overhead.py [--data PATH] [--rounds 3] [--epochs 3]
 """
