@@ -198,6 +198,7 @@ def main():
 
     from sklship import load_model, load_shipsnet, recommended_model
     from sklship.scenes import scan_scene
+    from sklship.scenes.defaults import resolve_defaults
 
     rate = matmul_rate()
     print(f"matrix multiply: NumPy float32 2048 x 2048, best of 5: {rate:.1f} GFLOP/s")
@@ -253,7 +254,7 @@ def main():
               f"  {achieved:6.1f} GFLOP/s  ({len(results[name].detections)} ships)")
     print(f"  windows given test-time augmentation at the default: "
           f"{100 * result.augmented_fraction:.2f} % in {len(boxes)} boxes (candidate "
-          f"threshold {result_settings(model)['candidate_threshold']}); their 7 other "
+          f"threshold {resolve_defaults(model)['candidate_threshold']}); their 7 other "
           f"symmetric passes: {refine / 1e9:.1f} GFLOP ({refine / one_pass:.2f} of a pass)")
     same, close = _compare(results["default"].detections,
                            results["every window"].detections)
@@ -308,13 +309,6 @@ def main():
               f"multiply on {threads} thread{'s' * (threads > 1)}: {out['matmul']:.0f})")
     print(f"second thread speeds the step up: "
           f"{steps[1]['step_ms'] / steps[2]['step_ms']:.2f}")
-
-
-def result_settings(model):
-    """The scan settings the defaults resolve to for ``model``."""
-    from sklship.scenes.defaults import resolve_defaults
-
-    return resolve_defaults(model)
 
 
 def _record_refined_boxes():

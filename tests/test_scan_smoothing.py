@@ -8,7 +8,7 @@ from sklship import CNNShipClassifier, make_ships, recommended_model
 from sklship.datasets import make_scene
 from sklship.estimators.symmetry import symmetric_view
 from sklship.scenes.defaults import default_candidate_threshold, default_smoothing
-from sklship.scenes.engines import _probability, make_engine
+from sklship.scenes.engines import make_engine
 from sklship.scenes.grid import WindowGrid
 from sklship.scenes.scan import scan_scene
 from sklship.scenes.suppression import neighbourhood_mean, non_max_suppression
@@ -139,7 +139,7 @@ def _symmetric_mean(engine, tile):
         for flip_rows in (False, True):
             for flip_cols in (False, True):
                 view = symmetric_view(tile, transpose, flip_rows, flip_cols)
-                grid = _probability(engine._grid(np.ascontiguousarray(view)))
+                grid = engine._grid(np.ascontiguousarray(view))
                 grid = grid[:, ::-1] if flip_cols else grid
                 grid = grid[::-1] if flip_rows else grid
                 total = total + (grid.T if transpose else grid)

@@ -86,8 +86,9 @@ class SharedEngine:
     Parameters
     ----------
     run : callable
-        The fully convolutional network (a ``tf.function`` of (n, h, w, c)
-        tiles) with ``run.others``, from :func:`make_engine`.
+        The fully convolutional network as a ``tf.function`` of (n, h, w, c)
+        tiles giving every window's ship probability, with ``run.others``;
+        from :func:`make_engine`.
     window, stride : int
         The grid's window side and step.
     symmetric : bool
@@ -112,12 +113,8 @@ class SharedEngine:
         return self._augmented / self._windows if self._windows else 0.0
 
     def _grid(self, view):
-        # The a trous form can also cover windows that stick out of the tile
-        # but whose pixels the network ignores (floor division in strides);
-        # only the windows inside the tile are kept.
-        rows, cols = (WindowGrid.count(size, self.window, self.stride)
-                      for size in view.shape[:2])
-        return np.asarray(self.run(view[None]))[0, :rows, :cols].astype(np.float64)
+        """Single-pass ship probability of every window of one tile."""
+        return np.asarray(self.run(view[None]), dtype=np.float64)[0]
 
     def _others(self, tiles):
         """Sum of the window probabilities of the 7 other flips and rotations of ``tiles``."""
@@ -129,7 +126,7 @@ class SharedEngine:
         With ``candidates``, the single pass only: the scan then asks
         :meth:`candidate_boxes` where the symmetries matter and :meth:`refine` there.
         """
-        single = _probability(self._grid(tile))
+        single = self._grid(tile)
         if not self.symmetric or self.candidates is not None:
             return self._count(single, 0)
         return self._count((single + self._others(tile[None])[0]) / 8, single.size)
@@ -295,48 +292,55 @@ def _shared_run(estimator, window, stride):
 def _compiled(fcn, window, stride):
     """The fully convolutional network as a ``tf.function``, with ``others``.
 
-    ``run(tiles)`` gives the network's outputs on (n, h, w, c) tiles;
-    ``run.others(tiles)`` the sum, over the 7 flips and rotations other than
-    the identity, of every window's ship probability (n, rows, cols): the
-    views are made, run and mapped back inside one graph. A flipped or
-    transposed tile holds every window flipped or transposed, at the
-    mirrored position of the grid, which is flipped back; the tile's side
-    minus the window is a multiple of the stride, so the mirrored positions
-    fall on the same grid. One graph serves every tile shape; Grappler fuses
-    convolution, bias and activation, which eager execution does not (about
-    1.3x faster).
+    ``run(tiles)`` gives the ship probability of every window of (n, h, w,
+    c) tiles, (n, rows, cols); ``run.others(tiles)`` its sum over the 7
+    flips and rotations other than the identity: the views are made, run and
+    mapped back inside one graph. A flipped or transposed tile holds every
+    window flipped or transposed, at the mirrored position of the grid,
+    which is flipped back; the tile's side minus the window is a multiple of
+    the stride, so the mirrored positions fall on the same grid. One graph
+    serves every tile shape; Grappler fuses convolution, bias and
+    activation, which eager execution does not (about 1.3x faster).
     """
     import tensorflow as tf
 
     spec = tf.TensorSpec((None, None, None, fcn.inputs[0].shape[-1]), fcn.inputs[0].dtype)
 
-    def probability(out):
-        if out.shape[-1] == 1:
+    def probabilities(views, rows, cols):
+        # The a trous form can also cover windows that stick out of the tile
+        # but whose pixels the network ignores (floor division in strides);
+        # only the windows inside the tile are kept.
+        out = fcn(views, training=False)[:, :rows, :cols]
+        if out.shape[-1] == 1:  # one sigmoid unit: P(classes_[1])
             return out[..., 0]
-        return out[..., 1] / tf.reduce_sum(out, axis=-1)
+        return out[..., 1] / tf.reduce_sum(out, axis=-1)  # a softmax
+
+    def grid_shape(tiles):
+        return tuple(WindowGrid.count(tf.shape(tiles)[axis], window, stride)
+                     for axis in (1, 2))
 
     @tf.function(input_signature=[spec])
     def run(tiles):
-        return fcn(tiles, training=False)
+        return probabilities(tiles, *grid_shape(tiles))
 
     @tf.function(input_signature=[spec])
     def others(tiles):
         n = tf.shape(tiles)[0]
-        rows = (tf.shape(tiles)[1] - window) // stride + 1
-        cols = (tf.shape(tiles)[2] - window) // stride + 1
+        rows, cols = grid_shape(tiles)
         flips = ([2], [1], [1, 2])
         # Flipped: windows come back flipped along the same axes.
-        plain = fcn(tf.concat([tf.reverse(tiles, axes) for axes in flips], 0),
-                    training=False)[:, :rows, :cols]
+        plain = probabilities(tf.concat([tf.reverse(tiles, axes) for axes in flips], 0),
+                              rows, cols)
         total = tf.zeros((n, rows, cols), plain.dtype)
         for k, axes in enumerate(flips):
-            total += tf.reverse(probability(plain[k * n:(k + 1) * n]), axes)
+            total += tf.reverse(plain[k * n:(k + 1) * n], axes)
         # Transposed, then flipped: flipped back, then transposed back.
         swapped = tf.transpose(tiles, (0, 2, 1, 3))
-        turned = fcn(tf.concat([swapped] + [tf.reverse(swapped, axes) for axes in flips], 0),
-                     training=False)[:, :cols, :rows]
+        turned = probabilities(
+            tf.concat([swapped] + [tf.reverse(swapped, axes) for axes in flips], 0),
+            cols, rows)
         for k, axes in enumerate(((),) + flips):
-            grid = probability(turned[k * n:(k + 1) * n])
+            grid = turned[k * n:(k + 1) * n]
             total += tf.transpose(tf.reverse(grid, axes) if axes else grid, (0, 2, 1))
         return total
 
@@ -349,13 +353,6 @@ def _fingerprint(model):
     for weight in model.weights:
         digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
     return digest.hexdigest()
-
-
-def _probability(out):
-    """P(ship) from a grid of network outputs: one sigmoid unit, or a softmax."""
-    if out.shape[-1] == 1:  # one sigmoid unit: P(classes_[1])
-        return out[..., 0]
-    return out[..., 1] / out.sum(axis=-1)
 
 
 def _rounded_up(side, size, quantum=2):
