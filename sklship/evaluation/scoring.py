@@ -260,12 +260,26 @@ def read_truth(path: str | PathLike) -> dict[str, dict[str, np.ndarray]]:
     if not isinstance(content, dict):
         raise ValueError(f"{path} must hold an object of scene names; got "
                          f"{type(content).__name__}.")
+    if not content:
+        raise ValueError(f"{path} marks no scene: it must map scene files to their marks.")
     truth = {}
     for scene, marks in content.items():
         if not isinstance(marks, dict) or "big" not in marks or \
-                set(marks) - {"big", "small"}:
+                set(marks) - {"big", "small", "boxes"}:
             raise ValueError(f"{path}: scene {scene!r} must map to an object with "
-                             "'big' and optionally 'small' lists of [col, row] pairs.")
+                             "'big' and optionally 'small' lists of [col, row] pairs "
+                             "and 'boxes' of [x0, y0, x1, y1].")
         truth[scene] = {kind: _positions(marks.get(kind, []), f"{path}: {scene} {kind}")
                         for kind in ("big", "small")}
+        truth[scene]["boxes"] = _boxes(marks.get("boxes", []), f"{path}: {scene} boxes")
     return truth
+
+
+def _boxes(value, name):
+    """``value`` as an (n, 4) float array of [x0, y0, x1, y1] boxes, or a ValueError."""
+    boxes = np.asarray(value, dtype=float).reshape(-1, 4) if len(value) else np.empty((0, 4))
+    if np.ndim(value) != 2 and len(value) or not np.isfinite(boxes).all() or (
+            len(boxes) and ((boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])).any()):
+        raise ValueError(f"{name} must be a list of [x0, y0, x1, y1] with x0 < x1 and "
+                         f"y0 < y1; got {value!r:.200}.")
+    return boxes

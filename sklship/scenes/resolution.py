@@ -23,6 +23,7 @@ back in the scene's own pixels through
 :meth:`sklship.scenes.grid.WindowGrid.to_scene`.
 """
 
+import functools
 import warnings
 
 import numpy as np
@@ -206,7 +207,27 @@ class ScanSource:
         if self.mask is not None:
             usable = ~self.mask.read(rows, cols)
             valid = usable if valid is None else valid & usable
+        if valid is not None and not valid.all():
+            pixels = pixels.copy()
+            pixels[~valid] = self.fill_value
         return pixels, valid
+
+    @functools.cached_property
+    def fill_value(self):
+        """What pixels outside the valid data are read as: the median valid colour.
+
+        A window that straddles the edge of a scene's footprint, a cloud or
+        a nodata area is still evaluated when enough of it is valid; filled
+        with black or cloud, the edge itself looks like a hull's side to the
+        network. Filled with the scene's typical colour (the median of the
+        valid pixels of its overview, one value for every tile so that tiled
+        and whole scans agree), the edge disappears.
+        """
+        pixels = self.base.overview()[0]
+        clear = self.clear_overview()
+        if clear is None or clear.shape != pixels.shape[:2] or not clear.any():
+            clear = np.ones(pixels.shape[:2], bool)
+        return np.median(pixels[clear], axis=0).astype(pixels.dtype)
 
     def overview(self, max_side=None):
         """The scene's own decimated overview (see the base source)."""

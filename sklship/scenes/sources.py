@@ -37,7 +37,8 @@ import pandas as pd
 
 from .._io import read_rgb
 
-__all__ = ["OVERVIEW_SIDE", "PERCENTILES", "PILLOW_SUFFIXES", "is_remote", "open_checked",
+__all__ = ["BLACK_LEVEL", "OVERVIEW_SIDE", "PERCENTILES", "PILLOW_SUFFIXES", "footprint",
+           "is_remote", "open_checked",
            "open_scene", "read_scene", "scene_datetime"]
 
 #: Percentiles of the valid pixels that ``scale="percentile"`` maps to 0 and 255.
@@ -45,6 +46,9 @@ PERCENTILES = (2, 98)
 #: Longest side of the decimated overview used for percentiles, data ranges,
 #: valid fractions and overlay pictures.
 OVERVIEW_SIDE = 1024
+#: Largest 8-bit value of every band of a pixel outside a PNG's or JPEG's
+#: footprint (:func:`footprint`); JPEG compression leaves a little noise.
+BLACK_LEVEL = 8
 #: File endings read with Pillow; every other file goes through rasterio.
 PILLOW_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -111,10 +115,53 @@ def open_scene(scene, *, bands=None, scale=None, date_pattern=None):
             return _ArraySource(pixels, bands, scale, name=path.stem,
                                 what=f"scene file {path}",
                                 datetime=scene_datetime(path, date_pattern=pattern),
-                                valid=None if alpha is None else alpha > 0)
+                                valid=footprint(pixels) if alpha is None else alpha > 0)
         return _RasterioSource(path, bands, scale, pattern)
     return _ArraySource(np.asarray(scene), bands, scale, name=None, what="scene",
                         datetime=pd.NaT)
+
+
+def footprint(pixels, black=BLACK_LEVEL):
+    """Pixels inside the scene's footprint of an image that has no alpha or nodata.
+
+    A PNG or JPEG cut from an orthorectified scene fills the corners outside
+    the satellite's footprint with black. Those pixels are the black ones
+    (every band at most ``black``: JPEG leaves a little noise) that are
+    connected to the image's border; dark water inside the scene is kept.
+
+    Parameters
+    ----------
+    pixels : ndarray of shape (height, width, bands)
+        8-bit pixels.
+    black : int, default=BLACK_LEVEL
+        Largest value of a band that still counts as black.
+
+    Returns
+    -------
+    valid : ndarray of shape (height, width), dtype bool, or None
+        False outside the footprint; None when every pixel is inside.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.full((4, 5, 3), 90, np.uint8)
+    >>> image[:, :2] = 0       # outside, along the left edge
+    >>> image[2, 3] = 0        # a black pixel inside the scene
+    >>> footprint(image).astype(int)
+    array([[0, 0, 1, 1, 1],
+           [0, 0, 1, 1, 1],
+           [0, 0, 1, 1, 1],
+           [0, 0, 1, 1, 1]])
+    """
+    from scipy import ndimage
+
+    dark = (pixels <= black).all(axis=2)
+    if not dark.any():
+        return None
+    labels, _ = ndimage.label(dark)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    outside = np.isin(labels, edge[edge > 0])
+    return None if not outside.any() else ~outside
 
 
 def is_remote(href):

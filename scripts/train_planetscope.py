@@ -1,0 +1,89 @@
+"""Train the shipped PlanetScope model (``planetscope-3m``) from openly licensed data.
+
+Data: the ShipsNet chips (CC BY-SA 4.0, Planet Labs / ShipsNet), given with
+``--data`` (default ``../shared/data/shipsnet/shipsnet``), and ships cut
+out of its ship chips and pasted onto the water of its other chips
+(:mod:`sklship.datasets.copy_paste`), resized up to 1.6 times so that the
+longer hulls of container ships and tankers elsewhere are seen too.
+
+The network is :func:`sklship.recommended_model` with the same seed
+(``--seed``, default 0), so the same data gives the same model. The script
+writes ``planetscope_3m.sklship`` (the fitted model) and
+``planetscope_3m.json`` (what the registry needs) into ``--out`` (default:
+the package's ``sklship/shipped`` folder); the model card
+``planetscope_3m.md`` is written by hand from the benchmark results
+(``benchmarks/bench_real_scenes.py``).
+
+Run: python scripts/train_planetscope.py [--data DIR] [--out DIR] [--seed 0]
+"""
+
+import argparse
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sklship import load_shipsnet, recommended_model, save_model
+from sklship.datasets.copy_paste import paste_ships, ship_cutouts
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parents[1] / "shared" / "data"
+#: Pasted ship chips requested; about half find water to lie on.
+PASTED = 3000
+DESCRIPTION = {
+    "name": "planetscope-3m",
+    "sensor": "PlanetScope (Dove), visual RGB",
+    "bands": ["red", "green", "blue"],
+    "resolution": 3.0,
+    "input": "uint8",
+    "window": 80,
+    "scan": {},
+    "licence": "Training data: ShipsNet (Planet Labs / ShipsNet), CC BY-SA 4.0.",
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=SHARED / "shipsnet" / "shipsnet")
+    parser.add_argument("--out", type=Path, default=HERE.parent / "sklship" / "shipped")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    chips = load_shipsnet(args.data)
+    X, y = training_chips(chips, args.seed)
+    print(f"training chips: {len(chips.target):,} ShipsNet + {len(X) - len(chips.target):,} "
+          f"pasted ships ({int(y.sum()):,} ships in all)")
+    start = time.perf_counter()
+    model = recommended_model(random_state=args.seed).fit(X, y)
+    print(f"fitted in {time.perf_counter() - start:.0f} s")
+    args.out.mkdir(parents=True, exist_ok=True)
+    save_model(model, args.out / "planetscope_3m.sklship")
+    description = dict(DESCRIPTION, code_version=_code_version(),
+                       training_chips=int(len(X)), seed=args.seed)
+    (args.out / "planetscope_3m.json").write_text(json.dumps(description, indent=2) + "\n")
+    print(f"wrote {args.out / 'planetscope_3m.sklship'} "
+          f"({(args.out / 'planetscope_3m.sklship').stat().st_size / 1e6:.2f} MB)")
+
+
+def training_chips(chips, seed):
+    """ShipsNet's chips plus pasted ships on its no-ship chips (labelled ship)."""
+    ships = ship_cutouts(chips.images[chips.target == 1])
+    pasted = paste_ships(ships, chips.images[chips.target == 0], PASTED,
+                         random_state=seed)
+    X = np.concatenate([chips.images, pasted])
+    y = np.concatenate([chips.target, np.ones(len(pasted), dtype=chips.target.dtype)])
+    return X, y
+
+
+def _code_version():
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=HERE,
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+if __name__ == "__main__":
+    main()

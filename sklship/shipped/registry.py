@@ -1,0 +1,187 @@
+"""The registry of shipped models: what each is for, and picking one for a scene.
+
+A shipped model is described by a JSON file in this package (``<stem>.json``)
+next to its weights (``<stem>.sklship``) and its card (``<stem>.md``). The
+package's files are read with :mod:`importlib.resources`, so installs from
+wheels and zip files work.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from importlib import resources
+
+__all__ = ["ShippedModel", "load_shipped_model", "pick_shipped_model", "shipped_models"]
+
+#: A scene whose ground resolution differs from every shipped model's by more
+#: than this factor (either way) gets a warning: its ships are resampled to
+#: sizes the model has not seen well.
+RESOLUTION_FACTOR_WARNING = 1.6
+
+_REQUIRED = ("name", "sensor", "bands", "resolution", "input", "window")
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    """A model that ships with sklship, and what a scan needs to use it right.
+
+    Attributes
+    ----------
+    name : str
+        The name to load it by, e.g. ``"planetscope-3m"``.
+    stem : str
+        File stem in the package: weights ``<stem>.sklship``, card ``<stem>.md``.
+    sensor : str
+        The imagery it was trained on.
+    bands : tuple of str
+        The bands of its channels, in order (``"red"``, ``"green"``, ``"blue"``,
+        ``"nir"``).
+    resolution : float
+        Ground metres per pixel of its chips; scenes are resampled to it.
+    input : {"uint8", "reflectance"}
+        The values it takes: 8-bit pixels (rescaled inside the model) or
+        surface reflectance (float, 1.0 = 100 %).
+    window : int
+        Side of its square windows, in pixels.
+    scan : dict
+        Keywords of :func:`sklship.scenes.scan.scan_scene` it was measured
+        with (empty: the defaults).
+    licence : str
+        The training data's licences and attributions.
+    scores : dict
+        Headline scores from its card, with their protocol.
+    """
+
+    name: str
+    stem: str
+    sensor: str
+    bands: tuple
+    resolution: float
+    input: str
+    window: int
+    scan: dict = field(default_factory=dict)
+    licence: str = ""
+    scores: dict = field(default_factory=dict)
+
+    @property
+    def read_options(self):
+        """``bands`` and ``scale`` that read a scene into this model's inputs."""
+        if self.input == "reflectance":
+            return {"bands": self.bands, "scale": "reflectance"}
+        return {}
+
+    @property
+    def card(self):
+        """The model card, as Markdown text."""
+        return (resources.files(__package__) / f"{self.stem}.md").read_text(encoding="utf-8")
+
+    def load(self):
+        """The fitted estimator (loaded once per process, then shared).
+
+        Returns
+        -------
+        estimator : fitted classifier
+            Treat it as read-only: refit a ``sklearn.base.clone`` of it, or
+            load the file again, to change it.
+        """
+        return _load(self.stem)
+
+
+@functools.cache
+def _load(stem):
+    from ..estimators.persistence import load_model
+
+    with resources.as_file(resources.files(__package__) / f"{stem}.sklship") as path:
+        return load_model(path)
+
+
+@functools.cache
+def shipped_models():
+    """Every shipped model, by name.
+
+    Returns
+    -------
+    models : dict of str to ShippedModel
+        In order of ground resolution, finest first.
+    """
+    models = []
+    for entry in resources.files(__package__).iterdir():
+        if entry.name.endswith(".json"):
+            spec = json.loads(entry.read_text(encoding="utf-8"))
+            missing = [key for key in _REQUIRED if key not in spec]
+            if missing:
+                raise ValueError(f"shipped model description {entry.name} lacks {missing}.")
+            stem = entry.name[:-len(".json")]
+            spec["bands"] = tuple(spec["bands"])
+            models.append(ShippedModel(stem=stem, **spec))
+    return {model.name: model for model in sorted(models, key=lambda m: m.resolution)}
+
+
+def load_shipped_model(name):
+    """Load a shipped model by name.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`shipped_models`, e.g. ``"planetscope-3m"``.
+
+    Returns
+    -------
+    estimator : fitted classifier
+        Ready for :func:`sklship.scenes.scan.scan_scene`.
+
+    Raises
+    ------
+    ValueError
+        If no shipped model has that name; the message lists the names.
+    """
+    return _shipped(name).load()
+
+
+def _shipped(name):
+    models = shipped_models()
+    if name not in models:
+        raise ValueError(f"no shipped model is called {name!r}; the shipped models are "
+                         f"{sorted(models)}.")
+    return models[name]
+
+
+def pick_shipped_model(resolution=None, *, channels=None, what="the scene"):
+    """The shipped model for a scene of a given ground resolution and channel count.
+
+    Parameters
+    ----------
+    resolution : float or None
+        The scene's ground metres per pixel; None (unknown, as for PNG and
+        JPEG files) takes the finest model whose bands the scene can give.
+    channels : int or None
+        The scene's bands; models needing more are left out.
+    what : str
+        How to name the scene in a warning.
+
+    Returns
+    -------
+    model : ShippedModel
+        The model whose resolution is nearest (on a log scale), warning when
+        even that one is more than :data:`RESOLUTION_FACTOR_WARNING` away.
+    """
+    models = [m for m in shipped_models().values()
+              if channels is None or len(m.bands) <= channels]
+    if not models:
+        raise ValueError(f"{what} has {channels} band(s); every shipped model needs more "
+                         f"({ {m.name: len(m.bands) for m in shipped_models().values()} }).")
+    if resolution is None:
+        return models[0]
+    best = min(models, key=lambda m: abs(math.log(resolution / m.resolution)))
+    factor = max(resolution / best.resolution, best.resolution / resolution)
+    if factor > RESOLUTION_FACTOR_WARNING:
+        warnings.warn(
+            f"{what} has {resolution:.3g} m pixels, {factor:.1f} times the "
+            f"{best.resolution:g} m of the nearest shipped model {best.name!r}: its ships "
+            "are resampled to sizes that model has not learnt; expect fewer found.",
+            UserWarning, stacklevel=2)
+    return best

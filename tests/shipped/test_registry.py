@@ -1,0 +1,66 @@
+"""The shipped models: described, loadable by name, picked by a scene's resolution."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from sklship.shipped import load_shipped_model, pick_shipped_model, shipped_models
+from sklship.shipped.registry import RESOLUTION_FACTOR_WARNING
+
+PLANETSCOPE = "planetscope-3m"
+
+
+def test_every_shipped_model_is_described_and_carded():
+    models = shipped_models()
+    assert PLANETSCOPE in models
+    for name, model in models.items():
+        assert model.name == name
+        assert model.input in {"uint8", "reflectance"}
+        assert set(model.bands) <= {"red", "green", "blue", "nir"}
+        assert model.resolution > 0 and model.window > 0
+        card = model.card
+        for heading in ("Intended use", "Training data", "Evaluation", "Limits", "Licence"):
+            assert heading in card, f"{name}'s card has no {heading!r} section"
+
+
+def test_shipped_models_are_in_order_of_resolution():
+    resolutions = [m.resolution for m in shipped_models().values()]
+    assert resolutions == sorted(resolutions)
+
+
+def test_load_by_name_gives_a_fitted_scanner():
+    model = load_shipped_model(PLANETSCOPE)
+    spec = shipped_models()[PLANETSCOPE]
+    chips = np.zeros((2, spec.window, spec.window, len(spec.bands)), np.uint8)
+    proba = model.predict_proba(chips)
+    assert proba.shape == (2, 2)
+    assert load_shipped_model(PLANETSCOPE) is model  # loaded once per process
+
+
+def test_unknown_name_lists_the_shipped_models():
+    with pytest.raises(ValueError, match="no shipped model is called 'nope'.*planetscope-3m"):
+        load_shipped_model("nope")
+
+
+def test_pick_by_resolution():
+    models = shipped_models()
+    for name, model in models.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert pick_shipped_model(model.resolution * 1.1).name == name
+    # Unknown resolution (PNG, JPEG): the finest model.
+    assert pick_shipped_model(None).name == next(iter(models))
+
+
+def test_far_resolution_warns():
+    finest = next(iter(shipped_models().values()))
+    far = finest.resolution / (RESOLUTION_FACTOR_WARNING * 1.5)
+    with pytest.warns(UserWarning, match=f"nearest shipped model '{finest.name}'"):
+        assert pick_shipped_model(far).name == finest.name
+
+
+def test_pick_leaves_out_models_needing_more_bands():
+    with pytest.raises(ValueError, match="has 1 band"):
+        pick_shipped_model(3.0, channels=1)
+    assert len(pick_shipped_model(10.0, channels=3).bands) <= 3
