@@ -15,10 +15,10 @@ window by window:
 - PNG / JPEG / arrays (read whole anyway): Pillow's ``BILINEAR`` or ``BOX``
   (area average), the same two rules.
 
-The scene's resolution comes from its transform and CRS (metres; CRS units in
-feet converted; a geographic CRS measured on the WGS84 ellipsoid at the scene
-centre with ``pyproj.Geod``; non-square pixels use the geometric mean of
-their sides), else from the ``resolution`` the caller gives. Detections come
+The scene's resolution comes from its transform and CRS, as metres on the
+ground at the scene's centre for any CRS (see :func:`scene_resolution`: Web
+Mercator's map units are not ground metres; non-square pixels use the
+geometric mean of their sides), else from the ``resolution`` the caller gives. Detections come
 back in the scene's own pixels through
 :meth:`sklship.scenes.grid.WindowGrid.to_scene`.
 """
@@ -58,36 +58,54 @@ def check_resolution(resolution, name="resolution"):
 
 
 def scene_resolution(crs, transform, shape=(1, 1)):
-    """Metres per pixel of a georeferenced scene, or None without a CRS.
+    """Metres on the ground per pixel of a georeferenced scene, or None without a CRS.
+
+    The pixel at the scene's centre is measured on the CRS's own ellipsoid:
+    its corners go to longitude and latitude (pyproj ``Transformer``) and the
+    geodesic lengths of its two sides (pyproj ``Geod``) are taken. So every
+    CRS reads right: Web Mercator (EPSG:3857), where 10 map units span
+    10 x cos(latitude) metres (5.8 m at 54.5 N), UTM and other projections
+    with their scale factors, and geographic CRSs in degrees. When the ground
+    length is within :data:`SAME` (0.5 %) of the pixel's size in the CRS's
+    linear unit (UTM's scale factor is 0.9996 to 1.001), the nominal size is
+    kept, so a 3 m UTM grid reads exactly 3.
 
     Parameters
     ----------
     crs : str or pyproj.CRS or None
     transform : affine.Affine or None
     shape : (height, width), default=(1, 1)
-        The scene's size: a geographic CRS is measured at its centre.
+        The scene's size: it is measured at its centre.
 
     Returns
     -------
     resolution : float or None
-        The geometric mean of the pixel's sides in metres (see the module).
+        The geometric mean of the pixel's sides in metres on the ground.
     """
     if crs is None or transform is None:
         return None
-    from pyproj import CRS, Geod
+    from pyproj import CRS, Transformer
 
     crs = CRS.from_user_input(crs)
-    width = np.hypot(transform.a, transform.d)
-    height = np.hypot(transform.b, transform.e)
-    if crs.is_geographic:
-        lon, lat = transform @ (shape[1] / 2, shape[0] / 2)
-        geod = Geod(ellps="WGS84")
-        width = geod.inv(lon, lat, lon + width, lat)[2]
-        height = geod.inv(lon, lat, lon, lat + height)[2]
-    else:
-        factor = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
-        width, height = width * factor, height * factor
-    return float(np.sqrt(width * height))
+    col, row = shape[1] / 2, shape[0] / 2
+    xs, ys = zip(*(transform @ corner for corner in
+                   ((col, row), (col + 1, row), (col, row + 1))), strict=True)
+    nominal = np.sqrt(np.hypot(transform.a, transform.d) * np.hypot(transform.b,
+                                                                   transform.e))
+    if not crs.is_geographic:
+        unit = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+        nominal *= unit
+    geodetic = crs.geodetic_crs
+    if geodetic is None:  # an engineering CRS: only its unit is known
+        return None if crs.is_geographic else float(nominal)
+    lon, lat = Transformer.from_crs(crs, geodetic, always_xy=True).transform(xs, ys)
+    geod = geodetic.get_geod()
+    width = geod.inv(lon[0], lat[0], lon[1], lat[1])[2]
+    height = geod.inv(lon[0], lat[0], lon[2], lat[2])[2]
+    ground = float(np.sqrt(width * height))
+    if not crs.is_geographic and abs(ground / nominal - 1) <= SAME:
+        return float(nominal)
+    return ground
 
 
 def _pillow_resize(array, shape, down):

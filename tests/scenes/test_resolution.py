@@ -108,3 +108,48 @@ def test_estimators_record_chip_resolution(tmp_path):
     # A model pickled before the parameter existed means ShipsNet's 3 m.
     del cnn.__dict__["chip_resolution"]
     assert cnn.chip_resolution == 3.0 and cnn.get_params()["chip_resolution"] == 3.0
+
+
+@pytest.mark.parametrize("crs, transform, expected", [
+    # Web Mercator: 10 map units are 10 x cos(latitude) m; Gdynia is at 54.53 N.
+    ("EPSG:3857", (10, 0, 2060000, 0, -10, 7270000), 5.8),
+    ("EPSG:3857", (10, 0, 0, 0, -10, 0), 10.0),
+    # UTM (scale factor 0.9996 to 1.001 across a zone) keeps its nominal size.
+    ("EPSG:32633", (10, 0, 200000, 0, -10, 6000000), 10.0),
+    # Degrees: 1e-4 of latitude is 11.06 m at 45 N, 1e-4 of longitude 7.88 m.
+    ("EPSG:4326", (1e-4, 0, 10, 0, -1e-4, 45), np.sqrt(11.1 * 7.88)),
+    # US survey feet.
+    ("EPSG:2227", (10, 0, 6000000, 0, -10, 2000000), 3.048),
+])
+def test_ground_resolution_for_any_crs(crs, transform, expected):
+    from affine import Affine
+
+    res = scene_resolution(crs, Affine(*transform), (2, 2))
+    assert res == pytest.approx(expected, rel=0.005)
+
+
+def test_the_shared_gdynia_scene_reads_5_8_m():
+    rasterio = pytest.importorskip("rasterio")
+    from pathlib import Path
+
+    path = (Path(__file__).resolve().parents[3] / "shared" / "data" / "sentinel2"
+            / "gdynia_2023-06-11.tif")
+    if not path.exists():
+        pytest.skip(f"shared Sentinel-2 scenes not found at {path.parent}")
+    with rasterio.open(path) as dataset:
+        res = scene_resolution(dataset.crs, dataset.transform, dataset.shape)
+    assert res == pytest.approx(5.81, abs=0.02)
+
+
+def test_float_four_band_scenes_are_resampled_band_by_band():
+    from sklship.scenes.resolution import _pillow_resize
+
+    scene = np.random.default_rng(0).random((40, 60, 4), dtype=np.float32)
+    down = _pillow_resize(scene, (20, 30), down=True)
+    assert down.dtype == np.float32 and down.shape == (20, 30, 4)
+    # Halving is the 2 x 2 mean of every band.
+    blocks = scene.reshape(20, 2, 30, 2, 4).mean(axis=(1, 3))
+    np.testing.assert_allclose(down, blocks, atol=1e-6)
+    up = _pillow_resize(scene, (80, 120), down=False)
+    assert up.shape == (80, 120, 4) and up.dtype == np.float32
+    assert up.min() >= scene.min() and up.max() <= scene.max()
