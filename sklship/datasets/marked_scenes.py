@@ -302,9 +302,12 @@ def _check_inside(marks, shape, key):
     """A ValueError naming the scene and the first mark outside its image."""
     height, width = shape
     for name, points in marks.items():
-        cols = points[:, [0, 2]] if name == "boxes" else points[:, :1]
-        rows = points[:, [1, 3]] if name == "boxes" else points[:, 1:2]
-        outside = ((cols < 0) | (cols > width) | (rows < 0) | (rows > height)).any(axis=1)
+        if name == "boxes":  # a ship cut by the image's edge: its box may stick out
+            outside = ((points[:, 2] <= 0) | (points[:, 0] >= width)
+                       | (points[:, 3] <= 0) | (points[:, 1] >= height))
+        else:
+            outside = ((points[:, 0] < 0) | (points[:, 0] > width)
+                       | (points[:, 1] < 0) | (points[:, 1] > height))
         if outside.any():
             mark = points[np.flatnonzero(outside)[0]].tolist()
             raise ValueError(f"scene {key!r}: {name} mark {mark} lies outside the "

@@ -79,24 +79,30 @@ class ShippedModel:
         """The model card, as Markdown text."""
         return (resources.files(__package__) / f"{self.stem}.md").read_text(encoding="utf-8")
 
-    def load(self):
-        """The fitted estimator (loaded once per process, then shared).
+    def load(self, *, copy=False):
+        """The fitted estimator.
+
+        Parameters
+        ----------
+        copy : bool, default=False
+            False: loaded once per process, then shared (treat it as
+            read-only). True: a new copy read from the file, to train further.
 
         Returns
         -------
         estimator : fitted classifier
-            Treat it as read-only: refit a ``sklearn.base.clone`` of it, or
-            load the file again, to change it.
         """
-        return _load(self.stem)
+        return _read(self.stem) if copy else _shared(self.stem)
 
 
-@functools.cache
-def _load(stem):
+def _read(stem):
     from ..estimators.persistence import load_model
 
     with resources.as_file(resources.files(__package__) / f"{stem}.sklship") as path:
         return load_model(path)
+
+
+_shared = functools.cache(_read)
 
 
 @functools.cache

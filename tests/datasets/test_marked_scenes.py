@@ -142,7 +142,7 @@ def test_float_multiband_scenes_keep_their_values():
     ({"port.png": {"ships": []}}, "unknown keys \\['ships'\\]"),
     ({"port.png": {"big": [[24, 32], [130, 10]]}},
      r"scene 'port.png': big mark \[130.0, 10.0\] lies outside the image of 128 x 96"),
-    ({"port.png": {"boxes": [[0, -2, 5, 5]]}}, "boxes mark .* lies outside"),
+    ({"port.png": {"boxes": [[0, -9, 5, -2]]}}, "boxes mark .* lies outside"),
 ])
 def test_bad_marks_name_the_scene_and_the_mark(truth, match):
     with pytest.raises(ValueError, match=match):

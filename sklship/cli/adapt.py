@@ -1,0 +1,66 @@
+"""The ``sklship adapt`` command: teach a model a port from marked scenes.
+
+Parsing and printing only: the work is
+:func:`sklship.shipped.adapt.adapt_model` and :meth:`AdaptResult.save
+<sklship.shipped.adapt.AdaptResult.save>`.
+"""
+
+import logging
+from pathlib import Path
+
+from .arguments import CommandError, at_least, bad_file
+
+log = logging.getLogger("sklship")
+
+DESCRIPTION = (
+    "Fine-tune a model on scenes whose ships you marked (TRUTH_JSON: "
+    '{"scene.png": {"big": [[col, row], ...], "small": [...], "boxes": [...]}}, '
+    "scene files relative to its folder), scoring it first with each acquisition "
+    "left out in turn (adapted on the others, scanned, and compared with the marks). "
+    "Writes MODEL_FILE, for 'sklship scan --model MODEL_FILE', and the scores beside "
+    "it as <MODEL_FILE stem>.scores.csv.")
+
+
+def add_parser(commands, common):
+    """Add ``adapt`` (arguments as :func:`sklship.cli.chips.add_parsers`)."""
+    from ..shipped.adapt import EPOCHS
+
+    adapt = commands.add_parser("adapt", parents=[common], description=DESCRIPTION,
+                                help="teach a model a new port from marked scenes")
+    adapt.add_argument("truth", type=Path, metavar="TRUTH_JSON")
+    adapt.add_argument("--out", type=Path, required=True, metavar="MODEL_FILE",
+                       help="the adapted model to write (sklship's native format)")
+    adapt.add_argument("--model", default="planetscope-3m", metavar="NAME|FILE",
+                       help="the model to start from: a shipped model's name or a "
+                       "model file (default: %(default)s)")
+    adapt.add_argument("--epochs", type=at_least(1), default=EPOCHS, metavar="N",
+                       help="fine-tuning epochs (default: %(default)s)")
+    adapt.add_argument("--no-cv", dest="cross_validate", action="store_false",
+                       help="adapt once on every scene, without the scores")
+    adapt.add_argument("--seed", type=int, default=0,
+                       help="seed of the chips and the training (default: %(default)s)")
+    adapt.set_defaults(run=_adapt)
+
+
+def _adapt(args):
+    from ..shipped.adapt import adapt_model
+
+    try:
+        result = adapt_model(args.truth, model=args.model, epochs=args.epochs,
+                             cross_validate=args.cross_validate, random_state=args.seed,
+                             progress=args.progress)
+    except ValueError as exc:
+        raise CommandError(str(exc).rstrip("."), 2) from exc
+    except OSError as exc:
+        raise bad_file(exc) from exc
+    if result.scores is not None:
+        table = result.scores.groupby("group", sort=False)[
+            ["marked", "found", "false_alarms", "duplicates"]].sum()
+        print(table.to_string())
+        print(f"left out in turn: {result.summary()}")
+    try:
+        scores = result.save(args.out)
+    except OSError as exc:
+        raise bad_file(exc) from exc
+    print(f"wrote {args.out} ({result.chips} chips)"
+          + ("" if scores is None else f" and {scores}"))
