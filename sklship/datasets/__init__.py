@@ -1,10 +1,14 @@
 """Chips and scenes to learn from: the real ShipsNet chips and synthetic ones.
 
+Also the example scene that ships with the package (:func:`load_example_scene`).
 Loads no TensorFlow, so data can be read and drawn without it.
 """
 
+from .._lazy import lazy_exports
 from .shipsnet import load_shipsnet
 from .synthetic_chips import make_ships
 from .synthetic_scenes import make_scene
 
-__all__ = ["load_shipsnet", "make_scene", "make_ships"]
+__all__ = ["load_example_scene", "load_shipsnet", "make_scene", "make_ships"]
+
+__getattr__, __dir__ = lazy_exports(__name__, {"load_example_scene": ".example"})
