@@ -8,14 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from PIL import Image
 from pyproj import Transformer
 from rasterio.transform import xy
 
 import sklship
 import sklship.datasets
 from sklship.datasets import load_example_scene
+from sklship.evaluation import read_truth
 
 SHAPE = (620, 915)  # rows, cols
+#: The shared ShipsNet scenes the example was cut from (``../shared`` beside the repository).
+SCENES = Path(__file__).resolve().parents[3] / "shared" / "data" / "scenes"
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +86,20 @@ def test_ships_lie_in_the_port_of_long_beach(scene):
     to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32611", always_xy=True)
     ux, _ = to_utm.transform(lon, lat)
     assert np.ptp(ux) == pytest.approx(3.0 * np.ptp(cols), abs=0.1)
+
+
+def test_is_the_documented_crop_of_the_shared_scene(scene):
+    """Pixels and marks are those of lb_3.png's columns 440-1354, rows 100-719."""
+    if not (SCENES / "lb_3.png").is_file():
+        pytest.skip(f"shared scenes not found at {SCENES}")
+    pixels, _, _, marks = scene
+    source = np.asarray(Image.open(SCENES / "lb_3.png").convert("RGB"))
+    np.testing.assert_array_equal(pixels, source[100:720, 440:1355])
+    truth = read_truth(SCENES / "truth.json")["lb_3.png"]
+    for kind in ("big", "small"):
+        shifted = truth[kind] - [440, 100]
+        inside = np.all((shifted >= 0) & (shifted < [SHAPE[1], SHAPE[0]]), axis=1)
+        np.testing.assert_array_equal(marks[kind], shifted[inside])
 
 
 def test_return_marks_must_be_a_bool():
