@@ -38,9 +38,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
-__all__ = ["BAND_ALIASES", "SATURATED", "band_indexes", "check_band_range", "check_bands",
-           "check_reflectance",
-           "is_band_names", "reflectance_scaling"]
+__all__ = ["BAND_ALIASES", "SATURATED", "band_aliases", "band_indexes", "check_band_range",
+           "check_bands", "check_reflectance", "is_band_names", "reflectance_scaling"]
 
 #: Other names of the common bands (lower case): Sentinel-2 band ids.
 BAND_ALIASES = {
@@ -87,7 +86,8 @@ def is_band_names(bands):
             and len(bands) > 0 and all(isinstance(b, str) for b in bands))
 
 
-def _aliases(name):
+def band_aliases(name):
+    """The lower-case names of band ``name`` (itself and its :data:`BAND_ALIASES`)."""
     name = name.strip().lower()
     for group in BAND_ALIASES.values():
         if name in group:
@@ -120,7 +120,7 @@ def band_indexes(names, descriptions, what):
     own = [(d or "").strip().lower() for d in descriptions]
     indexes = []
     for name in names:
-        found = [i + 1 for i, d in enumerate(own) if d and d in _aliases(name)]
+        found = [i + 1 for i, d in enumerate(own) if d and d in band_aliases(name)]
         if len(found) != 1:
             has = ", ".join(repr(d) for d in descriptions) if any(own) else "none"
             problem = "no band" if not found else f"{len(found)} bands"
