@@ -232,3 +232,18 @@ def test_stac_item_over_a_crop_of_a_shared_scene(tmp_path):
         from_file = source.read(slice(400, 600), slice(700, 1000))[0]
     assert np.allclose(from_stac, from_file, atol=1e-7)
     assert 0 < np.median(from_file[..., 3]) < 0.5  # reflectance, not digital numbers
+
+
+def test_survey_of_band_stacks_counts_a_cloud_only_scene_as_not_clear(catalog,
+                                                                      bright_centre):
+    from sklship.scenes.survey import ScanSettings, scan_scenes
+
+    scenes = read_stac(catalog, asset="red,green,blue")[0]
+    settings = ScanSettings(asset="red,green,blue", scale=(0, 4000), stride=4)
+    detections, counts = scan_scenes(bright_centre(chip_resolution=10.0), scenes,
+                                     settings=settings)
+    assert counts["scene"].tolist() == [*CONVENTIONS, "cloudy"]
+    assert counts["count"].tolist() == [3, 3, 3, 0]
+    assert counts["clear_fraction"].tolist() == [1.0, 1.0, 1.0, 0.0]
+    assert (counts["datetime"] == pd.Timestamp("2024-03-02 10:30")).all()
+    assert set(detections["crs"]) == {"EPSG:32611"}
