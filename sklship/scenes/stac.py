@@ -117,7 +117,8 @@ def stac_scene(item, asset=DEFAULT_ASSET):
         scales, offsets, nodata = zip(*scaling, strict=True)
         href = stack_vrt([_href(a) for a in assets], descriptions=keys, scales=scales,
                          offsets=offsets, nodata=nodata, name=item.id,
-                         acquired=None if when is pd.NaT else when.isoformat())
+                         acquired=None if when is pd.NaT else when.isoformat(),
+                         grids=[_grid(item, a) for a in assets])
     return StacScene(name=item.id, href=href, datetime=when,
                      resolution=_resolution(properties), cloud_cover=properties.get(
                          "eo:cloud_cover"), mask=None if mask is None else _href(mask),
@@ -145,6 +146,28 @@ def _raster_band(asset):
     bands = asset.extra_fields.get("raster:bands") or [{}]
     first = bands[0] if len(bands) == 1 else {}
     return first.get("scale"), first.get("offset"), first.get("nodata")
+
+
+def _grid(item, asset):
+    """A band asset's grid from its STAC fields (None when one is missing).
+
+    Earth Search items carry ``proj:shape``, ``proj:transform``,
+    ``proj:epsg`` (or ``proj:code``) and ``raster:bands`` ``data_type`` and
+    ``scale``; with them a remote band file need not be opened to list it.
+    """
+    from affine import Affine
+    from rasterio.crs import CRS
+
+    fields = {**item.properties, **asset.extra_fields}
+    shape, transform = fields.get("proj:shape"), fields.get("proj:transform")
+    code = fields.get("proj:code") or (f"EPSG:{fields['proj:epsg']}"
+                                       if fields.get("proj:epsg") else None)
+    bands = asset.extra_fields.get("raster:bands") or [{}]
+    dtype, scale = bands[0].get("data_type"), bands[0].get("scale")
+    if not (shape and transform and len(transform) >= 6 and code and dtype and scale):
+        return None
+    return {"height": int(shape[0]), "width": int(shape[1]), "crs": CRS.from_user_input(code),
+            "transform": Affine(*transform[:6]), "dtype": dtype}
 
 
 def _href(asset):

@@ -52,7 +52,7 @@ def gdal_path(href):
 
 
 def stack_vrt(hrefs, *, descriptions=None, scales=None, offsets=None, nodata=None,
-              name=None, acquired=None):
+              name=None, acquired=None, grids=None):
     """The VRT text of one scene made of the first band of each file.
 
     Parameters
@@ -71,6 +71,12 @@ def stack_vrt(hrefs, *, descriptions=None, scales=None, offsets=None, nodata=Non
         The scene's name (tag ``SKLSHIP_NAME``).
     acquired : str or None, default=None
         The acquisition time, ISO 8601 (tag ``acquired``).
+    grids : sequence of dict or None, default=None
+        Each file's ``width``, ``height``, ``crs`` (rasterio CRS),
+        ``transform`` and ``dtype`` when already known (a STAC item's
+        ``proj:`` and ``raster:bands`` fields); the file is then not opened
+        here, and its own nodata, scale and offset are not read. None (or a
+        None entry) opens the file.
 
     Returns
     -------
@@ -91,13 +97,15 @@ def stack_vrt(hrefs, *, descriptions=None, scales=None, offsets=None, nodata=Non
     if not hrefs:
         raise ValueError("stack_vrt needs at least one band file; got none.")
     count = len(hrefs)
-    descriptions, scales, offsets, nodata = (
+    descriptions, scales, offsets, nodata, grids = (
         [None] * count if values is None else list(values)
-        for values in (descriptions, scales, offsets, nodata))
-    if any(len(v) != count for v in (descriptions, scales, offsets, nodata)):
-        raise ValueError(f"descriptions, scales, offsets and nodata must have one entry "
-                         f"per band file ({count}).")
-    files = [_describe(href, rasterio) for href in hrefs]
+        for values in (descriptions, scales, offsets, nodata, grids))
+    if any(len(v) != count for v in (descriptions, scales, offsets, nodata, grids)):
+        raise ValueError(f"descriptions, scales, offsets, nodata and grids must have one "
+                         f"entry per band file ({count}).")
+    unread = {"nodata": None, "scale": None, "offset": None, "description": None}
+    files = [_describe(href, rasterio) if grid is None else {**unread, **grid}
+             for href, grid in zip(hrefs, grids, strict=True)]
     first = files[0]
     root = ET.Element("VRTDataset", rasterXSize=str(first["width"]),
                       rasterYSize=str(first["height"]))
@@ -120,7 +128,8 @@ def stack_vrt(hrefs, *, descriptions=None, scales=None, offsets=None, nodata=Non
         for tag, value, own in (("Scale", scales, info["scale"]),
                                 ("Offset", offsets, info["offset"])):
             chosen = value[band - 1] if value[band - 1] is not None else own
-            ET.SubElement(element, tag).text = repr(float(chosen))
+            if chosen is not None:
+                ET.SubElement(element, tag).text = repr(float(chosen))
         ET.SubElement(element, "Description").text = (
             descriptions[band - 1] or info["description"] or Path(href).stem)
         source = ET.SubElement(element, "SimpleSource", resampling="nearest")

@@ -123,8 +123,11 @@ def test_reflectance_argument_file_scales_and_unknown(tmp_path, write_geotiff, r
 
 # ------------------------------------------------------------- STAC band assets
 def write_item(folder, name, values, convention, write_geotiff, *, cloud=5.0, scl=None,
-               ids=False):
-    """An Earth Search-like item: one single-band COG per band, raster:bands, scl."""
+               ids=False, proj=False):
+    """An Earth Search-like item: one single-band COG per band, raster:bands, scl.
+
+    ``proj`` adds proj:epsg, proj:shape and proj:transform, as Earth Search does.
+    """
     folder.mkdir(parents=True)
     scale, offset = CONVENTIONS[convention]
     numbers = to_numbers(values, scale, offset)
@@ -139,10 +142,12 @@ def write_item(folder, name, values, convention, write_geotiff, *, cloud=5.0, sc
         raster = {"nodata": 0, "data_type": "uint16", "scale": scale}
         if offset:
             raster["offset"] = offset
+        grid = {"proj:shape": [96, 128], "proj:transform": [10, 0, 500000, 0, -10, 3700000],
+                "proj:epsg": 32611} if proj else {}
         item.add_asset(file_key, pystac.Asset(
             f"./{file_key}.tif", media_type=pystac.MediaType.COG,
             extra_fields={"eo:bands": [{"name": BAND_IDS[key], "common_name": key}],
-                          "raster:bands": [raster]}))
+                          "raster:bands": [raster], **grid}))
     classes = np.full((1, 48, 64), 6, dtype=np.uint8) if scl is None else scl  # 6 water
     write_geotiff(folder / "SCL.tif", classes, res=20, tags={})
     item.add_asset("scl", pystac.Asset("./SCL.tif", media_type=pystac.MediaType.COG))
@@ -156,7 +161,7 @@ def catalog(tmp_path, write_geotiff, reflectance):
     items = tmp_path / "items"
     for convention in CONVENTIONS:
         root.add_item(write_item(items / convention, convention, reflectance, convention,
-                                 write_geotiff))
+                                 write_geotiff, proj=convention == "x10000-offset"))
     cloudy = np.full((1, 48, 64), 9, dtype=np.uint8)  # cloud, high probability
     root.add_item(write_item(items / "cloudy", "cloudy", reflectance, "x10000",
                              write_geotiff, cloud=100.0, scl=cloudy, ids=True))
@@ -247,3 +252,13 @@ def test_survey_of_band_stacks_counts_a_cloud_only_scene_as_not_clear(catalog,
     assert counts["clear_fraction"].tolist() == [1.0, 1.0, 1.0, 0.0]
     assert (counts["datetime"] == pd.Timestamp("2024-03-02 10:30")).all()
     assert set(detections["crs"]) == {"EPSG:32611"}
+
+
+def test_remote_band_assets_are_listed_from_their_proj_fields(catalog):
+    item = pystac.read_file(str(catalog.parent / "x10000-offset" / "x10000-offset.json"))
+    for asset in item.assets.values():  # as on Earth Search: https COGs, not opened here
+        asset.href = "https://sentinel-cogs.invalid/T32UQE/" + asset.href.split("/")[-1]
+    scene = stac_scene(item, "B04,B03,B02,B08")
+    assert scene.href.count("/vsicurl/https://sentinel-cogs.invalid/T32UQE/") == 4
+    assert 'rasterXSize="128"' in scene.href and "<Offset>-0.1</Offset>" in scene.href
+    assert scene.mask == "https://sentinel-cogs.invalid/T32UQE/SCL.tif"
