@@ -53,6 +53,6 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "read_stac": ".stac",
     "scan_scene": ".scan",
     "scan_scenes": ".survey",
-    "scene_datetime": ".dates",
+    "scene_datetime": ".sources",
     "scene_resolution": ".resolution",
 })
