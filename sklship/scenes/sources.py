@@ -134,7 +134,7 @@ def open_scene(scene, *, bands=None, scale=None, date_pattern=None, reflectance=
     if is_file_list(scene):
         from .stack import stack_vrt
 
-        scene = stack_vrt(scene)
+        scene = stack_vrt(scene, name=Path(scene[0]).parent.name or None)
     if is_remote(scene) or is_vrt_xml(scene):  # URLs, /vsi paths, VRT text: GDAL's
         return _RasterioSource(scene, bands, scale, pattern, reflectance)
     if _is_dataarray(scene):
@@ -193,7 +193,7 @@ class _Source:
     def shape(self):
         return (self.height, self.width, self.channels)
 
-    gain = bias = saturated = None
+    gain = bias = saturated = reflectance_from = None
 
     def convert(self, pixels):
         """Raw pixels (..., channels) as returned: unchanged, 8-bit or reflectance."""
@@ -317,8 +317,8 @@ class _RasterioSource(_Source):
 
         self.path, self.name, self.what = path, Path(path).stem, f"scene file {path}"
         if is_vrt_xml(path):
-            self.name = vrt_name(path)
-            self.what = f"scene {self.name}"
+            self.name, files = vrt_name(path)
+            self.what = f"scene {self.name} (band files {', '.join(files)})"
         try:
             self.dataset = rasterio.open(path)
         except rasterio.errors.RasterioIOError as exc:

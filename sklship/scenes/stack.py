@@ -4,7 +4,8 @@ Sentinel-2 comes one file per band (ESA's ``B04.jp2``, Earth Search's
 ``red.tif`` COGs). :func:`stack_vrt` stacks the bands as a GDAL virtual
 raster (VRT, written as XML text, no file), so rasterio reads every window of
 all bands in one call, from local files or remote COGs alike, and resamples
-a band on a coarser grid (20 m) onto the first band's grid (nearest). The
+a band on a coarser grid (20 m) onto the first band's grid (nearest); bands
+of different dtypes are read in the one that holds them all. The
 VRT carries each band's description, nodata, scale and offset, and the
 scene's name and acquisition time as tags (``SKLSHIP_NAME``, ``acquired``),
 so that :func:`sklship.scenes.sources.open_scene` reads it like a file and
@@ -34,9 +35,11 @@ def is_file_list(scene):
 
 
 def vrt_name(vrt):
-    """The scene name a stacked VRT carries (else "stack")."""
-    found = ET.fromstring(vrt).find(f"./Metadata/MDI[@key='{NAME_TAG}']")
-    return "stack" if found is None or not found.text else found.text
+    """The scene name a stacked VRT carries (else "stack"), and its band files."""
+    root = ET.fromstring(vrt)
+    found = root.find(f"./Metadata/MDI[@key='{NAME_TAG}']")
+    files = [element.text for element in root.iter("SourceFilename")]
+    return ("stack" if found is None or not found.text else found.text), files
 
 
 def gdal_path(href):
@@ -107,6 +110,9 @@ def stack_vrt(hrefs, *, descriptions=None, scales=None, offsets=None, nodata=Non
     files = [_describe(href, rasterio) if grid is None else {**unread, **grid}
              for href, grid in zip(hrefs, grids, strict=True)]
     first = files[0]
+    import numpy as np
+
+    common = typename_fwd[dtype_rev[np.result_type(*[f["dtype"] for f in files]).name]]
     root = ET.Element("VRTDataset", rasterXSize=str(first["width"]),
                       rasterYSize=str(first["height"]))
     ET.SubElement(root, "SRS").text = first["crs"].to_wkt() if first["crs"] else ""
@@ -120,8 +126,7 @@ def stack_vrt(hrefs, *, descriptions=None, scales=None, offsets=None, nodata=Non
         if info["crs"] != first["crs"]:
             raise ValueError(f"band file {href} is in {info['crs']}, but {hrefs[0]} is in "
                              f"{first['crs']}: the bands of a scene must share a CRS.")
-        element = ET.SubElement(root, "VRTRasterBand", band=str(band),
-                                dataType=typename_fwd[dtype_rev[info["dtype"]]])
+        element = ET.SubElement(root, "VRTRasterBand", band=str(band), dataType=common)
         own_nodata = nodata[band - 1] if nodata[band - 1] is not None else info["nodata"]
         if own_nodata is not None:
             ET.SubElement(element, "NoDataValue").text = repr(float(own_nodata))

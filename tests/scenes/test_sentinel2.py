@@ -262,3 +262,20 @@ def test_remote_band_assets_are_listed_from_their_proj_fields(catalog):
     assert scene.href.count("/vsicurl/https://sentinel-cogs.invalid/T32UQE/") == 4
     assert 'rasterXSize="128"' in scene.href and "<Offset>-0.1</Offset>" in scene.href
     assert scene.mask == "https://sentinel-cogs.invalid/T32UQE/SCL.tif"
+
+
+def test_single_band_files_scanned_as_one_scene(catalog, bright_centre, write_geotiff):
+    folder = catalog.parent / "x10000"
+    files = [folder / f"{key}.tif" for key in ("red", "green", "blue")]
+    result = scan_scene(bright_centre(chip_resolution=10.0), files, scale=(0, 4000),
+                        stride=4)
+    assert result.scene_shape == (96, 128, 3) and len(result.detections) == 3
+    assert result.crs == "EPSG:32611" and result.bands == (1, 2, 3)
+    with open_scene([folder / "red.tif", folder / "SCL.tif"], scale=(0, 65535)) as source:
+        assert source.shape == (96, 128, 2) and source.name == "x10000"
+        assert str(folder / "SCL.tif") in source.what  # the 20 m uint8 SCL, put on 10 m
+        assert np.array_equal(source.dataset.read(2, window=((0, 4), (0, 4))),
+                              np.full((4, 4), 6))
+    wide = write_geotiff(folder / "wide.tif", np.zeros((1, 96, 128), np.uint16), res=20)
+    with pytest.raises(ValueError, match="wide.tif covers another area than"):
+        open_scene([folder / "red.tif", wide])
