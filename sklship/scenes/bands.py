@@ -38,8 +38,9 @@ from numbers import Integral, Real
 
 import numpy as np
 
-__all__ = ["BAND_ALIASES", "SATURATED", "band_aliases", "band_indexes", "check_band_range",
-           "check_bands", "check_reflectance", "is_band_names", "reflectance_scaling"]
+__all__ = ["BAND_ALIASES", "REFLECTANCE", "SATURATED", "band_aliases", "band_indexes",
+           "check_band_range", "check_bands", "check_reflectance", "check_reflectance_scale",
+           "is_band_names", "reflectance_scaling"]
 
 #: Other names of the common bands (lower case): Sentinel-2 band ids.
 BAND_ALIASES = {
@@ -48,6 +49,8 @@ BAND_ALIASES = {
     "blue": ("blue", "b02", "b2"),
     "nir": ("nir", "b08", "b8"),
 }
+#: The ``scale`` that returns surface reflectance (float32) instead of 8 bits.
+REFLECTANCE = "reflectance"
 #: Value that flags saturated or clipped pixels, by dtype of 16-bit reflectance.
 SATURATED = {np.dtype(np.uint16): 65535}
 _VALUE_SCALE = re.compile(r"reflectance\s*[*x\u00d7]\s*(\d+(?:\.\d*)?)", re.IGNORECASE)
@@ -155,6 +158,14 @@ def check_reflectance(reflectance, count):
     return pairs[:, 0], pairs[:, 1]
 
 
+def check_reflectance_scale(scale, reflectance):
+    """``scale``, or "reflectance" when ``reflectance`` is given; a ValueError on a clash."""
+    if reflectance is not None and scale not in (None, REFLECTANCE):
+        raise ValueError(f"reflectance=(scale, offset) goes with scale='reflectance' "
+                         f"(or None); got scale={scale!r}.")
+    return REFLECTANCE if reflectance is not None else scale
+
+
 def reflectance_scaling(explicit, scales, offsets, tags, what):
     """Scale and offset to reflectance of each chosen band, and where they come from.
 
@@ -185,7 +196,7 @@ def reflectance_scaling(explicit, scales, offsets, tags, what):
     elif any(s != 1 or o != 0 for s, o in zip(scales, offsets, strict=True)):
         found, origin = (np.asarray(scales, float), np.asarray(offsets, float)), "file"
     else:
-        found, origin = _convention(tags, len(scales), what)
+        found, origin = _convention(tags, what)
     if found is None:
         raise ValueError(f"{what} does not say the scale of its reflectance; pass "
                          "reflectance=(scale, offset), e.g. (1e-4, -0.1) for ESA L2A "
@@ -196,8 +207,8 @@ def reflectance_scaling(explicit, scales, offsets, tags, what):
     return scale, offset, origin
 
 
-def _convention(tags, count, what):
-    """(scale, offset) from a known product's tags, or (None, None)."""
+def _convention(tags, what):
+    """(scale, offset) from a known product's tags and its name, or (None, None)."""
     merged = {key.upper(): value for group in tags for key, value in group.items()}
     match = _VALUE_SCALE.search(merged.get("VALUE_SCALE", ""))
     if match:
@@ -206,23 +217,20 @@ def _convention(tags, count, what):
     baseline = merged.get("PROCESSING_BASELINE")
     if quantification is None and baseline is None:
         return None, None
+    band_offsets = [group.get("BOA_ADD_OFFSET") for group in tags[1:]]
+    named = {v for k, v in merged.items() if k.startswith("BOA_ADD_OFFSET")}
     try:
         quantification = float(quantification or 10000)
-        baseline = None if baseline is None else float(baseline)
-        band_offsets = [group.get("BOA_ADD_OFFSET") for group in tags[1:]]
-        if all(v is not None for v in band_offsets) and band_offsets:
+        if band_offsets and all(v is not None for v in band_offsets):
             offset = np.asarray(band_offsets, float)
-        else:
-            named = {float(v) for k, v in merged.items() if k.startswith("BOA_ADD_OFFSET")}
-            if len(named) > 1:
-                raise ValueError(f"{what} has several BOA_ADD_OFFSET values "
-                                 f"{sorted(named)} and none per band; pass "
-                                 "reflectance=(scale, offset) per band.")
-            offset = named.pop() if named else (
-                _ESA_OFFSET if baseline is not None and baseline >= 4 else 0.0)
+        elif len(named) == 1:
+            offset = float(named.pop())
+        else:  # ESA added -1000 from processing baseline 04.00 on
+            offset = _ESA_OFFSET if baseline is not None and float(baseline) >= 4 else 0.0
     except (TypeError, ValueError) as exc:
-        if "BOA_ADD_OFFSET" in str(exc):
-            raise
         raise ValueError(f"{what} has unreadable reflectance tags ({exc}); pass "
                          "reflectance=(scale, offset).") from None
+    if len(named) > 1 and not isinstance(offset, np.ndarray):
+        raise ValueError(f"{what} has several BOA_ADD_OFFSET values {sorted(named)} and "
+                         "none per band; pass reflectance=(scale, offset) per band.")
     return (1 / quantification, np.asarray(offset) / quantification), "ESA L2A tags"

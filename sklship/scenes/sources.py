@@ -44,11 +44,13 @@ import pandas as pd
 
 from .._io import read_rgb
 from .bands import (
+    REFLECTANCE,
     SATURATED,
     band_indexes,
     check_band_range,
     check_bands,
     check_reflectance,
+    check_reflectance_scale,
     is_band_names,
     reflectance_scaling,
 )
@@ -65,8 +67,6 @@ PERCENTILES = (2, 98)
 OVERVIEW_SIDE = 1024
 #: File endings read with Pillow; every other file goes through rasterio.
 PILLOW_SUFFIXES = (".png", ".jpg", ".jpeg")
-#: The ``scale`` that returns surface reflectance (float32) instead of 8 bits.
-REFLECTANCE = "reflectance"
 
 
 
@@ -130,7 +130,7 @@ def open_scene(scene, *, bands=None, scale=None, date_pattern=None, reflectance=
     """
     pattern = _compile_date_pattern(date_pattern)
     bands = check_bands(bands)
-    scale = _check_reflectance_scale(scale, reflectance)
+    scale = check_reflectance_scale(scale, reflectance)
     if is_file_list(scene):
         from .stack import stack_vrt
 
@@ -160,13 +160,6 @@ def open_scene(scene, *, bands=None, scale=None, date_pattern=None, reflectance=
 def _is_dataarray(scene):
     return type(scene).__name__ == "DataArray" and type(scene).__module__.startswith(
         "xarray")
-
-
-def _check_reflectance_scale(scale, reflectance):
-    if reflectance is not None and scale not in (None, REFLECTANCE):
-        raise ValueError(f"reflectance=(scale, offset) goes with scale='reflectance' "
-                         f"(or None); got scale={scale!r}.")
-    return REFLECTANCE if reflectance is not None else scale
 
 
 def is_remote(href):
@@ -371,16 +364,23 @@ class _RasterioSource(_Source):
         self.dataset.close()
 
     def read(self, rows, cols):
-        """Pixels of ``[rows, cols]`` (slices) as (h, w, channels) and their valid mask.
-
-        The mask is None when the file declares no nodata, mask or alpha.
-        """
+        """Pixels of ``[rows, cols]`` (slices) as (h, w, channels) and their valid mask."""
         from rasterio.windows import Window
 
-        window = Window.from_slices(rows, cols, height=self.height, width=self.width)
-        pixels = np.moveaxis(self.dataset.read(self.bands, window=window), 0, -1)
-        valid = (self.dataset.dataset_mask(window=window) > 0 if self.has_mask
-                 else None)
+        return self.read_window(Window.from_slices(rows, cols, height=self.height,
+                                                   width=self.width))
+
+    def read_window(self, window, out_shape=None, resampling=None):
+        """Pixels of a rasterio ``window``, resampled to ``out_shape`` (h, w) if given.
+
+        The valid mask (resampled by nearest neighbour) is None when the file
+        declares no nodata, mask or alpha and the values are not reflectance.
+        """
+        shaped = {} if out_shape is None else {
+            "out_shape": (len(self.bands), *out_shape), "resampling": resampling}
+        pixels = np.moveaxis(self.dataset.read(self.bands, window=window, **shaped), 0, -1)
+        valid = (self.dataset.dataset_mask(window=window, out_shape=out_shape) > 0
+                 if self.has_mask else None)
         return self.convert(pixels), self._valid(pixels, valid)
 
     def overview(self, max_side=OVERVIEW_SIDE):

@@ -279,3 +279,30 @@ def test_single_band_files_scanned_as_one_scene(catalog, bright_centre, write_ge
     wide = write_geotiff(folder / "wide.tif", np.zeros((1, 96, 128), np.uint16), res=20)
     with pytest.raises(ValueError, match="wide.tif covers another area than"):
         open_scene([folder / "red.tif", wide])
+
+
+def test_read_window_resampled_keeps_reflectance_and_saturation(tmp_path, write_geotiff,
+                                                                 reflectance):
+    from rasterio.enums import Resampling
+    from rasterio.windows import Window
+
+    tags = {"VALUE_SCALE": "surface reflectance * 65535"}
+    path = write_bands(tmp_path, to_numbers(reflectance, 1 / 65535, 0), write_geotiff,
+                       tags=tags)
+    with open_scene(path, bands=NAMES, scale="reflectance") as source:
+        pixels, valid = source.read_window(Window(0, 0, 32, 32))
+        averaged = source.read_window(Window(24, 16, 16, 16), (4, 4), Resampling.average)[0]
+    assert pixels.shape == (32, 32, 4) and pixels.dtype == np.float32
+    assert not valid[5, 5] and valid.sum() == 32 * 32 - 1  # the saturated glint
+    assert averaged.shape == (4, 4, 4) and averaged.dtype == np.float32
+    assert averaged[2, 1, 0] == pytest.approx((8 * 0.3 + 8 * 0.03) / 16, abs=1e-4)
+
+
+def test_esa_tags_with_several_offsets_and_none_per_band(tmp_path, write_geotiff,
+                                                         reflectance):
+    tags = {"BOA_QUANTIFICATION_VALUE": "10000", "BOA_ADD_OFFSET_B04": "-1000",
+            "BOA_ADD_OFFSET_B08": "-900"}
+    path = write_bands(tmp_path, to_numbers(reflectance, 1e-4, -0.1), write_geotiff,
+                       tags=tags)
+    with pytest.raises(ValueError, match=r"several BOA_ADD_OFFSET values \['-1000', '-900'\]"):
+        open_scene(path, bands=NAMES, scale="reflectance")
