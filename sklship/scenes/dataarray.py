@@ -69,8 +69,8 @@ class DataArraySource(_Source):
         if self.crs is None:
             self._refuse_degrees(array)
         self.nodata = array.rio.nodata
-        self.pixels = array.transpose("y", "x", "band")
-        self.height, self.width, self.channels = self.pixels.shape
+        self._pixels = array.transpose("y", "x", "band")
+        self.height, self.width, self.channels = self._pixels.shape
         self.datetime = self._time(array)
         dtype = np.dtype(array.dtype)
         self.scale = None if scale is None else self._check_scale(
@@ -83,6 +83,15 @@ class DataArraySource(_Source):
             self._set_reflectance(reflectance, dtype, *own)
         self.dtype = (dtype if self.scale is None else np.dtype(
             np.float32 if self.scale == REFLECTANCE else np.uint8))
+
+    @property
+    def pixels(self):
+        """The whole array as NumPy (computed: for resampling, which needs it all)."""
+        return np.asarray(self._pixels)
+
+    @pixels.setter
+    def pixels(self, values):  # the resampled array (sklship.scenes.resolution)
+        self._pixels = values
 
     def _one_time(self, array):
         if "time" not in array.dims:
@@ -110,7 +119,7 @@ class DataArraySource(_Source):
 
     def _raw(self, rows, cols, step=1):
         """Raw values of ``[rows, cols]`` (every ``step``-th pixel) and their validity."""
-        raw = np.asarray(self.pixels[rows.start:rows.stop:step, cols.start:cols.stop:step])
+        raw = np.asarray(self._pixels[rows.start:rows.stop:step, cols.start:cols.stop:step])
         bad = np.zeros(raw.shape[:2], dtype=bool)
         if np.issubdtype(raw.dtype, np.floating):
             bad |= np.isnan(raw).any(axis=-1)

@@ -81,3 +81,13 @@ def test_dataarray_scanned_like_a_file(numbers, bright_centre):
     assert result.crs == "EPSG:32611" and result.resolution == pytest.approx(10.0)
     assert len(result.detections) == 3 and result.scene_name == "port"
     assert result.detections["x"].between(500000, 501280).all()
+
+
+def test_dataarray_resampled_to_the_model_resolution(numbers, bright_centre, ship_scene):
+    array = dataarray((numbers // 12).astype(np.uint8)[:3])
+    result = scan_scene(bright_centre(chip_resolution=3.0), array, stride=4)
+    assert result.pixel_scale == pytest.approx(0.3) and result.resolution == 10.0
+    found = result.detections[["row", "col"]].to_numpy()
+    ships = np.array(ship_scene[1])
+    nearest = np.linalg.norm(found[:, None] - ships[None], axis=-1)  # scene pixels
+    assert (nearest.min(axis=1) < 6).all() and set(nearest.argmin(axis=1)) == {0, 1, 2}
