@@ -76,6 +76,7 @@ def check_bands(bands):
 
 
 def check_band_range(bands, count, what):
+    """A ValueError naming ``what`` when a 1-based band number is not in 1..count."""
     wrong = [b for b in bands if not 1 <= b <= count]
     if wrong:
         raise ValueError(f"bands={bands} is out of range for {what}, which has {count} "

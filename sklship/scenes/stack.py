@@ -16,6 +16,8 @@ import xml.etree.ElementTree as ET
 from os import PathLike, fspath
 from pathlib import Path
 
+import numpy as np
+
 __all__ = ["NAME_TAG", "gdal_path", "is_file_list", "is_vrt_xml", "stack_vrt", "vrt_name"]
 
 #: VRT tag holding the scene's name.
@@ -110,8 +112,6 @@ def stack_vrt(hrefs, *, descriptions=None, scales=None, offsets=None, nodata=Non
     files = [_describe(href, rasterio) if grid is None else {**unread, **grid}
              for href, grid in zip(hrefs, grids, strict=True)]
     first = files[0]
-    import numpy as np
-
     common = typename_fwd[dtype_rev[np.result_type(*[f["dtype"] for f in files]).name]]
     root = ET.Element("VRTDataset", rasterXSize=str(first["width"]),
                       rasterYSize=str(first["height"]))
