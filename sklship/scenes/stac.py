@@ -16,7 +16,9 @@ one COG per band: ``asset="red,green,blue,nir"`` (or a tuple;
 found by its key (any case) or by its ``eo:bands`` name or common name, so
 ``B04`` finds the ``red`` asset and ``red`` a ``B04`` one. Each asset's
 ``raster:bands`` ``scale``, ``offset`` and ``nodata`` go into the stack, where
-``scale="reflectance"`` finds them first (:mod:`sklship.scenes.bands`). Its
+``scale="reflectance"`` finds them first (:mod:`sklship.scenes.bands`); an
+item without them (Planetary Computer's) gives its ``s2:processing_baseline``,
+from which ESA's convention follows (x 10000, offset -1000 from 04.00). Its
 ``eo:cloud_cover`` is filtered with ``max_cloud``.
 :func:`sklship.scenes.survey.scan_scenes` takes these scenes, or pystac
 items, like files.
@@ -110,7 +112,8 @@ def stac_scene(item, asset=DEFAULT_ASSET):
     when = pd.NaT if when is None else pd.Timestamp(when)
     if when is not pd.NaT and when.tzinfo is not None:
         when = when.tz_convert("UTC").tz_localize(None)
-    mask = next((item.assets[k] for k in MASK_ASSETS if k in item.assets), None)
+    mask = next((a for k in MASK_ASSETS for key, a in item.assets.items()
+                 if key.lower() == k), None)
     scaling = [_raster_band(a) for a in assets]
     href = _href(assets[0])
     if len(assets) > 1 or any(s[0] is not None or s[1] is not None for s in scaling):
@@ -118,7 +121,7 @@ def stac_scene(item, asset=DEFAULT_ASSET):
         href = stack_vrt([_href(a) for a in assets], descriptions=keys, scales=scales,
                          offsets=offsets, nodata=nodata, name=item.id,
                          acquired=None if when is pd.NaT else when.isoformat(),
-                         grids=[_grid(item, a) for a in assets])
+                         grids=[_grid(item, a) for a in assets], tags=_product_tags(item))
     return StacScene(name=item.id, href=href, datetime=when,
                      resolution=_resolution(properties), cloud_cover=properties.get(
                          "eo:cloud_cover"), mask=None if mask is None else _href(mask),
@@ -146,6 +149,12 @@ def _raster_band(asset):
     bands = asset.extra_fields.get("raster:bands") or [{}]
     first = bands[0] if len(bands) == 1 else {}
     return first.get("scale"), first.get("offset"), first.get("nodata")
+
+
+def _product_tags(item):
+    """ESA's processing baseline (``s2:processing_baseline``) as a tag, for the offset."""
+    baseline = item.properties.get("s2:processing_baseline")
+    return {} if baseline is None else {"PROCESSING_BASELINE": str(baseline)}
 
 
 def _grid(item, asset):

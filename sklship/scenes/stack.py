@@ -57,7 +57,7 @@ def gdal_path(href):
 
 
 def stack_vrt(hrefs, *, descriptions=None, scales=None, offsets=None, nodata=None,
-              name=None, acquired=None, grids=None):
+              name=None, acquired=None, grids=None, tags=None):
     """The VRT text of one scene made of the first band of each file.
 
     Parameters
@@ -82,6 +82,9 @@ def stack_vrt(hrefs, *, descriptions=None, scales=None, offsets=None, nodata=Non
         ``proj:`` and ``raster:bands`` fields); the file is then not opened
         here, and its own nodata, scale and offset are not read. None (or a
         None entry) opens the file.
+    tags : dict or None, default=None
+        More tags of the scene, e.g. ``PROCESSING_BASELINE`` for the
+        reflectance conventions of :mod:`sklship.scenes.bands`.
 
     Returns
     -------
@@ -119,7 +122,7 @@ def stack_vrt(hrefs, *, descriptions=None, scales=None, offsets=None, nodata=Non
     ET.SubElement(root, "GeoTransform").text = ", ".join(
         repr(v) for v in first["transform"].to_gdal())
     metadata = ET.SubElement(root, "Metadata")
-    for key, value in ((NAME_TAG, name), ("acquired", acquired)):
+    for key, value in ((NAME_TAG, name), ("acquired", acquired), *(tags or {}).items()):
         if value is not None:
             ET.SubElement(metadata, "MDI", key=key).text = str(value)
     for band, (href, info) in enumerate(zip(hrefs, files, strict=True), start=1):

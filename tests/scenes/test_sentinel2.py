@@ -306,3 +306,22 @@ def test_esa_tags_with_several_offsets_and_none_per_band(tmp_path, write_geotiff
                        tags=tags)
     with pytest.raises(ValueError, match=r"several BOA_ADD_OFFSET values \['-1000', '-900'\]"):
         open_scene(path, bands=NAMES, scale="reflectance")
+
+
+def test_item_without_raster_scale_uses_its_processing_baseline(tmp_path, write_geotiff,
+                                                                reflectance):
+    item = write_item(tmp_path / "pc", "pc", reflectance, "x10000-offset", write_geotiff,
+                      ids=True)  # Planetary Computer: B04..., SCL, no raster:bands scale
+    for asset in item.assets.values():
+        asset.extra_fields.pop("raster:bands", None)
+    item.assets["SCL"] = item.assets.pop("scl")
+    item.set_self_href(str(tmp_path / "pc" / "pc.json"))  # relative hrefs resolve there
+    with pytest.raises(ValueError, match="does not say the scale of its reflectance"):
+        open_scene(stac_scene(item, "red,green,blue,nir").href, scale="reflectance")
+    item.properties["s2:processing_baseline"] = "05.10"
+    scene = stac_scene(item, "red,green,blue,nir")
+    assert scene.mask.endswith("SCL.tif") and scene.asset == "red,green,blue,nir"
+    with open_scene(scene.href, scale="reflectance") as source:
+        assert source.reflectance_from == "ESA L2A tags"
+        assert source.read(slice(24, 25), slice(30, 31))[0][0, 0].tolist() == \
+            pytest.approx([0.3, 0.3, 0.3, 0.35], abs=1e-4)
