@@ -253,7 +253,7 @@ def _predict(args):
     import numpy as np
     import pandas as pd
 
-    from ..evaluation.thresholds import decision_threshold
+    from ..estimators.unwrap import decision_threshold
 
     model = _load_classifier(args.model_file)
     names, chips = _chips(args, model)
@@ -295,7 +295,7 @@ def _chips(args, model):
     if args.paths:
         return _read_chips(args.paths)
     from ..datasets import make_ships
-    from ..evaluation.thresholds import fitted_network
+    from ..estimators.unwrap import fitted_network
 
     size = getattr(args, "image_size", None) or getattr(
         fitted_network(model), "input_shape_", (CHIP_SIZE,))[0]

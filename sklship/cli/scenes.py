@@ -148,7 +148,7 @@ def _scan(args):
 
     matplotlib.use("Agg")
     from ..datasets import make_scene
-    from ..evaluation.thresholds import fitted_network
+    from ..estimators.unwrap import fitted_network
     from ..scenes.export import ScanFolder, provenance
     from ..scenes.survey import ScanSettings
 

@@ -74,8 +74,8 @@ class ScanDisplay(Display):
         A scene file is drawn from its decimated overview (at most
         :data:`sklship.scenes.sources.OVERVIEW_SIDE` pixels a side).
         """
-        from ..scenes.scan import scan_scene
-        from ..scenes.sources import open_scene
+        from .scan import scan_scene
+        from .sources import open_scene
 
         result = scan_scene(estimator, scene, **scan_params)
         with open_scene(scene, bands=result.bands, scale=result.scale) as source:
@@ -233,7 +233,7 @@ class ActivityDisplay(Display):
 
         ``activity_params`` (``base``, ``min_clear``, ...) go to ``port_activity``.
         """
-        from ..scenes.activity import port_activity
+        from .activity import port_activity
 
         activity = port_activity(counts, freq=freq, min_valid_fraction=min_valid_fraction,
                                  **activity_params)
@@ -248,7 +248,7 @@ class ActivityDisplay(Display):
         """
         import matplotlib.pyplot as plt
 
-        from ..scenes.activity import FREQUENCIES
+        from .activity import FREQUENCIES
 
         if ax is None:
             fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
