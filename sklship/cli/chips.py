@@ -46,6 +46,14 @@ def add_parsers(commands, common, parents):
     parents : Parents
         Parent parsers of option groups shared by several commands.
     """
+    _add_compare(commands, common, parents)
+    _add_train(commands, common, parents)
+    _add_predict(commands, common, parents)
+    _add_explain(commands, common, parents)
+    _add_search(commands, common, parents)
+
+
+def _add_compare(commands, common, parents):
     compare = commands.add_parser(
         "compare", parents=[common, parents.folds],
         help="cross-validate models and tabulate their scores",
@@ -64,6 +72,8 @@ def add_parsers(commands, common, parents):
                          metavar="DIR", help="output folder (default: %(default)s)")
     compare.set_defaults(run=_compare)
 
+
+def _add_train(commands, common, parents):
     train = commands.add_parser(
         "train", parents=[common], help="fit one model on all chips and save it",
         description="Fit a model on all chips and save it: a .joblib name writes "
@@ -94,6 +104,8 @@ def add_parsers(commands, common, parents):
                        "(default: %(default)s)")
     train.set_defaults(run=_train)
 
+
+def _add_predict(commands, common, parents):
     predict = commands.add_parser(
         "predict", parents=[common], help="classify PNG chips with a saved model",
         description="Classify PNG chips (files or folders of them) with a model "
@@ -110,6 +122,8 @@ def add_parsers(commands, common, parents):
                          help="CSV file to write (default: standard output)")
     predict.set_defaults(run=_predict)
 
+
+def _add_explain(commands, common, parents):
     explain = commands.add_parser(
         "explain", parents=[common], help="show where a model sees ships (Grad-CAM)",
         description="Grad-CAM heat maps of a saved convolutional model over PNG chips "
@@ -125,6 +139,8 @@ def add_parsers(commands, common, parents):
                          metavar="DIR", help="output folder (default: %(default)s)")
     explain.set_defaults(run=_explain)
 
+
+def _add_search(commands, common, parents):
     search = commands.add_parser(
         "search", parents=[common, parents.folds, parents.dask],
         help="grid search over parameters, optionally on a Dask cluster",
@@ -143,6 +159,7 @@ def add_parsers(commands, common, parents):
     search.add_argument("--out", type=Path, default=Path("sklship-search"),
                         metavar="DIR", help="output folder (default: %(default)s)")
     search.set_defaults(run=_search)
+
 
 
 def _compare(args):
