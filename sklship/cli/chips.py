@@ -270,7 +270,7 @@ def _predict(args):
     import numpy as np
     import pandas as pd
 
-    from ..estimators.unwrap import decision_threshold
+    from ..estimators.unwrap import thresholded_labels
 
     model = _load_classifier(args.model_file)
     names, chips = _chips(args, model)
@@ -279,16 +279,11 @@ def _predict(args):
     except ValueError as exc:
         raise CommandError(f"the chips do not fit {args.model_file}: "
                            f"{str(exc).splitlines()[0]}", 1) from exc
-    if proba.shape[1] == 2:
-        threshold = decision_threshold(model) if args.threshold is None else args.threshold
-        probability = proba[:, 1]
-        labels = model.classes_[(probability >= threshold).astype(int)]
-    elif args.threshold is not None:
+    try:
+        probability, labels = thresholded_labels(model, proba, args.threshold)
+    except ValueError as exc:
         raise CommandError(f"--threshold needs a binary model; {args.model_file} has "
-                           f"{proba.shape[1]} classes", 2)
-    else:
-        probability = proba.max(axis=1)
-        labels = model.classes_[np.argmax(proba, axis=1)]
+                           f"{proba.shape[1]} classes", 2) from exc
     table = pd.DataFrame({"file": names, "probability": np.round(probability, 6),
                           "label": labels})
     if args.out is None:

@@ -7,7 +7,8 @@ model (a scan, ``sklship predict``, explanations) needs three answers from
 such a stack: where it cuts (:func:`decision_threshold`), which estimator
 gives the same probabilities (:func:`probability_estimator`) and which
 sklship network sits at the bottom (:func:`fitted_network`), whose input size
-and dtype a scan needs. They live with the estimators so that scenes and
+and dtype a scan needs; :func:`thresholded_labels` cuts probabilities where
+the stack says. They live with the estimators so that scenes and
 evaluation both import them from below.
 """
 
@@ -16,7 +17,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
 
 __all__ = ["DEFAULT_THRESHOLD", "decision_threshold", "fitted_network",
-           "probability_estimator"]
+           "probability_estimator", "thresholded_labels"]
 
 #: Threshold of an estimator that chose none: the most probable class.
 DEFAULT_THRESHOLD = 0.5
@@ -108,3 +109,40 @@ def fitted_network(estimator):
         if not isinstance(estimator, CalibratedClassifierCV):
             return estimator
         estimator = estimator.calibrated_classifiers_[0].estimator
+
+
+def thresholded_labels(estimator, proba, threshold=None):
+    """Labels from probabilities, cut where the estimator (or ``threshold``) says.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+        Gives ``classes_`` and, through :func:`decision_threshold`, the
+        threshold of a binary model.
+    proba : ndarray of shape (n_samples, n_classes)
+        ``estimator.predict_proba(X)``.
+    threshold : float in [0, 1] or None, default=None
+        Label a sample ``classes_[1]`` from this probability on; None takes
+        :func:`decision_threshold`. Binary models only.
+
+    Returns
+    -------
+    probability : ndarray of shape (n_samples,)
+        Of ``classes_[1]`` for a binary model, else of the label.
+    labels : ndarray of shape (n_samples,)
+
+    Raises
+    ------
+    ValueError
+        If ``threshold`` is given for a model of more than two classes.
+    """
+    import numpy as np
+
+    classes = estimator.classes_
+    if proba.shape[1] == 2:
+        threshold = decision_threshold(estimator) if threshold is None else threshold
+        return proba[:, 1], classes[(proba[:, 1] >= threshold).astype(int)]
+    if threshold is not None:
+        raise ValueError(f"threshold needs a binary model; this one has "
+                         f"{proba.shape[1]} classes.")
+    return proba.max(axis=1), classes[np.argmax(proba, axis=1)]
