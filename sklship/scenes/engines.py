@@ -41,6 +41,8 @@ __all__ = ["ENGINES", "BatchedEngine", "SharedEngine", "forget_model", "make_eng
            "weights_version"]
 
 ENGINES = ("auto", "shared", "batched")
+#: Windows per ``predict_proba`` call of the batched engine (the scan's default).
+BATCH_SIZE = 1024
 
 # Pixels per call when refine() runs boxes and their symmetric views in
 # batches (about 2 MP: small enough for the activations to stay in cache
@@ -236,7 +238,7 @@ class SharedEngine:
         return refined & np.isfinite(probabilities)
 
 
-def make_engine(estimator, window, stride, *, engine="auto", batch_size=1024,
+def make_engine(estimator, window, stride, *, engine="auto", batch_size=BATCH_SIZE,
                 candidates=None):
     """The engine for ``estimator`` on a grid of ``window`` and ``stride``.
 

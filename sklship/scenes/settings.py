@@ -22,7 +22,7 @@ from os import PathLike
 
 from .._validation import HasMethods, Interval, StrOptions, validate_parameter_constraints
 from .defaults import resolve_defaults
-from .engines import ENGINES
+from .engines import BATCH_SIZE, ENGINES
 from .resolution import model_chip_resolution
 from .stac import DEFAULT_ASSET
 
@@ -111,7 +111,7 @@ resolution, date_pattern, asset, progress
         "on batches of windows) or auto (shared where it is exact)", parse="text",
         metavar="|".join(ENGINES))
     batch_size: int = _setting(
-        1024, [Interval(Integral, 1, None, closed="left")],
+        BATCH_SIZE, [Interval(Integral, 1, None, closed="left")],
         "windows per predict_proba call of the batched engine", parse="int",
         metavar="N")
     tile_size: int = _setting(
