@@ -72,7 +72,7 @@ def provenance(estimator, settings, *, model_file=None, seconds=None):
     estimator : fitted classifier
         The model scanned with.
     settings : ScanSettings
-        The scan settings (see :class:`sklship.scenes.survey.ScanSettings`).
+        The scan settings (see :class:`sklship.scenes.settings.ScanSettings`).
     model_file : str, os.PathLike or None, default=None
         The file the model was loaded from: its name and SHA-256 are recorded.
     seconds : float or None, default=None
@@ -82,8 +82,9 @@ def provenance(estimator, settings, *, model_file=None, seconds=None):
     -------
     record : dict
         JSON-ready: ``sklship_version``, ``model``, ``model_file``,
-        ``model_sha256``, ``threshold``, ``stride``, ``min_neighbors``,
-        ``min_distance``, ``engine`` and ``scan_seconds`` (None where not known).
+        ``model_sha256``, every scan setting as the scan used it
+        (:meth:`~sklship.scenes.settings.ScanSettings.resolved`, with
+        ``model_resolution``) and ``scan_seconds`` (None where not known).
     """
     from .. import __version__
 

@@ -21,6 +21,7 @@ from numbers import Integral, Real
 from os import PathLike
 
 from .._validation import HasMethods, Interval, StrOptions, validate_parameter_constraints
+from ..estimators.unwrap import fitted_network
 from .defaults import resolve_defaults
 from .engines import BATCH_SIZE, ENGINES
 from .resolution import model_chip_resolution
@@ -255,8 +256,6 @@ resolution, date_pattern, asset, progress
         record : dict
             One entry per field, and ``model_resolution``.
         """
-        from ..estimators.unwrap import fitted_network
-
         record = {name: _json_ready(getattr(self, name)) for name in self.names()}
         record.update(self.model_defaults(estimator))
         record["model_resolution"] = model_chip_resolution(fitted_network(estimator))
