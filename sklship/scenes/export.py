@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._io import atomic_write
+from .display import ScanDisplay
 from .tables import (  # noqa: F401 (their old home)
     COUNT_COLUMNS,
     DETECTION_COLUMNS,
@@ -143,8 +144,6 @@ class ScanFolder:
         detections, counts = result_tables(result, name)
         if picture is not None:
             import matplotlib.pyplot as plt
-
-            from .display import ScanDisplay
 
             display = ScanDisplay.from_result(result, picture,
                                               true_positions=true_positions)
