@@ -311,6 +311,9 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
         out of range, a file is not uint8 and has no ``scale``, an area of
         interest is given for a scene without CRS, or a parameter is out of
         range. Messages about files name the file.
+    TypeError
+        If a keyword is not a scan setting (the message lists them), or
+        ``settings`` is not a ScanSettings.
 
     Warns
     -----
