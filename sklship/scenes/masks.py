@@ -138,7 +138,7 @@ class UsableMask:
         from .geo import aoi_to_pixels, read_aoi
 
         self.what = f"mask file {spec}" if isinstance(spec, (str, PathLike)) else "mask"
-        areas = read_aoi(spec)
+        areas = read_aoi(spec, kind="mask")
         if source.crs is None:
             raise ValueError(f"{self.what} is polygons in lon/lat, but {source.what} has "
                              "no CRS; give a raster mask of the scene's size instead.")
