@@ -11,12 +11,16 @@ Images (chips and PNG/JPEG scenes) are read by :func:`read_rgb`, as 8-bit RGB.
 import contextlib
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_path", "atomic_write", "read_rgb"]
+__all__ = ["atomic_path", "atomic_write", "read_rgb", "remove_leftovers"]
+
+# Names atomic_path gives its temporary files (mkstemp adds 8 random characters).
+_TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp(\.[^.]+)?")
 
 # Permissions a new file gets (mkstemp creates 0600 files); read once, at import.
 _UMASK = os.umask(0)
@@ -98,6 +102,31 @@ def atomic_write(path, mode="w", *, encoding="utf-8", newline=None):
     text = {"encoding": encoding, "newline": newline} if mode == "w" else {}
     with atomic_path(path) as tmp, open(tmp, mode, **text) as file:
         yield file
+
+
+def remove_leftovers(folder):
+    """Remove the temporary files that interrupted writes left in ``folder``.
+
+    A process killed inside :func:`atomic_path` (``kill -9``, power loss)
+    cannot remove its temporary file, ``.<name>.<random>.tmp<suffix>``. Call
+    this when a run that writes into ``folder`` starts again, while nothing
+    else writes there.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The folder (not its subfolders).
+
+    Returns
+    -------
+    removed : list of pathlib.Path
+        The files removed, sorted.
+    """
+    removed = sorted(path for path in Path(folder).glob(".*.tmp*")
+                     if path.is_file() and _TEMPORARY.fullmatch(path.name))
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
 
 
 def _fsync_folder(folder):

@@ -83,7 +83,7 @@ def add_chip_arguments(parser, metavar, verb, n_samples):
                         "chips (default: %(default)s)")
 
 
-def _bounded(convert, limits, ok):
+def bounded(convert, limits, ok):
     """An argparse type: ``convert(text)``, which must satisfy ``ok`` (said as ``limits``)."""
     kind = "an integer" if convert is int else "a number"
 
@@ -101,16 +101,16 @@ def _bounded(convert, limits, ok):
 
 
 def at_least(minimum):
-    return _bounded(int, f"at least {minimum}", lambda value: value >= minimum)
+    return bounded(int, f"at least {minimum}", lambda value: value >= minimum)
 
 
 def above(minimum):
     """A number above ``minimum`` (e.g. metres per pixel)."""
-    return _bounded(float, f"above {minimum:g}", lambda value: value > minimum)
+    return bounded(float, f"above {minimum:g}", lambda value: value > minimum)
 
 
-probability = _bounded(float, "between 0 and 1", lambda value: 0 <= value <= 1)
-percent = _bounded(float, "between 0 and 100", lambda value: 0 <= value <= 100)
+probability = bounded(float, "between 0 and 1", lambda value: 0 <= value <= 1)
+percent = bounded(float, "between 0 and 100", lambda value: 0 <= value <= 100)
 
 
 def band_list(text):

@@ -46,6 +46,14 @@ def add_parsers(commands, common, parents):
     parents : Parents
         Parent parsers of option groups shared by several commands.
     """
+    _add_compare(commands, common, parents)
+    _add_train(commands, common, parents)
+    _add_predict(commands, common, parents)
+    _add_explain(commands, common, parents)
+    _add_search(commands, common, parents)
+
+
+def _add_compare(commands, common, parents):
     compare = commands.add_parser(
         "compare", parents=[common, parents.folds],
         help="cross-validate models and tabulate their scores",
@@ -64,6 +72,8 @@ def add_parsers(commands, common, parents):
                          metavar="DIR", help="output folder (default: %(default)s)")
     compare.set_defaults(run=_compare)
 
+
+def _add_train(commands, common, parents):
     train = commands.add_parser(
         "train", parents=[common], help="fit one model on all chips and save it",
         description="Fit a model on all chips and save it: a .joblib name writes "
@@ -94,6 +104,8 @@ def add_parsers(commands, common, parents):
                        "(default: %(default)s)")
     train.set_defaults(run=_train)
 
+
+def _add_predict(commands, common, parents):
     predict = commands.add_parser(
         "predict", parents=[common], help="classify PNG chips with a saved model",
         description="Classify PNG chips (files or folders of them) with a model "
@@ -110,6 +122,8 @@ def add_parsers(commands, common, parents):
                          help="CSV file to write (default: standard output)")
     predict.set_defaults(run=_predict)
 
+
+def _add_explain(commands, common, parents):
     explain = commands.add_parser(
         "explain", parents=[common], help="show where a model sees ships (Grad-CAM)",
         description="Grad-CAM heat maps of a saved convolutional model over PNG chips "
@@ -125,6 +139,8 @@ def add_parsers(commands, common, parents):
                          metavar="DIR", help="output folder (default: %(default)s)")
     explain.set_defaults(run=_explain)
 
+
+def _add_search(commands, common, parents):
     search = commands.add_parser(
         "search", parents=[common, parents.folds, parents.dask],
         help="grid search over parameters, optionally on a Dask cluster",
@@ -143,6 +159,7 @@ def add_parsers(commands, common, parents):
     search.add_argument("--out", type=Path, default=Path("sklship-search"),
                         metavar="DIR", help="output folder (default: %(default)s)")
     search.set_defaults(run=_search)
+
 
 
 def _compare(args):
@@ -253,7 +270,7 @@ def _predict(args):
     import numpy as np
     import pandas as pd
 
-    from ..evaluation.thresholds import decision_threshold
+    from ..estimators.unwrap import thresholded_labels
 
     model = _load_classifier(args.model_file)
     names, chips = _chips(args, model)
@@ -262,16 +279,11 @@ def _predict(args):
     except ValueError as exc:
         raise CommandError(f"the chips do not fit {args.model_file}: "
                            f"{str(exc).splitlines()[0]}", 1) from exc
-    if proba.shape[1] == 2:
-        threshold = decision_threshold(model) if args.threshold is None else args.threshold
-        probability = proba[:, 1]
-        labels = model.classes_[(probability >= threshold).astype(int)]
-    elif args.threshold is not None:
+    try:
+        probability, labels = thresholded_labels(model, proba, args.threshold)
+    except ValueError as exc:
         raise CommandError(f"--threshold needs a binary model; {args.model_file} has "
-                           f"{proba.shape[1]} classes", 2)
-    else:
-        probability = proba.max(axis=1)
-        labels = model.classes_[np.argmax(proba, axis=1)]
+                           f"{proba.shape[1]} classes", 2) from exc
     table = pd.DataFrame({"file": names, "probability": np.round(probability, 6),
                           "label": labels})
     if args.out is None:
@@ -295,7 +307,7 @@ def _chips(args, model):
     if args.paths:
         return _read_chips(args.paths)
     from ..datasets import make_ships
-    from ..evaluation.thresholds import fitted_network
+    from ..estimators.unwrap import fitted_network
 
     size = getattr(args, "image_size", None) or getattr(
         fitted_network(model), "input_shape_", (CHIP_SIZE,))[0]

@@ -1,5 +1,6 @@
 """Chips and scenes to learn from: ShipsNet chips, synthetic ones, marked scenes.
 
+Also the example scene that ships with the package (:func:`load_example_scene`).
 Loads no TensorFlow, so data can be read and drawn without it.
 """
 
@@ -8,8 +9,10 @@ from .shipsnet import load_shipsnet
 from .synthetic_chips import make_ships
 from .synthetic_scenes import make_scene
 
-__all__ = ["load_marked_scenes", "load_shipsnet", "make_scene", "make_ships"]
+__all__ = ["load_example_scene", "load_marked_scenes", "load_shipsnet", "make_scene",
+           "make_ships"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
+    "load_example_scene": ".example",
     "load_marked_scenes": ".marked_scenes",
 })

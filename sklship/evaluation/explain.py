@@ -25,7 +25,7 @@ network, the probability shown is the wrapper's.
 import numpy as np
 
 from .._display import Display
-from .thresholds import fitted_network
+from ..estimators.unwrap import fitted_network
 
 __all__ = ["GradCAMDisplay", "grad_cam"]
 

@@ -34,11 +34,13 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from .._validation import HasMethods, Interval, validate_params
+from ..scenes.scan import scan_scene
+from ..scenes.sources import read_scene
+from .scoring import _positions
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
     from sklearn.base import ClassifierMixin
-from .scoring import _positions
 
 __all__ = ["fit_with_hard_negatives", "mine_hard_negatives"]
 
@@ -71,7 +73,7 @@ def mine_hard_negatives(estimator: ClassifierMixin, scene: ArrayLike | str | Pat
         The chip classifier to scan with, as in :func:`~sklship.scenes.scan.scan_scene`.
     scene : array-like of shape (height, width, channels) or path
         The scene: an array in the estimator's input form, or a file read
-        with :func:`~sklship.scenes.scan.read_scene`'s defaults (8-bit RGB(A)). For
+        with :func:`~sklship.scenes.sources.read_scene`'s defaults (8-bit RGB(A)). For
         a scene that needs ``bands`` or ``scale`` (a 16-bit analytic
         GeoTIFF), pass ``read_scene(path, bands=..., scale=...)``.
     vessels : array-like of shape (n, 2), or a list of them
@@ -97,8 +99,6 @@ def mine_hard_negatives(estimator: ClassifierMixin, scene: ArrayLike | str | Pat
         highest probability first, and ``row``, ``col`` (window centres)
         and ``probability``.
     """
-    from ..scenes.scan import read_scene, scan_scene
-
     image = read_scene(scene) if isinstance(scene, (str, PathLike)) else np.asarray(scene)
     result = scan_scene(estimator, image, stride=stride, threshold=threshold)
     window, grid = result.window, result.grid

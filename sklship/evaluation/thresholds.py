@@ -14,20 +14,23 @@ stack is an ordinary estimator: ``save_model``/``load_model`` and
 ``joblib`` keep it, threshold included. :func:`decision_threshold` reads the
 threshold back (for ``sklship predict`` and :func:`~sklship.scenes.scan.scan_scene`),
 and :func:`fitted_network` finds the fitted sklship network inside, whose
-input size and dtype a scan needs.
+input size and dtype a scan needs (both in :mod:`sklship.estimators.unwrap`,
+importable from here too).
 """
 
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
+
+# The unwrapping helpers live with the estimators; imported here for their old home.
+from ..estimators.unwrap import (
+    DEFAULT_THRESHOLD,
+    decision_threshold,
+    fitted_network,
+    probability_estimator,
+)
 
 __all__ = ["DEFAULT_THRESHOLD", "calibrated", "decision_threshold", "fitted_network",
            "probability_estimator"]
-
-#: Threshold of an estimator that chose none: the most probable class.
-DEFAULT_THRESHOLD = 0.5
-
-_THRESHOLD_CLASSIFIERS = (FixedThresholdClassifier, TunedThresholdClassifierCV)
 
 
 def calibrated(estimator, *, method=None, threshold=None, tune=None, cv=3,
@@ -90,89 +93,3 @@ def calibrated(estimator, *, method=None, threshold=None, tune=None, cv=3,
                                                response_method="predict_proba",
                                                random_state=random_state)
     return estimator
-
-
-def decision_threshold(estimator):
-    """The probability at or above which a fitted estimator labels a chip a ship.
-
-    Parameters
-    ----------
-    estimator : fitted classifier
-        A ``TunedThresholdClassifierCV`` (its ``best_threshold_``), a
-        ``FixedThresholdClassifier`` (its ``threshold``; ``"auto"`` is 0.5),
-        a ``FrozenEstimator`` of one of them, or any other classifier
-        (:data:`DEFAULT_THRESHOLD`).
-
-    Returns
-    -------
-    threshold : float
-
-    Raises
-    ------
-    ValueError
-        If the threshold is one of ``decision_function`` scores, not of
-        probabilities.
-    """
-    while isinstance(estimator, FrozenEstimator):
-        estimator = estimator.estimator
-    if not isinstance(estimator, _THRESHOLD_CLASSIFIERS):
-        return DEFAULT_THRESHOLD
-    if estimator.response_method not in ("auto", "predict_proba") or not hasattr(
-            estimator.estimator_, "predict_proba"):
-        raise ValueError(
-            f"{type(estimator).__name__} must threshold probabilities "
-            f"(response_method='predict_proba'); got response_method="
-            f"{estimator.response_method!r} around {type(estimator.estimator).__name__}."
-        )
-    if isinstance(estimator, TunedThresholdClassifierCV):
-        return float(estimator.best_threshold_)
-    return DEFAULT_THRESHOLD if estimator.threshold == "auto" else float(estimator.threshold)
-
-
-def probability_estimator(estimator):
-    """The innermost estimator with the same ``predict_proba`` as ``estimator``.
-
-    Threshold classifiers and ``FrozenEstimator`` pass their estimator's
-    probabilities through unchanged, so a scan can use that estimator's
-    network directly (and its shared-computation engine); a
-    ``CalibratedClassifierCV`` changes them and is kept.
-
-    Parameters
-    ----------
-    estimator : fitted classifier
-
-    Returns
-    -------
-    estimator : fitted classifier
-    """
-    while True:
-        if isinstance(estimator, _THRESHOLD_CLASSIFIERS):
-            estimator = estimator.estimator_
-        elif isinstance(estimator, FrozenEstimator):
-            estimator = estimator.estimator
-        else:
-            return estimator
-
-
-def fitted_network(estimator):
-    """The fitted estimator at the bottom of calibration and threshold wrappers.
-
-    Parameters
-    ----------
-    estimator : fitted classifier
-        An sklship classifier, or ``CalibratedClassifierCV``,
-        ``TunedThresholdClassifierCV``, ``FixedThresholdClassifier`` or
-        ``FrozenEstimator`` around one (nested in any order). The members of
-        a calibrated ensemble share their input form; the first is returned.
-
-    Returns
-    -------
-    estimator : fitted estimator
-        The innermost one; it has ``input_shape_`` and ``X_dtype_`` when it
-        is an sklship network.
-    """
-    while True:
-        estimator = probability_estimator(estimator)
-        if not isinstance(estimator, CalibratedClassifierCV):
-            return estimator
-        estimator = estimator.calibrated_classifiers_[0].estimator

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import Interval, StrOptions, validate_params
-from .export import COUNT_COLUMNS
+from .tables import COUNT_COLUMNS
 
 __all__ = ["FREQUENCIES", "N_BOOTSTRAP", "THIN", "WHOLE_SCENE", "base_period",
            "port_activity", "read_counts"]

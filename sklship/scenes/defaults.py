@@ -7,7 +7,7 @@ scan itself and for the record of how it was made (``run.json``).
 
 import numpy as np
 
-from ..evaluation.thresholds import decision_threshold, fitted_network, probability_estimator
+from ..estimators.unwrap import decision_threshold, fitted_network, probability_estimator
 from .suppression import default_min_distance
 
 __all__ = ["check_window", "default_candidate_threshold", "default_smoothing",

@@ -9,6 +9,9 @@ with its interval.
 import numpy as np
 
 from .._display import Display
+from .activity import FREQUENCIES, port_activity
+from .scan import scan_scene
+from .sources import open_scene
 
 __all__ = ["ActivityDisplay", "ScanDisplay"]
 
@@ -74,9 +77,6 @@ class ScanDisplay(Display):
         A scene file is drawn from its decimated overview (at most
         :data:`sklship.scenes.sources.OVERVIEW_SIDE` pixels a side).
         """
-        from ..scenes.scan import scan_scene
-        from ..scenes.sources import open_scene
-
         result = scan_scene(estimator, scene, **scan_params)
         with open_scene(scene, bands=result.bands, scale=result.scale) as source:
             picture = source.overview()[0]
@@ -233,8 +233,6 @@ class ActivityDisplay(Display):
 
         ``activity_params`` (``base``, ``min_clear``, ...) go to ``port_activity``.
         """
-        from ..scenes.activity import port_activity
-
         activity = port_activity(counts, freq=freq, min_valid_fraction=min_valid_fraction,
                                  **activity_params)
         return cls(activity, freq=freq).plot(ax=ax)
@@ -247,8 +245,6 @@ class ActivityDisplay(Display):
         display : ActivityDisplay
         """
         import matplotlib.pyplot as plt
-
-        from ..scenes.activity import FREQUENCIES
 
         if ax is None:
             fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")

@@ -1,7 +1,16 @@
 """Engines: the ship probability of every window of a tile.
 
 An engine is a callable ``engine(tile) -> ndarray (rows, cols)`` with a
-``name``; :func:`make_engine` chooses one for an estimator.
+``name``; :func:`make_engine` chooses one for an estimator. Its interface says
+the rest, and it keeps no state between calls:
+
+- ``averages_symmetries``: whether its calls already average the 8 flips and
+  rotations (test-time augmentation) of every window;
+- ``candidate_boxes(probabilities)``: the grid boxes, of the whole scene's
+  single-pass grid, where averaging the symmetries can change a detection
+  (none when the engine refines nothing);
+- ``refine(probabilities, boxes, read)``: averages the windows of those boxes
+  over the symmetries in place and returns which windows it averaged.
 
 ``"shared"`` (:class:`SharedEngine`)
     For convolutional networks the windows overlap and share most of their
@@ -19,7 +28,6 @@ An engine is a callable ``engine(tile) -> ndarray (rows, cols)`` with a
 
 from __future__ import annotations
 
-import hashlib
 import weakref
 
 import numpy as np
@@ -29,16 +37,19 @@ from scipy.ndimage import binary_dilation, find_objects, label
 from .grid import WindowGrid
 from .suppression import neighbourhood_mean
 
-__all__ = ["ENGINES", "BatchedEngine", "SharedEngine", "make_engine"]
+__all__ = ["ENGINES", "BatchedEngine", "SharedEngine", "forget_model", "make_engine",
+           "weights_version"]
 
 ENGINES = ("auto", "shared", "batched")
+#: Windows per ``predict_proba`` call of the batched engine (the scan's default).
+BATCH_SIZE = 1024
 
 # Pixels per call when refine() runs boxes and their symmetric views in
 # batches (about 2 MP: small enough for the activations to stay in cache
 # and memory, large enough to amortise the call).
 _BATCH_PIXELS = 1 << 21
 
-# Fully convolutional versions of fitted models: model -> {stride: (fingerprint, run)}.
+# Fully convolutional versions of fitted models: model -> {stride: (version, run)}.
 _FCN_CACHE = weakref.WeakKeyDictionary()
 
 
@@ -62,9 +73,13 @@ class BatchedEngine:
         self.batch_size = batch_size
 
     @property
-    def augmented_fraction(self):
-        """Share of the windows averaged over the 8 symmetries: all or none."""
-        return float(bool(getattr(self.estimator, "test_time_augmentation", False)))
+    def averages_symmetries(self):
+        """Whether the estimator's ``predict_proba`` averages the 8 symmetries."""
+        return bool(getattr(self.estimator, "test_time_augmentation", False))
+
+    def candidate_boxes(self, probabilities):
+        """No boxes: the batched engine refines nothing (see the module)."""
+        return []
 
     def __call__(self, tile):
         channels = tile.shape[2]
@@ -105,12 +120,11 @@ class SharedEngine:
     def __init__(self, run, window, stride, symmetric, candidates=None):
         self.run, self.window, self.stride = run, window, stride
         self.symmetric, self.candidates = symmetric, candidates
-        self._windows = self._augmented = 0
 
     @property
-    def augmented_fraction(self):
-        """Share of the windows evaluated so far that averaged the 8 symmetries."""
-        return self._augmented / self._windows if self._windows else 0.0
+    def averages_symmetries(self):
+        """Whether each call averages the 8 symmetries (symmetric, without candidates)."""
+        return self.symmetric and self.candidates is None
 
     def _grid(self, view):
         """Single-pass ship probability of every window of one tile."""
@@ -127,9 +141,9 @@ class SharedEngine:
         :meth:`candidate_boxes` where the symmetries matter and :meth:`refine` there.
         """
         single = self._grid(tile)
-        if not self.symmetric or self.candidates is not None:
-            return self._count(single, 0)
-        return self._count((single + self._others(tile[None])[0]) / 8, single.size)
+        if not self.averages_symmetries:
+            return single
+        return (single + self._others(tile[None])[0]) / 8
 
     def near(self, single):
         """Windows whose symmetric probability can change a detection.
@@ -172,8 +186,10 @@ class SharedEngine:
         Returns
         -------
         boxes : list of (slice, slice)
-            Grid rows and columns of each box.
+            Grid rows and columns of each box; none without ``candidates``.
         """
+        if self.candidates is None:
+            return []
         groups = label(self.near(single), structure=np.ones((3, 3)))[0]
         return [tuple(_rounded_up(side, size) for side, size in zip(box, single.shape, strict=True))
                 for box in find_objects(groups)]
@@ -197,6 +213,11 @@ class SharedEngine:
         read : callable
             ``read(pixel_rows, pixel_cols)`` -> the box's pixels
             (rows, cols, channels).
+
+        Returns
+        -------
+        refined : ndarray of bool, shape of ``probabilities``
+            The windows averaged over the symmetries (not NaN).
         """
         sums = [probabilities[grid_rows, grid_cols].copy()
                 for grid_rows, grid_cols, _, _ in boxes]
@@ -214,15 +235,10 @@ class SharedEngine:
         for (grid_rows, grid_cols, _, _), total in zip(boxes, sums, strict=True):
             probabilities[grid_rows, grid_cols] = total / 8
             refined[grid_rows, grid_cols] = True
-        self._augmented += int((refined & np.isfinite(probabilities)).sum())
-
-    def _count(self, out, augmented):
-        self._windows += out.size
-        self._augmented += augmented
-        return out
+        return refined & np.isfinite(probabilities)
 
 
-def make_engine(estimator, window, stride, *, engine="auto", batch_size=1024,
+def make_engine(estimator, window, stride, *, engine="auto", batch_size=BATCH_SIZE,
                 candidates=None):
     """The engine for ``estimator`` on a grid of ``window`` and ``stride``.
 
@@ -266,8 +282,13 @@ def make_engine(estimator, window, stride, *, engine="auto", batch_size=1024,
 def _shared_run(estimator, window, stride):
     """A fully convolutional copy of the estimator's network, or (None, reason).
 
-    Cached per model and stride; rebuilt when the weights have changed
-    (a refit, ``partial_fit`` or ``warm_start``).
+    The copy holds a snapshot of the weights, so it is cached per Keras model
+    object (a weak reference: the cache dies with the model) and stride, under
+    a cheap version of the weights (:func:`weights_version`) rather than a
+    hash of every weight on every scan. A refit makes a new model; training
+    it further (``partial_fit``, ``warm_start``) advances its optimizer's
+    step counter; both rebuild the copy. Weights written by hand
+    (``model_.set_weights``) change neither: call :func:`forget_model` after.
     """
     model = getattr(estimator, "model_", None)
     import keras
@@ -275,9 +296,9 @@ def _shared_run(estimator, window, stride):
     if not isinstance(model, keras.Model):
         return None, (f"{type(estimator).__name__} has no fitted Keras model "
                       "(model_).")
-    fingerprint = _fingerprint(model)
+    version = weights_version(model)
     cached = _FCN_CACHE.setdefault(model, {}).get(stride)
-    if cached is not None and cached[0] == fingerprint:
+    if cached is not None and cached[0] == version:
         return cached[1], None
     from .convolutional import fully_convolutional
 
@@ -285,8 +306,34 @@ def _shared_run(estimator, window, stride):
     if fcn is None:
         return None, reason
     run = _compiled(fcn, window, stride)
-    _FCN_CACHE[model][stride] = (fingerprint, run)
+    _FCN_CACHE[model][stride] = (version, run)
     return run, None
+
+
+def weights_version(model):
+    """A cheap version of a Keras model's weights: its optimizer and training steps.
+
+    Reads one counter instead of every weight: ``(id(optimizer),
+    optimizer.iterations)``, which every training step advances, and the
+    identity of the model's variables, which a rebuild replaces.
+
+    Parameters
+    ----------
+    model : keras.Model
+
+    Returns
+    -------
+    version : tuple
+    """
+    optimizer = getattr(model, "optimizer", None)
+    steps = getattr(optimizer, "iterations", None)
+    return (id(optimizer), None if steps is None else int(steps.numpy()),
+            tuple(id(weight) for weight in model.weights))
+
+
+def forget_model(model):
+    """Drop the cached fully convolutional copies of ``model`` (after ``set_weights``)."""
+    _FCN_CACHE.pop(model, None)
 
 
 def _compiled(fcn, window, stride):
@@ -346,13 +393,6 @@ def _compiled(fcn, window, stride):
 
     run.others = others
     return run
-
-
-def _fingerprint(model):
-    digest = hashlib.blake2b(digest_size=16)
-    for weight in model.weights:
-        digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
-    return digest.hexdigest()
 
 
 def _rounded_up(side, size, quantum=2):

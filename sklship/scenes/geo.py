@@ -51,7 +51,7 @@ def georeference(detections, crs, transform):
                              lat=np.asarray(lat, dtype=float))
 
 
-def read_aoi(aoi):
+def read_aoi(aoi, *, kind="aoi"):
     """Areas of interest as a dict name -> shapely (Multi)Polygon in lon/lat.
 
     Parameters
@@ -62,6 +62,9 @@ def read_aoi(aoi):
         ``name`` property; one geometry or a sequence of them; or a dict
         ``{name: geometry}``. Unnamed areas are called ``"aoi-1"``,
         ``"aoi-2"``, ... in their order.
+    kind : {"aoi", "mask"}, default="aoi"
+        What the polygons are, named in errors ("AOI file ports.json is not
+        GeoJSON", "mask file clouds.json is not GeoJSON").
 
     Returns
     -------
@@ -82,7 +85,7 @@ def read_aoi(aoi):
 
     if isinstance(aoi, (str, PathLike)):
         path = Path(aoi)
-        what = f"AOI file {path}"
+        what = f"{kind.upper() if kind == 'aoi' else kind} file {path}"
         if not path.is_file():
             raise FileNotFoundError(f"{what} does not exist.")
         try:
@@ -105,13 +108,13 @@ def read_aoi(aoi):
                                  f"valid geometry ({exc!r}).") from None
             items.append(((feature.get("properties") or {}).get("name"), geometry))
     elif isinstance(aoi, dict):
-        what, items = "aoi", list(aoi.items())
+        what, items = kind, list(aoi.items())
     elif isinstance(aoi, shapely.Geometry):
-        what, items = "aoi", [(None, aoi)]
+        what, items = kind, [(None, aoi)]
     elif isinstance(aoi, (list, tuple)):
-        what, items = "aoi", [(None, geometry) for geometry in aoi]
+        what, items = kind, [(None, geometry) for geometry in aoi]
     else:
-        raise TypeError("aoi must be a GeoJSON file path, a shapely geometry, a list "
+        raise TypeError(f"{kind} must be a GeoJSON file path, a shapely geometry, a list "
                         f"of them or a dict name -> geometry; got {type(aoi).__name__}.")
     if not items:
         raise ValueError(f"{what} holds no area.")

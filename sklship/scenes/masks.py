@@ -10,6 +10,11 @@ A mask says which parts of a scene are unusable. It is one of:
   8 bands, 1 clear, 2 snow, 3 shadow, 4 light haze, 5 heavy haze, 6 cloud,
   7 confidence, 8 the legacy unusable-data bits. Pixels flagged snow, shadow,
   heavy haze or cloud (:data:`UDM2_UNUSABLE`) are unusable; light haze is not;
+- a Sentinel-2 scene classification (SCL, a file whose name is ``SCL`` or
+  holds ``_scl``/``scl_``, as Earth Search and ESA name it): pixels of the
+  classes in :data:`SCL_UNUSABLE` (no data, saturated, cloud shadow, cloud
+  of medium and high probability, cirrus, snow) are unusable. The 20 m
+  classes are put on the 10 m grid by nearest neighbour;
 - GeoJSON polygons in lon/lat (a ``.geojson`` / ``.json`` file, geometries,
   or a dict of them, as for areas of interest): inside is unusable.
 
@@ -27,14 +32,21 @@ from pathlib import Path
 import numpy as np
 
 from .sources import is_remote
+from .stack import is_vrt_xml
 
-__all__ = ["UDM2_UNUSABLE", "UsableMask", "find_udm2", "usable_mask"]
+__all__ = ["SCL_UNUSABLE", "UDM2_UNUSABLE", "UsableMask", "find_udm2", "is_scl",
+           "usable_mask"]
 
 log = logging.getLogger("sklship")
 
 #: UDM2 bands (1-based) whose flag makes a pixel unusable: snow, shadow,
 #: heavy haze, cloud.
 UDM2_UNUSABLE = (2, 3, 5, 6)
+#: Sentinel-2 SCL classes that make a pixel unusable: 0 no data, 1 saturated or
+#: defective, 3 cloud shadow, 8 and 9 cloud (medium, high probability),
+#: 10 thin cirrus, 11 snow or ice.
+SCL_UNUSABLE = (0, 1, 3, 8, 9, 10, 11)
+_SCL_NAME = re.compile(r"(^|[_\-.])scl($|[_\-.])", re.IGNORECASE)
 _GEOJSON_SUFFIXES = (".geojson", ".json")
 # PlanetScope asset names: 20170705_180818_1041_3B_AnalyticMS_SR_clip.tif ->
 # 20170705_180818_1041_3B_udm2_clip.tif.
@@ -58,13 +70,18 @@ def find_udm2(scene):
     -------
     path : pathlib.Path or None
     """
-    if not isinstance(scene, (str, PathLike)):
+    if not isinstance(scene, (str, PathLike)) or is_vrt_xml(scene):
         return None
     path = Path(scene)
     candidates = [path.with_name(f"{path.stem}_udm2.tif")]
     if _PLANET_ASSET.search(path.stem):
         candidates.append(path.with_name(_PLANET_ASSET.sub("_udm2", path.stem) + ".tif"))
     return next((c for c in candidates if c.is_file() and c != path), None)
+
+
+def is_scl(path):
+    """Whether ``path`` names a Sentinel-2 scene classification (SCL) file."""
+    return bool(_SCL_NAME.search(Path(str(path).split("?")[0]).stem))
 
 
 def usable_mask(scene, mask):
@@ -107,7 +124,7 @@ class UsableMask:
     """
 
     def __init__(self, spec, source):
-        self.reader = self.dataset = self.polygons = None
+        self.reader = self.dataset = self.polygons = self.classes = None
         self.source = source
         if isinstance(spec, (str, PathLike)) and Path(spec).suffix.lower() not in \
                 _GEOJSON_SUFFIXES:
@@ -121,7 +138,7 @@ class UsableMask:
         from .geo import aoi_to_pixels, read_aoi
 
         self.what = f"mask file {spec}" if isinstance(spec, (str, PathLike)) else "mask"
-        areas = read_aoi(spec)
+        areas = read_aoi(spec, kind="mask")
         if source.crs is None:
             raise ValueError(f"{self.what} is polygons in lon/lat, but {source.what} has "
                              "no CRS; give a raster mask of the scene's size instead.")
@@ -146,6 +163,7 @@ class UsableMask:
         try:
             udm2 = "udm2" in Path(path).name.lower()
             self.bands = list(UDM2_UNUSABLE if udm2 and dataset.count >= 6 else (1,))
+            self.classes = SCL_UNUSABLE if is_scl(path) else None
             size = tuple(source.scene_shape[:2])
             own = {}
             if dataset.crs is None:
@@ -196,9 +214,8 @@ class UsableMask:
             from rasterio.windows import Window
 
             window = Window(cols.start, rows.start, shape[1], shape[0])
-        flags = self.reader.read(self.bands, window=window,
-                                 out_shape=(len(self.bands), *shape))
-        return (flags != 0).any(axis=0)
+        return self._unusable(self.reader.read(self.bands, window=window,
+                                               out_shape=(len(self.bands), *shape)))
 
     def overview(self, shape):
         """Unusable pixels of the whole grid decimated to ``shape``."""
@@ -207,7 +224,13 @@ class UsableMask:
 
             return self._rasterize(shape, Affine.scale(self.source.width / shape[1],
                                                        self.source.height / shape[0]))
-        flags = self.reader.read(self.bands, out_shape=(len(self.bands), *shape))
+        return self._unusable(self.reader.read(self.bands,
+                                               out_shape=(len(self.bands), *shape)))
+
+    def _unusable(self, flags):
+        """Unusable pixels from the mask bands read (flags, or SCL classes)."""
+        if self.classes is not None:
+            return np.isin(flags[0], self.classes)
         return (flags != 0).any(axis=0)
 
     def _rasterize(self, shape, transform):

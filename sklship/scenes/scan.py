@@ -18,27 +18,28 @@ positions.
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from numbers import Integral, Real
+from dataclasses import dataclass, field, replace
 from os import PathLike
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .._validation import HasMethods, Interval, StrOptions, validate_params
-from ..evaluation.thresholds import fitted_network, probability_estimator
-from .defaults import check_window, fitted_dtype, resolve_defaults
-from .engines import ENGINES, make_engine
-from .export import COUNT_COLUMNS
+from .._validation import HasMethods, validate_params
+from ..estimators.unwrap import fitted_network, probability_estimator
+from .defaults import check_window, fitted_dtype
+from .engines import make_engine
 from .geo import aois_in_pixels, count_in_aois, georeference, read_aoi
 from .grid import WindowGrid
 from .masks import usable_mask
 from .resolution import model_chip_resolution, prepare, scene_pixels
+from .settings import ScanSettings, keyword_signature
 from .sources import open_checked, read_scene  # noqa: F401 (read_scene's old home)
+from .stac import StacScene, stac_scene
 from .suppression import non_max_suppression
+from .tables import COUNT_COLUMNS
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ScanResult", "scan_scene"]
 
-_DEFAULT_TILE_SIZE = 1024
 #: Smallest fraction of valid (not nodata) pixels of a window that is evaluated.
 MIN_VALID = 0.5
 
@@ -167,46 +167,16 @@ class ScanResult:
 # --------------------------------------------------------------------------
 
 
-#: Constraints of the scan settings (see :class:`sklship.scenes.survey.ScanSettings`).
-SETTING_CONSTRAINTS = {
-    "stride": [Interval(Integral, 1, None, closed="left"), None],
-    "threshold": [Interval(Real, 0, 1, closed="both"), None],
-    "min_distance": [Interval(Real, 0, None, closed="left"), None],
-    "min_neighbors": [Interval(Integral, 0, 8, closed="both"), None],
-    "smoothing": [Interval(Integral, 1, None, closed="left"), None],
-    "candidate_threshold": [Interval(Real, 0, 1, closed="both"), None],
-    "engine": [StrOptions(set(ENGINES))],
-    "tile_size": [Interval(Integral, 1, None, closed="left")],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "bands": ["array-like", None],
-    "scale": [tuple, list, StrOptions({"percentile"}), None],
-    "aoi": [str, PathLike, dict, list, tuple, HasMethods("intersects"), None],
-    "date_pattern": [str, None],
-    "resolution": [Interval(Real, 0, None, closed="neither"), None],
-    "mask": [str, PathLike, dict, list, tuple, HasMethods("intersects"), "boolean", None],
-}
-
-
 @validate_params(
     {
         "estimator": [HasMethods("predict_proba")],
-        "scene": ["array-like", str, PathLike],
-        "window": [Interval(Integral, 1, None, closed="left"), None],
-        "progress": ["boolean"],
-        **SETTING_CONSTRAINTS,
+        "scene": ["array-like", str, PathLike, StacScene, HasMethods("to_dict")],
+        "settings": [ScanSettings, None],
     },
     prefer_skip_nested_validation=True,
 )
-def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
-               window: int | None = None, stride: int | None = None,
-               batch_size: int = 1024, threshold: float | None = None,
-               min_distance: float | None = None, min_neighbors: int | None = None,
-               smoothing: int | None = None, candidate_threshold: float | None = None,
-               engine: str = "auto", tile_size: int = _DEFAULT_TILE_SIZE,
-               progress: bool = False, bands: Sequence[int] | None = None,
-               scale: tuple[float, float] | str | None = None, aoi=None,
-               date_pattern: str | None = None, resolution: float | None = None,
-               mask=None) -> ScanResult:
+def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
+               settings: ScanSettings | None = None, **keywords) -> ScanResult:
     """Slide a fitted chip classifier over a scene; find and count the ships.
 
     Parameters
@@ -227,7 +197,15 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
         file: a GeoTIFF / Cloud-Optimized GeoTIFF (read window by window
         through rasterio, so memory stays bounded by ``tile_size``) or a PNG
         or JPEG (read whole by Pillow as 8-bit RGB). See
-        :func:`sklship.scenes.sources.open_scene`.
+        :func:`sklship.scenes.sources.open_scene`. A STAC item (pystac or
+        :class:`~sklship.scenes.stac.StacScene`) scans its asset ``asset``,
+        dated and named by the item, with the item's resolution and
+        ``udm2`` mask where ``resolution`` and ``mask`` are None.
+    settings : ScanSettings or None, default=None
+        All the settings below as one object
+        (:class:`~sklship.scenes.settings.ScanSettings`, the one declaration
+        of each setting's default and constraint); keywords given as well
+        replace its fields.
     window : int or None, default=None
         Side of the square windows; None takes the estimator's input size
         (``input_shape_``). It must equal that size when the estimator has one.
@@ -311,6 +289,8 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
         Usable-data mask, treated like nodata (:mod:`sklship.scenes.masks`):
         a raster, a PlanetScope UDM2 or lon/lat polygons. None uses a UDM2
         beside a scene file (logged); False none.
+    asset : str, default="visual"
+        The asset of a STAC item to scan (see :mod:`sklship.scenes.stac`).
 
     Returns
     -------
@@ -331,6 +311,9 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
         out of range, a file is not uint8 and has no ``scale``, an area of
         interest is given for a scene without CRS, or a parameter is out of
         range. Messages about files name the file.
+    TypeError
+        If a keyword is not a scan setting (the message lists them), or
+        ``settings`` is not a ScanSettings.
 
     Warns
     -----
@@ -362,30 +345,36 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
     ((13, 17), 'shared')
     """
     start = time.perf_counter()
-    settings = resolve_defaults(estimator, window, stride, threshold, min_distance,
-                                min_neighbors, smoothing, candidate_threshold)
+    given = ScanSettings.of(settings, keywords)
+    if is_stac_item(scene):
+        return _scan_stac(estimator, scene, given)
+    settings = given.model_defaults(estimator)
     window, stride, threshold = settings["window"], settings["stride"], settings["threshold"]
     # Threshold wrappers pass their estimator's probabilities through unchanged.
     estimator = probability_estimator(estimator)
     expected_channels = check_window(estimator, window)[1]
-    aois = None if aoi is None else read_aoi(aoi)
+    aois = None if given.aoi is None else read_aoi(given.aoi)
 
     candidates = ((settings["candidate_threshold"], settings["smoothing"])
                   if settings["candidate_threshold"] > 0 else None)
-    evaluate = make_engine(estimator, window, stride, engine=engine, batch_size=batch_size,
-                           candidates=candidates)
+    evaluate = make_engine(estimator, window, stride, engine=given.engine,
+                           batch_size=given.batch_size, candidates=candidates)
 
     # Resolution and usable-data mask: sklship.scenes.resolution, sklship.scenes.masks.
     network = fitted_network(estimator)
     opened = open_checked(scene, window, expected_channels, fitted_dtype(network),
-                          bands=bands, scale=scale, date_pattern=date_pattern)
-    with prepare(opened, model_chip_resolution(network), resolution,
-                 usable_mask(scene, mask)) as source:
+                          bands=given.bands, scale=given.scale,
+                          date_pattern=given.date_pattern)
+    with prepare(opened, model_chip_resolution(network), given.resolution,
+                 usable_mask(scene, given.mask)) as source:
         pixel_aois = aois_in_pixels(source, aois)
         grid = WindowGrid(window, stride, source.height, source.width, source.pixel_scale)
-        probabilities = _scan_tiles(source, grid, tile_size, evaluate, progress,
-                                    pixel_aois)
+        probabilities, evaluated = _scan_tiles(source, grid, given.tile_size, evaluate,
+                                               given.progress, pixel_aois)
+        refined = _refine_near_candidates(source, grid, given.tile_size, evaluate,
+                                          probabilities)
         valid, clear = source.valid_overview(), source.clear_overview()
+    augmented = evaluated if evaluate.averages_symmetries else refined
     detections = non_max_suppression(
         probabilities, window=window, stride=stride, threshold=threshold,
         min_distance=settings["min_distance"], min_neighbors=settings["min_neighbors"],
@@ -399,15 +388,36 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike, *,
     detections, areas = scene_pixels(grid, detections, pixel_aois)
     return ScanResult(
         detections=detections, probabilities=probabilities, window=window,
-        stride=stride, threshold=threshold,
-        engine=evaluate.name, augmented_fraction=evaluate.augmented_fraction,
+        stride=stride, threshold=threshold, engine=evaluate.name,
+        augmented_fraction=augmented / evaluated if evaluated else 0.0,
         scene_shape=source.scene_shape, seconds=time.perf_counter() - start,
         scene_name=source.name, datetime=source.datetime, crs=source.crs,
-        transform=source.scene_transform, bands=source.bands or bands,
+        transform=source.scene_transform, bands=source.bands or given.bands,
         scale=source.scale, valid_fraction=valid_fraction, counts=counts,
         clear_fraction=clear_fraction, resolution=source.resolution,
         pixel_scale=source.pixel_scale, areas=areas, usable=clear,
     )
+
+
+scan_scene.__signature__ = keyword_signature(scan_scene)
+
+
+def is_stac_item(scene):
+    """Whether ``scene`` is a STAC item (pystac's, or a :class:`~.stac.StacScene`)."""
+    pystac = sys.modules.get("pystac")  # a pystac item means pystac is imported
+    return isinstance(scene, StacScene) or (pystac is not None
+                                            and isinstance(scene, pystac.Item))
+
+
+def _scan_stac(estimator, item, settings):
+    """Scan a STAC item's asset, with the item's name, date, resolution and mask."""
+    item = stac_scene(item, settings.asset)
+    own = {"resolution": item.resolution, "mask": item.mask or False}
+    settings = replace(settings, **{name: value for name, value in own.items()
+                                    if getattr(settings, name) is None})
+    result = scan_scene(estimator, item.href, settings)
+    result.scene_name, result.datetime = item.name, item.datetime
+    return result
 
 
 # ------------------------------------------------------------------ tiles
@@ -418,10 +428,17 @@ def _scan_tiles(source, grid, tile_size, evaluate, progress, areas=None):
     is NaN, and its tile not read when all of its windows are, if it lies
     wholly outside every area of ``areas`` (pixel space), or if more than
     half of its pixels are nodata (:data:`MIN_VALID`).
+
+    Returns
+    -------
+    probabilities : ndarray of shape grid.shape
+    evaluated : int
+        Windows the engine evaluated.
     """
     import shapely
 
     probabilities = np.full(grid.shape, np.nan)
+    evaluated = 0
     region = None
     if areas is not None:
         region = shapely.union_all(list(areas.values()))
@@ -449,24 +466,30 @@ def _scan_tiles(source, grid, tile_size, evaluate, progress, areas=None):
         if keep is not None and not keep.any():
             continue
         block = evaluate(tile)
+        evaluated += block.size
         if keep is not None:
             block[~keep] = np.nan
         probabilities[grid_rows, grid_cols] = block
-    if getattr(evaluate, "candidates", None) is not None:
-        _refine_near_candidates(source, grid, tile_size, evaluate, probabilities)
-    return probabilities
+    return probabilities, evaluated
 
 
 def _refine_near_candidates(source, grid, tile_size, engine, probabilities):
     """Test-time augmentation where it can change a detection (in place).
 
     The single-pass grid of the whole scene decides where
-    (:meth:`~sklship.scenes.engines.SharedEngine.candidate_boxes`); boxes
-    larger than ``tile_size`` are split into tiles, each read again and
-    averaged over the symmetries in batches
-    (:meth:`~sklship.scenes.engines.SharedEngine.refine`).
+    (:meth:`~sklship.scenes.engines.SharedEngine.candidate_boxes`; none for
+    an engine that refines nothing); boxes larger than ``tile_size`` are
+    split into tiles, each read again and averaged over the symmetries in
+    batches (:meth:`~sklship.scenes.engines.SharedEngine.refine`).
+
+    Returns
+    -------
+    refined : int
+        Windows (not NaN) now averaged over the symmetries.
     """
     boxes = [block for box in engine.candidate_boxes(probabilities)
              for block in grid.tiles(tile_size, within=box)]
-    if boxes:
-        engine.refine(probabilities, boxes, lambda rows, cols: source.read(rows, cols)[0])
+    if not boxes:
+        return 0
+    return int(engine.refine(probabilities, boxes,
+                             lambda rows, cols: source.read(rows, cols)[0]).sum())

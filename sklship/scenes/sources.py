@@ -22,13 +22,20 @@ rasterio's ``out_shape``). One (low, high) for all bands keeps the colour
 balance. Nothing is clipped silently: a non-8-bit scene without ``scale`` is a
 ValueError that gives the file, its dtype, its data range and what to pass.
 
+Sentinel-2 as it comes (:mod:`sklship.scenes.bands`): ``bands`` may name
+bands by their descriptions (``("red", "green", "blue", "nir")``, also
+``B04``...), and ``scale="reflectance"`` returns float32 surface reflectance
+(value x scale + offset, from ``reflectance=``, the file or its product's
+tags). A scene may also be several single-band files (a list of paths, or a
+STAC item's band assets; :mod:`sklship.scenes.stack`) or an xarray
+``DataArray`` with dims (band, y, x) (:mod:`sklship.scenes.dataarray`).
+
 The acquisition time (:func:`scene_datetime`) comes from the file's tags or
 its name, or is missing (NaT); it is never guessed.
 """
 
 import re
 from collections.abc import Sequence
-from numbers import Integral
 from os import PathLike
 from pathlib import Path
 
@@ -36,25 +43,32 @@ import numpy as np
 import pandas as pd
 
 from .._io import read_rgb
+from .bands import (
+    REFLECTANCE,
+    SATURATED,
+    band_indexes,
+    check_band_range,
+    check_bands,
+    check_reflectance,
+    check_reflectance_scale,
+    is_band_names,
+    reflectance_scaling,
+)
+from .dates import _compile_date_pattern, scene_datetime
+from .footprint import footprint
+from .stack import is_file_list, is_vrt_xml, vrt_name
 
-__all__ = ["BLACK_LEVEL", "OVERVIEW_SIDE", "PERCENTILES", "PILLOW_SUFFIXES", "footprint",
-           "is_remote", "open_checked",
-           "open_scene", "read_scene", "scene_datetime"]
+__all__ = ["OVERVIEW_SIDE", "PERCENTILES", "PILLOW_SUFFIXES", "REFLECTANCE", "is_remote",
+           "open_checked", "open_scene", "read_scene", "scene_datetime"]
 
 #: Percentiles of the valid pixels that ``scale="percentile"`` maps to 0 and 255.
 PERCENTILES = (2, 98)
 #: Longest side of the decimated overview used for percentiles, data ranges,
 #: valid fractions and overlay pictures.
 OVERVIEW_SIDE = 1024
-#: Largest 8-bit value of every band of a pixel outside a PNG's or JPEG's
-#: footprint (:func:`footprint`); JPEG compression leaves a little noise.
-BLACK_LEVEL = 8
 #: File endings read with Pillow; every other file goes through rasterio.
 PILLOW_SUFFIXES = (".png", ".jpg", ".jpeg")
 
-# PlanetScope scene ids, as in ShipsNet file names: 20170705_180818_1041.
-_PLANETSCOPE_ID = re.compile(r"(?<!\d)(\d{8}_\d{6})_[0-9a-fA-F]{4}(?![0-9a-fA-F])")
-_DATE_GROUPS = ("year", "month", "day")
 
 
 # --------------------------------------------------------------------------
@@ -62,27 +76,39 @@ _DATE_GROUPS = ("year", "month", "day")
 # --------------------------------------------------------------------------
 
 
-def open_scene(scene, *, bands=None, scale=None, date_pattern=None):
+def open_scene(scene, *, bands=None, scale=None, date_pattern=None, reflectance=None):
     """Open a scene for window-by-window reading.
 
     Parameters
     ----------
-    scene : str, os.PathLike or ndarray of shape (height, width, channels)
+    scene : str, os.PathLike, sequence of them, xarray.DataArray or ndarray
         A GeoTIFF / COG (or any raster rasterio reads), a PNG or JPEG file,
-        or an image already in memory.
-    bands : sequence of int or None, default=None
-        1-based band numbers that make the chips' channels, in that order,
-        e.g. ``(3, 2, 1)`` for a PlanetScope analytic scene. None takes the
-        first three bands of a file (and every channel of an array).
-    scale : (float, float), "percentile" or None, default=None
+        several single-band files (one per band, stacked as one scene; or
+        the VRT text of :func:`sklship.scenes.stack.stack_vrt`), a
+        ``DataArray`` with dims (band, y, x) and a CRS through rioxarray
+        (:mod:`sklship.scenes.dataarray`), or an image of shape (height,
+        width, channels) already in memory.
+    bands : sequence of int, sequence of str or None, default=None
+        The bands that make the chips' channels, in that order: 1-based
+        numbers, e.g. ``(3, 2, 1)`` for a PlanetScope analytic scene, or
+        names matched to the band descriptions, e.g. ``("red", "green",
+        "blue", "nir")`` (see :mod:`sklship.scenes.bands`). None takes the
+        first three bands of a file, every file of a stack and every
+        channel of an array.
+    scale : (float, float), "percentile", "reflectance" or None, default=None
         How to bring a scene that is not uint8 to 0..255: ``(low, high)``
         maps linearly and clips outside; ``"percentile"`` uses the
         :data:`PERCENTILES` of a decimated overview. Required for files whose
         bands are not uint8; an array without ``scale`` is passed unchanged.
+        ``"reflectance"`` returns float32 surface reflectance instead.
     date_pattern : str or None, default=None
         A regular expression with named groups ``year``, ``month``, ``day``
         (and optionally ``hour``, ``minute``, ``second``) that finds the
         acquisition time in the file name; see :func:`scene_datetime`.
+    reflectance : (float, float), sequence of them or None, default=None
+        ``(scale, offset)`` with reflectance = value x scale + offset, for
+        all bands or one pair per band; implies ``scale="reflectance"``.
+        None takes them from the file (see :mod:`sklship.scenes.bands`).
 
     Returns
     -------
@@ -98,14 +124,24 @@ def open_scene(scene, *, bands=None, scale=None, date_pattern=None):
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If the file is not an image, a band number is out of range, the file
-        has fewer than 3 bands and no ``bands`` are given, or it is not uint8
-        and no ``scale`` is given. The message names the file.
+        If the file is not an image, a band number is out of range, a named
+        band is missing, the file has fewer than 3 bands and no ``bands`` are
+        given, it is not uint8 and no ``scale`` is given, or the scale of its
+        reflectance is unknown. The message names the file.
     """
     pattern = _compile_date_pattern(date_pattern)
-    bands = _check_bands(bands)
-    if is_remote(scene):  # https://, s3://, /vsicurl/...: GDAL's own readers
-        return _RasterioSource(scene, bands, scale, pattern)
+    bands = check_bands(bands)
+    scale = check_reflectance_scale(scale, reflectance)
+    if is_file_list(scene):
+        from .stack import stack_vrt
+
+        scene = stack_vrt(scene, name=Path(scene[0]).parent.name or None)
+    if is_remote(scene) or is_vrt_xml(scene):  # URLs, /vsi paths, VRT text: GDAL's
+        return _RasterioSource(scene, bands, scale, pattern, reflectance)
+    if _is_dataarray(scene):
+        from .dataarray import DataArraySource
+
+        return DataArraySource(scene, bands, scale, reflectance)
     if isinstance(scene, (str, PathLike)):
         path = Path(scene)
         if not path.exists():
@@ -115,71 +151,21 @@ def open_scene(scene, *, bands=None, scale=None, date_pattern=None):
             return _ArraySource(pixels, bands, scale, name=path.stem,
                                 what=f"scene file {path}",
                                 datetime=scene_datetime(path, date_pattern=pattern),
-                                valid=footprint(pixels) if alpha is None else alpha > 0)
-        return _RasterioSource(path, bands, scale, pattern)
+                                valid=footprint(pixels) if alpha is None else alpha > 0,
+                                reflectance=reflectance)
+        return _RasterioSource(path, bands, scale, pattern, reflectance)
     return _ArraySource(np.asarray(scene), bands, scale, name=None, what="scene",
-                        datetime=pd.NaT)
+                        datetime=pd.NaT, reflectance=reflectance)
 
 
-def footprint(pixels, black=BLACK_LEVEL):
-    """Pixels inside the scene's footprint of an image that has no alpha or nodata.
-
-    A PNG or JPEG cut from an orthorectified scene fills the corners outside
-    the satellite's footprint with black. Those pixels are the black ones
-    (every band at most ``black``: JPEG leaves a little noise) that are
-    connected to the image's border; dark water inside the scene is kept.
-
-    Parameters
-    ----------
-    pixels : ndarray of shape (height, width, bands)
-        8-bit pixels.
-    black : int, default=BLACK_LEVEL
-        Largest value of a band that still counts as black.
-
-    Returns
-    -------
-    valid : ndarray of shape (height, width), dtype bool, or None
-        False outside the footprint; None when every pixel is inside.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> image = np.full((4, 5, 3), 90, np.uint8)
-    >>> image[:, :2] = 0       # outside, along the left edge
-    >>> image[2, 3] = 0        # a black pixel inside the scene
-    >>> footprint(image).astype(int)
-    array([[0, 0, 1, 1, 1],
-           [0, 0, 1, 1, 1],
-           [0, 0, 1, 1, 1],
-           [0, 0, 1, 1, 1]])
-    """
-    from scipy import ndimage
-
-    dark = (pixels <= black).all(axis=2)
-    if not dark.any():
-        return None
-    labels, _ = ndimage.label(dark)
-    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    outside = np.isin(labels, edge[edge > 0])
-    return None if not outside.any() else ~outside
+def _is_dataarray(scene):
+    return type(scene).__name__ == "DataArray" and type(scene).__module__.startswith(
+        "xarray")
 
 
 def is_remote(href):
     """Whether ``href`` is a URL or GDAL virtual path that rasterio reads itself."""
     return isinstance(href, str) and bool(re.match(r"^([a-z][a-z0-9+.-]*://|/vsi)", href))
-
-
-def _check_bands(bands):
-    if bands is None:
-        return None
-    if isinstance(bands, (str, bytes)) or not all(
-            isinstance(b, Integral) and not isinstance(b, bool) for b in bands):
-        raise TypeError(f"bands must be a sequence of 1-based band numbers, e.g. "
-                        f"(3, 2, 1); got {bands!r}.")
-    bands = tuple(int(b) for b in bands)
-    if not bands:
-        raise ValueError("bands must name at least one band; got ().")
-    return bands
 
 
 class _Source:
@@ -201,13 +187,40 @@ class _Source:
     def shape(self):
         return (self.height, self.width, self.channels)
 
-    def _to_uint8(self, pixels):
+    gain = bias = saturated = reflectance_from = None
+
+    def convert(self, pixels):
+        """Raw pixels (..., channels) as returned: unchanged, 8-bit or reflectance."""
         if self.scale is None:
             return pixels
+        if self.scale == REFLECTANCE:
+            if self.gain is None:  # float data that is reflectance already
+                return pixels.astype(np.float32, copy=False)
+            return pixels.astype(np.float32) * self.gain + self.bias
         low, high = self.scale
         scaled = (pixels.astype(np.float32) - np.float32(low)) * np.float32(
             255 / (high - low))
         return np.rint(np.clip(scaled, 0, 255, out=scaled)).astype(np.uint8)
+
+    _to_uint8 = convert  # the name sklship.scenes.resolution calls
+
+    def _set_reflectance(self, explicit, dtype, scales=None, offsets=None, tags=()):
+        """Gain and offset to reflectance (:func:`~.bands.reflectance_scaling`)."""
+        explicit = check_reflectance(explicit, self.channels)
+        if explicit is None and np.issubdtype(dtype, np.floating) and scales is None:
+            return  # a float array: reflectance already (stackstac's rescale=True)
+        if scales is None:
+            scales, offsets = [1.0] * self.channels, [0.0] * self.channels
+        self.gain, self.bias, self.reflectance_from = reflectance_scaling(
+            explicit, scales, offsets, tags, self.what)
+        self.saturated = SATURATED.get(np.dtype(dtype))
+
+    def _valid(self, raw, valid):
+        """``valid`` without the saturated pixels of ``raw`` (reflectance only)."""
+        if self.saturated is None:
+            return valid
+        usable = ~(raw == self.saturated).any(axis=-1)
+        return usable if valid is None else valid & usable
 
     def _check_scale(self, scale, sample, valid, dtype):
         """(low, high) from ``scale``; an error when a non-uint8 scene has none."""
@@ -225,9 +238,11 @@ class _Source:
                 )
             return None
         if isinstance(scale, str):
+            if scale == REFLECTANCE:
+                return REFLECTANCE
             if scale != "percentile":
-                raise ValueError(f"scale must be (low, high), 'percentile' or None; "
-                                 f"got {scale!r}.")
+                raise ValueError(f"scale must be (low, high), 'percentile', "
+                                 f"'reflectance' or None; got {scale!r}.")
             picked = sample[valid] if valid is not None else sample.reshape(-1, 1)
             if picked.size == 0:
                 raise ValueError(f"{self.what} has no valid pixel to take "
@@ -251,42 +266,53 @@ class _ArraySource(_Source):
     when every pixel has data.
     """
 
-    def __init__(self, pixels, bands, scale, *, name, what, datetime, valid=None):
+    def __init__(self, pixels, bands, scale, *, name, what, datetime, valid=None,
+                 reflectance=None):
         self.name, self.what, self.datetime = name, what, datetime
         self.valid = None if valid is None or valid.all() else valid
         self.path = None if name is None else what
         if pixels.ndim == 3 and bands is not None:
-            _check_band_range(bands, pixels.shape[2], what)
+            if is_band_names(bands):
+                raise ValueError(f"{what} has no band descriptions to find bands="
+                                 f"{bands!r} in; pass 1-based band numbers.")
+            check_band_range(bands, pixels.shape[2], what)
             pixels = pixels[..., [b - 1 for b in bands]]
         self.pixels = pixels
-        self.scale = (None if scale is None or pixels.ndim != 3 else
-                      self._check_scale(scale, pixels, None, pixels.dtype))
-        self.dtype = np.dtype(np.uint8) if self.scale is not None else pixels.dtype
         self.height, self.width = pixels.shape[:2]
         self.channels = pixels.shape[2] if pixels.ndim == 3 else 0
+        self.scale = (None if scale is None or pixels.ndim != 3 else
+                      self._check_scale(scale, pixels, None, pixels.dtype))
+        if self.scale == REFLECTANCE:
+            self._set_reflectance(reflectance, pixels.dtype)
+        self.dtype = (pixels.dtype if self.scale is None else np.dtype(
+            np.float32 if self.scale == REFLECTANCE else np.uint8))
 
     def read(self, rows, cols):
         """Pixels of ``[rows, cols]`` (slices) and their valid mask (None: all valid)."""
         valid = None if self.valid is None else self.valid[rows, cols]
-        return self._to_uint8(self.pixels[rows, cols]), valid
+        raw = self.pixels[rows, cols]
+        return self.convert(raw), self._valid(raw, valid)
 
     def overview(self, max_side=OVERVIEW_SIDE):
         """The whole image (small enough to plot) and its valid mask."""
-        return self._to_uint8(self.pixels), self.valid
+        return self.convert(self.pixels), self._valid(self.pixels, self.valid)
 
     def valid_overview(self, max_side=OVERVIEW_SIDE):
         """The valid mask (alpha > 0), or None when every pixel has data."""
-        return self.valid
+        return self._valid(self.pixels, self.valid)
 
 
 class _RasterioSource(_Source):
     """A raster file read window by window through rasterio."""
 
-    def __init__(self, path, bands, scale, pattern):
+    def __init__(self, path, bands, scale, pattern, reflectance=None):
         import rasterio
         from rasterio.enums import MaskFlags
 
         self.path, self.name, self.what = path, Path(path).stem, f"scene file {path}"
+        if is_vrt_xml(path):
+            self.name, files = vrt_name(path)
+            self.what = f"scene {self.name} (band files {', '.join(files)})"
         try:
             self.dataset = rasterio.open(path)
         except rasterio.errors.RasterioIOError as exc:
@@ -294,6 +320,10 @@ class _RasterioSource(_Source):
                              f"read ({exc}).") from exc
         try:
             dataset = self.dataset
+            if is_band_names(bands):
+                bands = band_indexes(bands, dataset.descriptions, self.what)
+            elif bands is None and is_vrt_xml(path):
+                bands = tuple(range(1, dataset.count + 1))  # every file of a stack
             if bands is None:
                 if dataset.count < 3:
                     raise ValueError(
@@ -302,7 +332,7 @@ class _RasterioSource(_Source):
                         "bands=(1, 1, 1) for a grey image, or the 3 bands to use "
                         "(command line: --bands 1,1,1).")
                 bands = (1, 2, 3)
-            _check_band_range(bands, dataset.count, self.what)
+            check_band_range(bands, dataset.count, self.what)
             self.bands = bands
             self.height, self.width, self.channels = (dataset.height, dataset.width,
                                                       len(bands))
@@ -310,10 +340,18 @@ class _RasterioSource(_Source):
             self.transform = None if self.crs is None else dataset.transform
             self.has_mask = any(flags != [MaskFlags.all_valid]
                                 for flags in dataset.mask_flag_enums)
-            self.datetime = scene_datetime(path, tags=dataset.tags(),
-                                           date_pattern=pattern)
+            self.datetime = scene_datetime(self.name if is_vrt_xml(path) else path,
+                                           tags=dataset.tags(), date_pattern=pattern)
             dtypes = {np.dtype(dataset.dtypes[b - 1]) for b in bands}
             raw_dtype = max(dtypes, key=lambda d: d.itemsize)
+            if scale == REFLECTANCE:
+                self.scale = REFLECTANCE
+                self._set_reflectance(
+                    reflectance, raw_dtype, [dataset.scales[b - 1] for b in bands],
+                    [dataset.offsets[b - 1] for b in bands],
+                    [dataset.tags()] + [dataset.tags(b) for b in bands])
+                self.dtype = np.dtype(np.float32)
+                return
             needs = scale is not None or raw_dtype != np.uint8
             sample, valid = self._raw_overview(OVERVIEW_SIDE) if needs else (None, None)
             self.scale = self._check_scale(scale, sample, valid, raw_dtype)
@@ -327,26 +365,36 @@ class _RasterioSource(_Source):
         self.dataset.close()
 
     def read(self, rows, cols):
-        """Pixels of ``[rows, cols]`` (slices) as (h, w, channels) and their valid mask.
-
-        The mask is None when the file declares no nodata, mask or alpha.
-        """
+        """Pixels of ``[rows, cols]`` (slices) as (h, w, channels) and their valid mask."""
         from rasterio.windows import Window
 
-        window = Window.from_slices(rows, cols, height=self.height, width=self.width)
-        pixels = np.moveaxis(self.dataset.read(self.bands, window=window), 0, -1)
-        valid = (self.dataset.dataset_mask(window=window) > 0 if self.has_mask
-                 else None)
-        return self._to_uint8(pixels), valid
+        return self.read_window(Window.from_slices(rows, cols, height=self.height,
+                                                   width=self.width))
+
+    def read_window(self, window, out_shape=None, resampling=None):
+        """Pixels of a rasterio ``window``, resampled to ``out_shape`` (h, w) if given.
+
+        The valid mask (resampled by nearest neighbour) is None when the file
+        declares no nodata, mask or alpha and the values are not reflectance.
+        """
+        shaped = {} if out_shape is None else {
+            "out_shape": (len(self.bands), *out_shape), "resampling": resampling}
+        pixels = np.moveaxis(self.dataset.read(self.bands, window=window, **shaped), 0, -1)
+        valid = (self.dataset.dataset_mask(window=window, out_shape=out_shape) > 0
+                 if self.has_mask else None)
+        return self.convert(pixels), self._valid(pixels, valid)
 
     def overview(self, max_side=OVERVIEW_SIDE):
         """The scene decimated to at most ``max_side`` pixels a side, and its mask."""
         pixels, valid = self._raw_overview(max_side)
-        return self._to_uint8(pixels), valid
+        return self.convert(pixels), self._valid(pixels, valid)
 
     def valid_overview(self, max_side=OVERVIEW_SIDE):
-        """Validity (not nodata) of the scene decimated to at most ``max_side`` a side."""
+        """Validity (not nodata, not saturated) of the scene decimated to ``max_side``."""
         shape = self._overview_shape(max_side)
+        if self.saturated is not None:
+            pixels, valid = self._raw_overview(max_side)
+            return self._valid(pixels, valid)
         if not self.has_mask:
             return np.ones(shape, dtype=bool)
         return self.dataset.dataset_mask(out_shape=shape) > 0
@@ -355,139 +403,40 @@ class _RasterioSource(_Source):
         shape = self._overview_shape(max_side)
         pixels = np.moveaxis(self.dataset.read(self.bands, out_shape=(len(self.bands),
                                                                       *shape)), 0, -1)
-        return pixels, (self.valid_overview(max_side) if self.has_mask else None)
+        valid = self.dataset.dataset_mask(out_shape=shape) > 0 if self.has_mask else None
+        return pixels, valid
 
     def _overview_shape(self, max_side):
         factor = max(1, -(-max(self.height, self.width) // max_side))
         return (-(-self.height // factor), -(-self.width // factor))
 
 
-def _check_band_range(bands, count, what):
-    wrong = [b for b in bands if not 1 <= b <= count]
-    if wrong:
-        raise ValueError(f"bands={bands} is out of range for {what}, which has {count} "
-                         f"band{'s' if count != 1 else ''} (numbered 1 to {count}); "
-                         f"got {', '.join(map(str, wrong))}.")
 
 
-# --------------------------------------------------------------------------
-# Acquisition time
-# --------------------------------------------------------------------------
 
-
-def scene_datetime(path, *, tags=None, date_pattern=None):
-    """The acquisition time of a scene, or NaT when nothing says it.
-
-    Sources, first found wins:
-
-    1. ``date_pattern``, a regular expression searched in the file name, with
-       named groups ``year``, ``month``, ``day`` and optionally ``hour``,
-       ``minute``, ``second`` (e.g.
-       ``r"port_(?P<year>\\d{4})-(?P<month>\\d\\d)-(?P<day>\\d\\d)"``);
-    2. the tag ``acquired`` (ISO 8601, as in Planet's metadata);
-    3. the tag ``TIFFTAG_DATETIME`` (``"YYYY:MM:DD HH:MM:SS"``);
-    4. a PlanetScope scene id in the file name, ``YYYYMMDD_HHMMSS_xxxx``
-       (e.g. ``20170705_180818_1041``, also inside ShipsNet chip names).
+def read_scene(path: str | PathLike, *, bands: Sequence[int] | Sequence[str] | None = None,
+               scale: tuple[float, float] | str | None = None,
+               reflectance=None) -> np.ndarray:
+    """Read a whole scene file as an 8-bit RGB array (height, width, 3), or reflectance.
 
     Parameters
     ----------
     path : str or os.PathLike
-        The scene file (only its name is used).
-    tags : dict or None, default=None
-        The file's tags (rasterio's ``dataset.tags()``).
-    date_pattern : str, re.Pattern or None, default=None
-        See above.
-
-    Returns
-    -------
-    datetime : pandas.Timestamp or NaT
-        Time-zone naive; an ``acquired`` time with a zone is converted to UTC.
-
-    Raises
-    ------
-    ValueError
-        If ``date_pattern`` is not a regular expression with the named groups
-        year, month and day, or a tag or match is not a valid date.
-
-    Examples
-    --------
-    >>> from sklship.scenes import scene_datetime
-    >>> scene_datetime("20170705_180818_1041_3B_Visual.tif")
-    Timestamp('2017-07-05 18:08:18')
-    >>> scene_datetime("harbour.tif")
-    NaT
-    """
-    name = Path(path).name
-    tags = tags or {}
-    pattern = _compile_date_pattern(date_pattern)
-    if pattern is not None:
-        match = pattern.search(name)
-        if match:
-            parts = {key: int(value) for key, value in match.groupdict().items()
-                     if value is not None}
-            return _timestamp(lambda: pd.Timestamp(**parts), f"date_pattern match in "
-                              f"{name}", match.group(0))
-    if tags.get("acquired"):
-        stamp = _timestamp(lambda: pd.Timestamp(tags["acquired"]),
-                           f"tag 'acquired' of {name}", tags["acquired"])
-        return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
-    if tags.get("TIFFTAG_DATETIME"):
-        text = tags["TIFFTAG_DATETIME"]
-        return _timestamp(lambda: pd.to_datetime(text, format="%Y:%m:%d %H:%M:%S"),
-                          f"tag TIFFTAG_DATETIME of {name}", text)
-    match = _PLANETSCOPE_ID.search(name)
-    if match:
-        return _timestamp(lambda: pd.to_datetime(match.group(1), format="%Y%m%d_%H%M%S"),
-                          f"PlanetScope id in {name}", match.group(0))
-    return pd.NaT
-
-
-def _timestamp(make, where, text):
-    try:
-        return make()
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{where}: {text!r} is not a valid date ({exc}).") from None
-
-
-def _compile_date_pattern(date_pattern):
-    if date_pattern is None or isinstance(date_pattern, re.Pattern) and set(
-            _DATE_GROUPS) <= set(date_pattern.groupindex):
-        return date_pattern
-    try:
-        pattern = re.compile(date_pattern)
-    except (re.error, TypeError) as exc:
-        raise ValueError(f"date_pattern must be a regular expression; got "
-                         f"{date_pattern!r} ({exc}).") from None
-    missing = [g for g in _DATE_GROUPS if g not in pattern.groupindex]
-    if missing:
-        raise ValueError(
-            f"date_pattern must have the named groups year, month and day (and "
-            f"optionally hour, minute, second), e.g. "
-            r"'(?P<year>\d{4})-(?P<month>\d\d)-(?P<day>\d\d)'; "
-            f"{date_pattern!r} lacks {', '.join(missing)}.")
-    return pattern
-
-
-def read_scene(path: str | PathLike, *, bands: Sequence[int] | None = None,
-               scale: tuple[float, float] | str | None = None) -> np.ndarray:
-    """Read a whole scene file as an 8-bit RGB array (height, width, 3).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        A GeoTIFF, PNG or JPEG; see :func:`sklship.scenes.sources.open_scene`.
-    bands, scale : see :func:`open_scene`
+        A GeoTIFF, PNG or JPEG (or any scene
+        :func:`sklship.scenes.sources.open_scene` takes).
+    bands, scale, reflectance : see :func:`open_scene`
 
     Returns
     -------
     scene : ndarray of shape (height, width, channels)
+        uint8, or float32 with ``scale="reflectance"``.
     """
-    with open_scene(path, bands=bands, scale=scale) as source:
+    with open_scene(path, bands=bands, scale=scale, reflectance=reflectance) as source:
         return source.read(slice(None), slice(None))[0]
 
 
 def open_checked(scene, window, channels, fitted_dtype, *, bands=None, scale=None,
-                 date_pattern=None):
+                 date_pattern=None, reflectance=None):
     """Open ``scene`` (an array or a file) and check that a model can scan it.
 
     Parameters
@@ -500,7 +449,7 @@ def open_checked(scene, window, channels, fitted_dtype, *, bands=None, scale=Non
         The model's channels, when it knows them.
     fitted_dtype : numpy.dtype or None
         The dtype the model was fitted on (uint8 or not must match).
-    bands, scale, date_pattern
+    bands, scale, date_pattern, reflectance
         As for :func:`open_scene`.
 
     Returns
@@ -508,7 +457,8 @@ def open_checked(scene, window, channels, fitted_dtype, *, bands=None, scale=Non
     source : scene source
         Open; the caller closes it (it is a context manager).
     """
-    if not isinstance(scene, (str, PathLike)):
+    if not (isinstance(scene, (str, PathLike)) or is_file_list(scene)
+            or _is_dataarray(scene)):
         scene = np.asarray(scene)
         if scene.ndim != 3:
             raise ValueError(
@@ -519,7 +469,8 @@ def open_checked(scene, window, channels, fitted_dtype, *, bands=None, scale=Non
             raise ValueError(f"scene must hold numbers; got dtype {scene.dtype}.")
         if scene.dtype != np.uint8 and not np.isfinite(scene).all():
             raise ValueError("scene contains NaN or infinity.")
-    source = open_scene(scene, bands=bands, scale=scale, date_pattern=date_pattern)
+    source = open_scene(scene, bands=bands, scale=scale, date_pattern=date_pattern,
+                        reflectance=reflectance)
     try:
         height, width, depth = source.shape
         if channels is not None and depth != channels:

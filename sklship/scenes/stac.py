@@ -4,9 +4,22 @@
 ItemCollection with pystac and turns each item into a :class:`StacScene`:
 the href of the asset to scan (``visual`` by default; ``analytic`` with
 ``bands`` and ``scale``), the item's datetime, its ground resolution (the
-asset's or item's ``gsd``, else ``proj:transform``) and its ``udm2`` asset as
-the usable-data mask. Relative hrefs are resolved against the item's own
-file; remote hrefs (``https://``, ``s3://``) go to rasterio's own readers.
+asset's or item's ``gsd``, else ``proj:transform``) and its ``udm2`` or
+``scl`` asset as the usable-data mask (:mod:`sklship.scenes.masks`). Relative
+hrefs are resolved against the item's own file; remote hrefs (``https://``,
+``s3://``) go to rasterio's own readers.
+
+Sentinel-2 as Earth Search publishes it (collection ``sentinel-2-l2a``) has
+one COG per band: ``asset="red,green,blue,nir"`` (or a tuple;
+:data:`SENTINEL2_ASSETS`) stacks them as one scene
+(:func:`sklship.scenes.stack.stack_vrt`, read window by window). An asset is
+found by its key (any case) or by its ``eo:bands`` name or common name, so
+``B04`` finds the ``red`` asset and ``red`` a ``B04`` one. Each asset's
+``raster:bands`` ``scale``, ``offset`` and ``nodata`` go into the stack, where
+``scale="reflectance"`` finds them first (:mod:`sklship.scenes.bands`); an
+item without them (Planetary Computer's) gives its ``s2:processing_baseline``,
+from which ESA's convention follows (x 10000, offset -1000 from 04.00). Its
+``eo:cloud_cover`` is filtered with ``max_cloud``.
 :func:`sklship.scenes.survey.scan_scenes` takes these scenes, or pystac
 items, like files.
 
@@ -27,12 +40,20 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["DEFAULT_ASSET", "MASK_ASSET", "StacScene", "read_stac", "stac_scene"]
+from .bands import band_aliases
+from .stack import stack_vrt
+
+__all__ = ["DEFAULT_ASSET", "MASK_ASSET", "MASK_ASSETS", "SENTINEL2_ASSETS", "StacScene",
+           "read_stac", "stac_scene"]
 
 #: The asset scanned when none is named.
 DEFAULT_ASSET = "visual"
-#: The asset used as the usable-data mask when an item has it.
+#: The asset used as the usable-data mask when an item has it (PlanetScope).
 MASK_ASSET = "udm2"
+#: Usable-data mask assets, first found is used: PlanetScope's UDM2, Sentinel-2's SCL.
+MASK_ASSETS = (MASK_ASSET, "scl")
+#: The band assets of a Sentinel-2 L2A item that the Sentinel-2 model reads.
+SENTINEL2_ASSETS = ("red", "green", "blue", "nir")
 
 
 @dataclass(frozen=True)
@@ -44,17 +65,18 @@ class StacScene:
     name : str
         The item's id (names the scene in the tables).
     href : str
-        The asset's file (absolute path or URL).
+        The asset's file (absolute path or URL), or for several band assets
+        (or one with ``raster:bands`` scaling) the VRT text stacking them.
     datetime : pandas.Timestamp or NaT
         The item's ``datetime`` (or ``start_datetime``), naive UTC.
     resolution : float or None
         Metres per pixel from ``gsd`` or ``proj:transform``.
     mask : str or None
-        The ``udm2`` asset's href.
+        The ``udm2`` or ``scl`` asset's href.
     cloud_cover : float or None
         ``eo:cloud_cover`` in percent.
     asset : str
-        The asset's key.
+        The asset's key (the keys joined by commas for a stack).
     """
 
     name: str
@@ -69,27 +91,92 @@ class StacScene:
 def stac_scene(item, asset=DEFAULT_ASSET):
     """The :class:`StacScene` of a pystac item (or a StacScene, unchanged).
 
+    Parameters
+    ----------
+    item : pystac.Item or StacScene
+    asset : str or sequence of str, default="visual"
+        The asset to scan, or one asset per band (``"red,green,blue,nir"``
+        or a tuple), found by key or ``eo:bands`` name (see the module).
+
     Raises
     ------
     ValueError
-        If the item has no asset ``asset``; the message lists those it has.
+        If the item lacks an asset; the message lists those it has.
     """
     if isinstance(item, StacScene):
         return item
-    if asset not in item.assets:
-        raise ValueError(f"STAC item {item.id} has no asset {asset!r}; it has "
-                         f"{', '.join(sorted(item.assets)) or 'none'} (choose one with "
-                         "--asset / ScanSettings(asset=...)).")
-    properties = {**item.properties, **item.assets[asset].extra_fields}
+    keys = [k.strip() for k in asset.split(",")] if isinstance(asset, str) else list(asset)
+    assets = [_find_asset(item, key) for key in keys]
+    properties = {**item.properties, **assets[0].extra_fields}
     when = item.datetime or item.common_metadata.start_datetime
     when = pd.NaT if when is None else pd.Timestamp(when)
     if when is not pd.NaT and when.tzinfo is not None:
         when = when.tz_convert("UTC").tz_localize(None)
-    mask = item.assets.get(MASK_ASSET)
-    return StacScene(name=item.id, href=_href(item.assets[asset]), datetime=when,
+    mask = next((a for k in MASK_ASSETS for key, a in item.assets.items()
+                 if key.lower() == k), None)
+    scaling = [_raster_band(a) for a in assets]
+    href = _href(assets[0])
+    if len(assets) > 1 or any(s[0] is not None or s[1] is not None for s in scaling):
+        scales, offsets, nodata = zip(*scaling, strict=True)
+        href = stack_vrt([_href(a) for a in assets], descriptions=keys, scales=scales,
+                         offsets=offsets, nodata=nodata, name=item.id,
+                         acquired=None if when is pd.NaT else when.isoformat(),
+                         grids=[_grid(item, a) for a in assets], tags=_product_tags(item))
+    return StacScene(name=item.id, href=href, datetime=when,
                      resolution=_resolution(properties), cloud_cover=properties.get(
                          "eo:cloud_cover"), mask=None if mask is None else _href(mask),
-                     asset=asset)
+                     asset=",".join(keys))
+
+
+def _find_asset(item, key):
+    """The asset ``key`` of ``item``: by key, any case, or by its eo:bands names."""
+    if key in item.assets:
+        return item.assets[key]
+    names = band_aliases(key)
+    for name, found in item.assets.items():
+        bands = found.extra_fields.get("eo:bands") or found.extra_fields.get("bands") or []
+        own = {name.lower()} | {str(b.get(field, "")).lower() for b in bands
+                                for field in ("name", "common_name", "eo:common_name")}
+        if own & set(names) and (name.lower() in names or len(bands) == 1):
+            return found
+    raise ValueError(f"STAC item {item.id} has no asset {key!r}; it has "
+                     f"{', '.join(sorted(item.assets)) or 'none'} (choose with "
+                     "--asset / ScanSettings(asset=...), e.g. 'red,green,blue,nir').")
+
+
+def _raster_band(asset):
+    """(scale, offset, nodata) of a single-band asset's ``raster:bands`` (None: unsaid)."""
+    bands = asset.extra_fields.get("raster:bands") or [{}]
+    first = bands[0] if len(bands) == 1 else {}
+    return first.get("scale"), first.get("offset"), first.get("nodata")
+
+
+def _product_tags(item):
+    """ESA's processing baseline (``s2:processing_baseline``) as a tag, for the offset."""
+    baseline = item.properties.get("s2:processing_baseline")
+    return {} if baseline is None else {"PROCESSING_BASELINE": str(baseline)}
+
+
+def _grid(item, asset):
+    """A band asset's grid from its STAC fields (None when one is missing).
+
+    Earth Search items carry ``proj:shape``, ``proj:transform``,
+    ``proj:epsg`` (or ``proj:code``) and ``raster:bands`` ``data_type`` and
+    ``scale``; with them a remote band file need not be opened to list it.
+    """
+    from affine import Affine
+    from rasterio.crs import CRS
+
+    fields = {**item.properties, **asset.extra_fields}
+    shape, transform = fields.get("proj:shape"), fields.get("proj:transform")
+    code = fields.get("proj:code") or (f"EPSG:{fields['proj:epsg']}"
+                                       if fields.get("proj:epsg") else None)
+    bands = asset.extra_fields.get("raster:bands") or [{}]
+    dtype, scale = bands[0].get("data_type"), bands[0].get("scale")
+    if not (shape and transform and len(transform) >= 6 and code and dtype and scale):
+        return None
+    return {"height": int(shape[0]), "width": int(shape[1]), "crs": CRS.from_user_input(code),
+            "transform": Affine(*transform[:6]), "dtype": dtype}
 
 
 def _href(asset):

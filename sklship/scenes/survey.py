@@ -11,97 +11,25 @@ tables are the same as from one process. Scene files must be readable at the
 same path by every worker.
 """
 
+import logging
+import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from .._validation import validate_parameter_constraints
-from .export import COUNT_COLUMNS, DETECTION_COLUMNS, concat_tables, result_tables
+import pandas as pd
 
-__all__ = ["ScanSettings", "iter_scans", "scan_scenes"]
+from .._io import remove_leftovers
+from .export import ScanFolder, provenance
+from .scan import is_stac_item, scan_scene
+from .settings import ScanSettings
+from .sources import open_scene
+from .stac import StacScene, stac_scene
+from .tables import COUNT_COLUMNS, DETECTION_COLUMNS, concat_tables, result_tables
 
+__all__ = ["ScanSettings", "SurveyReport", "iter_scans", "scan_scenes", "scan_to_folder"]
 
-@dataclass(frozen=True)
-class ScanSettings:
-    """The settings of a scan, checked once, shared by every scene of a survey.
-
-    Each field is the :func:`~sklship.scenes.scan.scan_scene` parameter of
-    the same name, with its default; None means "the scan's own default"
-    (see there).
-
-    Parameters
-    ----------
-    stride, threshold, min_distance, min_neighbors, smoothing, \
-candidate_threshold, engine, tile_size, batch_size, bands, scale, aoi, \
-date_pattern, resolution, mask
-        See :func:`~sklship.scenes.scan.scan_scene`. A STAC scene's own
-        resolution and ``udm2`` mask are used where these are None.
-    asset : str, default="visual"
-        The asset of STAC items to scan (see :mod:`sklship.scenes.stac`).
-
-    Raises
-    ------
-    sklearn.utils._param_validation.InvalidParameterError
-        (a ValueError) for a value out of range, naming the field.
-
-    Examples
-    --------
-    >>> from sklship.scenes import ScanSettings
-    >>> ScanSettings(stride=8, threshold=0.6).scan_params()["stride"]
-    8
-    """
-
-    stride: int | None = None
-    threshold: float | None = None
-    min_distance: float | None = None
-    min_neighbors: int | None = None
-    smoothing: int | None = None
-    candidate_threshold: float | None = None
-    engine: str = "auto"
-    tile_size: int = 1024
-    batch_size: int = 1024
-    bands: tuple | None = None
-    scale: tuple | str | None = None
-    aoi: object = None
-    date_pattern: str | None = None
-    resolution: float | None = None
-    mask: object = None
-    asset: str = "visual"
-
-    def __post_init__(self):
-        from .scan import SETTING_CONSTRAINTS
-
-        validate_parameter_constraints({**SETTING_CONSTRAINTS, "asset": [str]},
-                                       asdict(self), caller_name="ScanSettings")
-        if self.bands is not None:
-            object.__setattr__(self, "bands", tuple(int(b) for b in self.bands))
-
-    def scan_params(self):
-        """The settings as keyword arguments of :func:`~sklship.scenes.scan.scan_scene`."""
-        params = asdict(self)
-        del params["asset"]
-        return params
-
-    def resolved(self, estimator):
-        """The settings a scan with ``estimator`` actually uses, JSON-ready.
-
-        Defaults that depend on the model (stride, threshold, neighbour rule,
-        smoothing, suppression radius) are resolved as
-        :func:`~sklship.scenes.scan.scan_scene` resolves them
-        (:func:`~sklship.scenes.defaults.resolve_defaults`).
-        """
-        from ..evaluation.thresholds import fitted_network
-        from .defaults import resolve_defaults
-        from .resolution import model_chip_resolution
-
-        resolved = resolve_defaults(
-            estimator, None, self.stride, self.threshold, self.min_distance,
-            self.min_neighbors, self.smoothing, self.candidate_threshold)
-        return {**resolved, "engine": self.engine, "asset": self.asset,
-                "resolution": self.resolution,
-                "model_resolution": model_chip_resolution(fitted_network(estimator)),
-                "bands": None if self.bands is None else list(self.bands),
-                "scale": self.scale if self.scale is None or isinstance(self.scale, str)
-                else [float(v) for v in self.scale]}
+log = logging.getLogger("sklship")
 
 
 def scan_scenes(estimator, scenes, *, client=None, settings=None):
@@ -176,57 +104,192 @@ def iter_scans(estimator, scenes, *, client=None, settings=None):
         Warnings raised while scanning it.
     """
     scenes = list(scenes)
-    settings = ScanSettings() if settings is None else settings
-    scan_params = {**settings.scan_params(), "asset": settings.asset}
+    settings = ScanSettings.of(settings)
     if client is None:
         for index, scene in enumerate(scenes):
-            yield (index, *_scan_or_error(estimator, scene, scan_params))
+            yield (index, *_scan_or_error(estimator, scene, settings))
         return
     from dask.distributed import as_completed
 
     model = client.scatter(estimator, broadcast=True)
-    futures = {client.submit(_scan_or_error, model, scene, scan_params, pure=False):
+    futures = {client.submit(_scan_or_error, model, scene, settings, pure=False):
                index for index, scene in enumerate(scenes)}
     for future in as_completed(futures):
         yield (futures[future], *future.result())
 
 
-def _scan_or_error(estimator, scene, scan_params):
+def _scan_or_error(estimator, scene, settings):
     """(result, None, warnings) or (None, error, warnings): runs on Dask workers too."""
-    from .scan import scan_scene
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         try:
-            result, error = _scan_one(scan_scene, estimator, scene, dict(scan_params)), None
+            result, error = scan_scene(estimator, scene, settings), None
         except (OSError, ValueError) as exc:
             result, error = None, exc
     messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     return result, error, messages
 
 
-def _scan_one(scan_scene, estimator, scene, params):
-    """Scan a file, an array or a STAC item (pystac or :class:`~.stac.StacScene`)."""
-    asset = params.pop("asset", "visual")
-    if not _is_stac(scene):
-        return scan_scene(estimator, scene, **params)
-    from .stac import stac_scene
+# ------------------------------------------------------------------ a folder
+@dataclass
+class SurveyReport:
+    """What :func:`scan_to_folder` did.
 
-    item = stac_scene(scene, asset)
-    if params["resolution"] is None:
-        params["resolution"] = item.resolution
-    if params["mask"] is None:
-        params["mask"] = item.mask or False
-    result = scan_scene(estimator, item.href, **params)
-    result.scene_name, result.datetime = item.name, item.datetime
-    return result
+    Attributes
+    ----------
+    path : pathlib.Path
+        The output folder.
+    names : list of str
+        Every scene's name, in order.
+    scanned, skipped : list of str
+        Scenes scanned now; scenes done in an earlier run and not scanned again.
+    failed : dict of str to str
+        Scenes that could not be scanned, with the first line of why.
+    excluded : list of pathlib.Path
+        Files given as scenes that are usable-data masks (``*udm2*``): used
+        beside their scenes, never scanned as scenes.
+    removed : list of pathlib.Path
+        Temporary files of an interrupted run, removed on start.
+    messages : list of (str, str)
+        ``(scene, warning)`` raised while scanning.
+    detections, counts : pandas.DataFrame or None
+        The combined tables of every scene done (None when none is).
+    record : dict or None
+        How the scan was made (``run.json``, :func:`~.export.provenance`).
+    seconds : float
+        Wall time of the scans.
+    """
+
+    path: Path
+    names: list
+    scanned: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    failed: dict = field(default_factory=dict)
+    excluded: list = field(default_factory=list)
+    removed: list = field(default_factory=list)
+    messages: list = field(default_factory=list)
+    detections: pd.DataFrame = field(default=None, repr=False)
+    counts: pd.DataFrame = field(default=None, repr=False)
+    record: dict = field(default=None, repr=False)
+    seconds: float = 0.0
 
 
-def _is_stac(scene):
-    import sys
+def scan_to_folder(estimator, scenes, out, *, settings=None, client=None, overwrite=False,
+                   model_file=None, true_positions=None, progress=False, on_scene=None):
+    """Scan scenes into a folder, restartably: tables, GeoJSON, overlays and run.json.
 
-    from .stac import StacScene
+    Everything ``sklship scan`` does to its output folder. On start it
+    removes the temporary files a killed run left behind
+    (:func:`sklship._io.remove_leftovers`); scenes with results in
+    ``out/scenes/`` are skipped unless ``overwrite``; each scene's tables and
+    overlay are written as it finishes (see :class:`~.export.ScanFolder`), so
+    an interrupted survey resumes where it stopped; a scene that fails is
+    recorded and the others go on; then the combined ``detections.csv``,
+    ``counts.csv``, ``detections.geojson`` and ``run.json`` are written over
+    every scene done, now or before.
 
-    pystac = sys.modules.get("pystac")  # a pystac item means pystac is imported
-    return isinstance(scene, StacScene) or (pystac is not None
-                                            and isinstance(scene, pystac.Item))
+    Parameters
+    ----------
+    estimator : fitted classifier
+        As for :func:`~sklship.scenes.scan.scan_scene`.
+    scenes : sequence or dict
+        Scene files, STAC items (pystac or :class:`~.stac.StacScene`), named
+        by their file names without ending or item ids; or a dict of names
+        to scenes (also arrays). Files whose names contain ``udm2`` are
+        usable-data masks and are not scanned.
+    out : str or os.PathLike
+        The output folder; created when missing.
+    settings : ScanSettings or None, default=None
+        How to scan every scene; None takes the defaults.
+    client : dask.distributed.Client or None, default=None
+        Scan on this Dask cluster (see :func:`iter_scans`).
+    overwrite : bool, default=False
+        Scan scenes again that the folder holds results for.
+    model_file : str, os.PathLike or None, default=None
+        The file ``estimator`` was loaded from, recorded in ``run.json``.
+    true_positions : dict of str to array-like or None, default=None
+        Known ship positions (row, col) per scene, marked on its overlay.
+    progress : bool, default=False
+        A progress bar over the scenes (needs ``tqdm``; only on a terminal).
+    on_scene : callable or None, default=None
+        Called as ``on_scene(name, result)`` after each scene is written
+        (``result`` is a :class:`~.scan.ScanResult`), e.g. to print its count.
+
+    Returns
+    -------
+    report : SurveyReport
+
+    Raises
+    ------
+    ValueError
+        If two scenes have the same name (the message names them).
+    OSError
+        If the folder or a file in it cannot be written.
+    """
+    settings = ScanSettings.of(settings)
+    scenes, excluded = _named_scenes(scenes)
+    folder = ScanFolder(out)
+    report = SurveyReport(folder.path, list(scenes), excluded=excluded,
+                          removed=remove_leftovers(folder.path)
+                          + remove_leftovers(folder.scenes))
+    todo = [name for name in scenes if overwrite or not folder.done(name)]
+    report.skipped = [name for name in scenes if name not in todo]
+    start = time.perf_counter()
+    results = iter_scans(estimator, [scenes[name] for name in todo], client=client,
+                         settings=settings)
+    if progress:
+        from tqdm.auto import tqdm
+
+        # disable=None: only on a terminal, never into a log file.
+        results = tqdm(results, total=len(todo), desc="scan", unit="scene", disable=None)
+    for index, result, error, messages in results:
+        name = todo[index]
+        report.messages += [(name, message) for message in messages]
+        if error is not None:
+            report.failed[name] = str(error).splitlines()[0]
+            continue
+        _write_scene(folder, name, result, scenes[name], (true_positions or {}).get(name),
+                     settings.asset)
+        report.scanned.append(name)
+        if on_scene is not None:
+            on_scene(name, result)
+    report.seconds = time.perf_counter() - start
+    done = [name for name in scenes if name not in report.failed]
+    if done:
+        report.record = provenance(estimator, settings, model_file=model_file,
+                                   seconds=report.seconds)
+        report.detections, report.counts = folder.combine(done, report.record)
+    return report
+
+
+def _named_scenes(scenes):
+    """``{name: scene}`` and the mask files left out; refuses names given twice."""
+    if isinstance(scenes, dict):
+        return dict(scenes), []
+    kept, excluded, names = [], [], []
+    for scene in scenes:
+        if is_stac_item(scene):
+            names.append(scene.name if isinstance(scene, StacScene) else scene.id)
+        elif "udm2" in Path(scene).stem.lower():  # a glob of scenes/* matches their masks
+            excluded.append(Path(scene))
+            continue
+        else:
+            names.append(Path(scene).stem)
+        kept.append(scene)
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"scenes must have different names; several are called "
+                         f"{', '.join(twice)}.")
+    return dict(zip(names, kept, strict=True)), excluded
+
+
+def _write_scene(folder, name, result, scene, ships, asset):
+    """A scene's tables and its overlay, drawn on an overview of the scene."""
+    if result.crs is None:
+        log.warning(f"{name} has no CRS: its detections have pixel row/col "
+                    "only (no x, y, lon, lat)")
+    if is_stac_item(scene):
+        scene = stac_scene(scene, asset).href
+    with open_scene(scene, bands=result.bands, scale=result.scale) as source:
+        picture = source.overview()[0]
+    folder.write_scene(name, result, picture, true_positions=ships)

@@ -419,3 +419,29 @@ def test_compare_defaults_are_the_book_models_on_80_pixel_chips():
     args = _parser().parse_args(["compare"])
     assert args.models == ["baseline", "dense", "cnn"]
     assert args.image_size == 80 and args.data is None
+
+
+def test_scan_command_lines_from_before_parse_to_the_same_settings(tmp_path):
+    # Every flag 'sklship scan' had at eb02d23, now generated from ScanSettings.
+    from sklship.cli import _parser
+    from sklship.cli.scenes import _settings
+
+    argv = ["scan", "model.sklship", "a.tif", "b.tif", "--bands", "3,2,1", "--scale",
+            "0,3000", "--resolution", "3.5", "--mask", "clouds.tif", "--asset", "analytic",
+            "--max-cloud", "20", "--date-pattern", r"(?P<year>\d{4})", "--overwrite",
+            "--stride", "8", "--threshold", "0.6", "--min-neighbors", "2", "--smoothing",
+            "3", "--candidate-threshold", "0.2", "--scene-size", "64", "--n-ships", "2",
+            "--n-samples", "40", "--image-size", "16", "--epochs", "1", "--seed", "3",
+            "--out", str(tmp_path), "--no-progress"]
+    args = _parser().parse_args(argv)
+    settings = _settings(args)
+    assert [str(f) for f in args.files] == ["model.sklship", "a.tif", "b.tif"]
+    assert (settings.bands, settings.scale, settings.resolution, str(settings.mask),
+            settings.asset, settings.date_pattern) == (
+        (3, 2, 1), (0.0, 3000.0), 3.5, "clouds.tif", "analytic", r"(?P<year>\d{4})")
+    assert (settings.stride, settings.threshold, settings.min_neighbors, settings.smoothing,
+            settings.candidate_threshold) == (8, 0.6, 2, 3, 0.2)
+    assert (args.max_cloud, args.overwrite, args.scene_size, args.n_ships, args.n_samples,
+            args.image_size, args.epochs, args.seed, args.progress) == (
+        20.0, True, 64, 2, 40, 16, 1, 3, False)
+    assert settings.progress is False and settings.tile_size == 1024

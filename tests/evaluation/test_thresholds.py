@@ -171,3 +171,32 @@ def test_errors_name_the_problem(fitted):
                                       response_method="decision_function")
     with pytest.raises(ValueError, match="must threshold probabilities"):
         decision_threshold(margin)
+
+
+def test_unwrapping_helpers_live_with_the_estimators_and_keep_their_old_home():
+    from sklship.estimators import unwrap
+    from sklship.evaluation import thresholds
+
+    for name in ("decision_threshold", "fitted_network", "probability_estimator",
+                 "DEFAULT_THRESHOLD"):
+        assert getattr(thresholds, name) is getattr(unwrap, name)
+
+
+def test_thresholded_labels_cut_where_the_model_says_or_where_asked():
+    from sklearn.dummy import DummyClassifier
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    from sklship.estimators.unwrap import thresholded_labels
+
+    X, y = np.zeros((4, 1)), np.array(["no", "ship", "no", "ship"])
+    proba = np.array([[0.9, 0.1], [0.35, 0.65], [0.5, 0.5], [0.2, 0.8]])
+    cut = FixedThresholdClassifier(DummyClassifier(), threshold=0.7).fit(X, y)
+    probability, labels = thresholded_labels(cut, proba)
+    np.testing.assert_array_equal(probability, [0.1, 0.65, 0.5, 0.8])
+    assert labels.tolist() == ["no", "no", "no", "ship"]
+    assert thresholded_labels(cut, proba, 0.5)[1].tolist() == ["no", "ship", "ship", "ship"]
+    three = DummyClassifier().fit(np.zeros((3, 1)), ["a", "b", "c"])
+    probability, labels = thresholded_labels(three, np.array([[0.2, 0.5, 0.3]]))
+    assert probability.tolist() == [0.5] and labels.tolist() == ["b"]
+    with pytest.raises(ValueError, match="threshold needs a binary model; this one has 3"):
+        thresholded_labels(three, np.array([[0.2, 0.5, 0.3]]), 0.5)

@@ -6,6 +6,7 @@ import logging
 import numpy as np
 import pytest
 from pyproj import Transformer
+from shapely.geometry import Point
 
 from sklship.scenes.masks import find_udm2
 from sklship.scenes.scan import scan_scene
@@ -125,3 +126,15 @@ def test_overlay_draws_areas_and_masked_parts(scene, write_geotiff, model):
         assert xs.min() == pytest.approx(0, abs=0.5) and xs.max() == pytest.approx(64, abs=0.5)
     finally:
         plt.close(display.figure_)
+
+
+def test_a_mask_or_aoi_file_that_is_not_geojson_names_what_it_is(scene, tmp_path, model):
+    # The mask and the AOI readers share their code, not the name of what they read.
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json")
+    with pytest.raises(ValueError, match=r"^mask file .*bad\.json is not GeoJSON"):
+        scan_scene(model, scene, mask=bad)
+    with pytest.raises(ValueError, match=r"^AOI file .*bad\.json is not GeoJSON"):
+        scan_scene(model, scene, aoi=bad)
+    with pytest.raises(ValueError, match="^mask is not GeoJSON polygons: area 1 is a Point"):
+        scan_scene(model, scene, mask=[Point(-117, 33.4)])

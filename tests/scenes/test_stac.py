@@ -91,3 +91,20 @@ def test_cli_scan_stac_reports_skipped_and_unreadable(catalog, tmp_path, capsys)
     counts = pd.read_csv(out / "counts.csv")
     assert list(counts["scene"]) == ["a"] and "clear_fraction" in counts
     assert json.loads((out / "run.json").read_text())["asset"] == "visual"
+
+
+def test_scan_to_folder_takes_items_and_single_scans_too(catalog, bright_centre, tmp_path):
+    from sklship.scenes.scan import scan_scene
+    from sklship.scenes.survey import scan_to_folder
+
+    items = list(pystac.read_file(str(catalog)).get_items(recursive=True))
+    settings = ScanSettings(stride=2, engine="batched")
+    report = scan_to_folder(bright_centre(), items, tmp_path / "out", settings=settings)
+    assert report.scanned == ["a", "b", "c"] and not report.failed
+    assert report.counts["count"].tolist() == [2, 3, 3]
+    assert {p.name for p in (tmp_path / "out").glob("*_scan.png")} == {
+        "a_scan.png", "b_scan.png", "c_scan.png"}
+    # scan_scene takes an item itself: its asset, date, resolution and udm2 mask.
+    result = scan_scene(bright_centre(), items[0], settings)
+    assert (result.scene_name, result.count) == ("a", 2)
+    assert result.datetime == pd.Timestamp(DATES[0]).tz_localize(None)

@@ -1,0 +1,237 @@
+"""Bands by name, and pixel values as surface reflectance.
+
+Bands by name
+    ``bands=("red", "green", "blue", "nir")`` picks bands by the file's band
+    descriptions (rasterio's ``descriptions``), case-insensitively; each
+    name also matches its Sentinel-2 band ids (:data:`BAND_ALIASES`: red is
+    B04, green B03, blue B02, nir B08), and ``"B04"`` matches a band
+    described as red.
+
+Reflectance
+    ``scale="reflectance"`` gives float32 surface reflectance, value x
+    scale + offset per band (0 to about 1, not clipped at 1). Scale and
+    offset come from, first found wins:
+
+    1. the caller: ``reflectance=(scale, offset)``, or one pair per band;
+    2. the file's own band scales and offsets (GDAL's, rasterio's
+       ``scales`` and ``offsets``) when they are not 1 and 0. A STAC item's
+       ``raster:bands`` are written there by :mod:`sklship.scenes.stac`, so
+       they come first for STAC scenes;
+    3. known product conventions in the file's tags:
+
+       - Sentinel Hub's 16-bit export (the sen2ships files): a tag
+         ``VALUE_SCALE`` saying ``surface reflectance * 65535`` -> 1/65535,
+         no offset;
+       - ESA's Level-2A metadata: ``BOA_QUANTIFICATION_VALUE`` (10000) and
+         ``BOA_ADD_OFFSET`` (-1000 from processing baseline 04.00, January
+         2022); a ``PROCESSING_BASELINE`` >= 04.00 without an offset tag
+         implies -1000.
+
+    Anything else is a one-line ValueError that says what to pass.
+    In 16-bit reflectance products 65535 flags saturated or clipped pixels
+    (ESA's SATURATED value, Sentinel Hub's clip): :data:`SATURATED`; such
+    pixels count as not valid.
+"""
+
+import re
+from numbers import Integral, Real
+
+import numpy as np
+
+__all__ = ["BAND_ALIASES", "REFLECTANCE", "SATURATED", "band_aliases", "band_indexes",
+           "check_band_range", "check_bands", "check_reflectance", "check_reflectance_scale",
+           "is_band_names", "reflectance_scaling"]
+
+#: Other names of the common bands (lower case): Sentinel-2 band ids.
+BAND_ALIASES = {
+    "red": ("red", "b04", "b4"),
+    "green": ("green", "b03", "b3"),
+    "blue": ("blue", "b02", "b2"),
+    "nir": ("nir", "b08", "b8"),
+}
+#: The ``scale`` that returns surface reflectance (float32) instead of 8 bits.
+REFLECTANCE = "reflectance"
+#: Value that flags saturated or clipped pixels, by dtype of 16-bit reflectance.
+SATURATED = {np.dtype(np.uint16): 65535}
+_VALUE_SCALE = re.compile(r"reflectance\s*[*x\u00d7]\s*(\d+(?:\.\d*)?)", re.IGNORECASE)
+_QUANTIFICATION = ("BOA_QUANTIFICATION_VALUE", "QUANTIFICATION_VALUE")
+_ESA_OFFSET = -1000.0  # BOA_ADD_OFFSET from processing baseline 04.00 on
+
+
+def check_bands(bands):
+    """``bands`` as a tuple of 1-based numbers or of names (None stays None)."""
+    if bands is None:
+        return None
+    if is_band_names(bands):
+        return tuple(bands)
+    if isinstance(bands, (str, bytes)) or not all(
+            isinstance(b, Integral) and not isinstance(b, bool) for b in bands):
+        raise TypeError(f"bands must be a sequence of 1-based band numbers, e.g. "
+                        f"(3, 2, 1), or of band names, e.g. ('red', 'green', 'blue'); "
+                        f"got {bands!r}.")
+    bands = tuple(int(b) for b in bands)
+    if not bands:
+        raise ValueError("bands must name at least one band; got ().")
+    return bands
+
+
+def check_band_range(bands, count, what):
+    """A ValueError naming ``what`` when a 1-based band number is not in 1..count."""
+    wrong = [b for b in bands if not 1 <= b <= count]
+    if wrong:
+        raise ValueError(f"bands={bands} is out of range for {what}, which has {count} "
+                         f"band{'s' if count != 1 else ''} (numbered 1 to {count}); "
+                         f"got {', '.join(map(str, wrong))}.")
+
+
+def is_band_names(bands):
+    """Whether ``bands`` is a non-empty sequence of band names (strings)."""
+    return (bands is not None and not isinstance(bands, (str, bytes))
+            and len(bands) > 0 and all(isinstance(b, str) for b in bands))
+
+
+def band_aliases(name):
+    """The lower-case names of band ``name`` (itself and its :data:`BAND_ALIASES`)."""
+    name = name.strip().lower()
+    for group in BAND_ALIASES.values():
+        if name in group:
+            return group
+    return (name,)
+
+
+def band_indexes(names, descriptions, what):
+    """The 1-based band numbers of ``names`` among ``descriptions``.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Band names, e.g. ``("red", "green", "blue", "nir")`` or ``("B04", ...)``.
+    descriptions : sequence of str or None
+        The file's band descriptions, band 1 first.
+    what : str
+        The scene, for messages.
+
+    Returns
+    -------
+    indexes : tuple of int
+
+    Raises
+    ------
+    ValueError
+        If a name matches no band (the message names the scene, the band and
+        the descriptions it has) or several.
+    """
+    own = [(d or "").strip().lower() for d in descriptions]
+    indexes = []
+    for name in names:
+        found = [i + 1 for i, d in enumerate(own) if d and d in band_aliases(name)]
+        if len(found) != 1:
+            has = ", ".join(repr(d) for d in descriptions) if any(own) else "none"
+            problem = "no band" if not found else f"{len(found)} bands"
+            raise ValueError(f"{what} has {problem} described as {name!r} (band "
+                             f"descriptions: {has}); pass bands as 1-based numbers, e.g. "
+                             "bands=(1, 2, 3, 4) (command line: --bands 1,2,3,4).")
+        indexes.append(found[0])
+    return tuple(indexes)
+
+
+def check_reflectance(reflectance, count):
+    """``reflectance`` as (scales, offsets) float arrays of ``count`` bands, or None.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If it is not (scale, offset) or one such pair per band.
+    """
+    if reflectance is None:
+        return None
+    pairs = np.asarray(reflectance, dtype=object)
+    if pairs.shape == (2,) and all(isinstance(v, Real) for v in pairs):
+        pairs = np.tile(pairs, (count, 1))
+    try:
+        pairs = np.asarray(pairs.tolist(), dtype=np.float64)
+    except (TypeError, ValueError):
+        pairs = np.empty(0)
+    if pairs.shape != (count, 2) or not np.isfinite(pairs).all() or (pairs[:, 0] == 0).any():
+        raise ValueError(f"reflectance must be (scale, offset) with reflectance = value * "
+                         f"scale + offset, scale != 0, or one such pair for each of the "
+                         f"{count} bands; got {reflectance!r}.")
+    return pairs[:, 0], pairs[:, 1]
+
+
+def check_reflectance_scale(scale, reflectance):
+    """``scale``, or "reflectance" when ``reflectance`` is given; a ValueError on a clash."""
+    if reflectance is not None and scale not in (None, REFLECTANCE):
+        raise ValueError(f"reflectance=(scale, offset) goes with scale='reflectance' "
+                         f"(or None); got scale={scale!r}.")
+    return REFLECTANCE if reflectance is not None else scale
+
+
+def reflectance_scaling(explicit, scales, offsets, tags, what):
+    """Scale and offset to reflectance of each chosen band, and where they come from.
+
+    Parameters
+    ----------
+    explicit : (ndarray, ndarray) or None
+        The caller's, from :func:`check_reflectance`.
+    scales, offsets : sequence of float
+        The file's own, one per chosen band.
+    tags : list of dict
+        The file's tags: the dataset's first, then one dict per chosen band.
+    what : str
+        The scene, for messages.
+
+    Returns
+    -------
+    scale, offset : ndarray of float32, one per chosen band
+    origin : str
+        "argument", "file" or the product convention found.
+
+    Raises
+    ------
+    ValueError
+        If nothing says the scale (the message says what to pass).
+    """
+    if explicit is not None:
+        found, origin = explicit, "argument"
+    elif any(s != 1 or o != 0 for s, o in zip(scales, offsets, strict=True)):
+        found, origin = (np.asarray(scales, float), np.asarray(offsets, float)), "file"
+    else:
+        found, origin = _convention(tags, what)
+    if found is None:
+        raise ValueError(f"{what} does not say the scale of its reflectance; pass "
+                         "reflectance=(scale, offset), e.g. (1e-4, -0.1) for ESA L2A "
+                         "from baseline 04.00 or (1/65535, 0) for Sentinel Hub's 16-bit "
+                         "export (reflectance = value * scale + offset).")
+    scale, offset = (np.broadcast_to(np.asarray(v, np.float32), (len(scales),))
+                     for v in found)
+    return scale, offset, origin
+
+
+def _convention(tags, what):
+    """(scale, offset) from a known product's tags and its name, or (None, None)."""
+    merged = {key.upper(): value for group in tags for key, value in group.items()}
+    match = _VALUE_SCALE.search(merged.get("VALUE_SCALE", ""))
+    if match:
+        return (1 / float(match.group(1)), 0.0), "VALUE_SCALE tag"
+    quantification = next((merged[k] for k in _QUANTIFICATION if k in merged), None)
+    baseline = merged.get("PROCESSING_BASELINE")
+    if quantification is None and baseline is None:
+        return None, None
+    band_offsets = [group.get("BOA_ADD_OFFSET") for group in tags[1:]]
+    named = {v for k, v in merged.items() if k.startswith("BOA_ADD_OFFSET")}
+    try:
+        quantification = float(quantification or 10000)
+        if band_offsets and all(v is not None for v in band_offsets):
+            offset = np.asarray(band_offsets, float)
+        elif len(named) == 1:
+            offset = float(named.pop())
+        else:  # ESA added -1000 from processing baseline 04.00 on
+            offset = _ESA_OFFSET if baseline is not None and float(baseline) >= 4 else 0.0
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} has unreadable reflectance tags ({exc}); pass "
+                         "reflectance=(scale, offset).") from None
+    if len(named) > 1 and not isinstance(offset, np.ndarray):
+        raise ValueError(f"{what} has several BOA_ADD_OFFSET values {sorted(named)} and "
+                         "none per band; pass reflectance=(scale, offset) per band.")
+    return (1 / quantification, np.asarray(offset) / quantification), "ESA L2A tags"
