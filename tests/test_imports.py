@@ -14,7 +14,8 @@ ROOT = Path(sklship.__file__).parent
 #: module imports from its own floor or those below, never from above.
 SCENE_FLOORS = {
     "leaves": {"grid", "tables"},
-    "input": {"bands", "dates", "footprint", "stack", "dataarray", "sources", "stac", "masks",
+    "input": {"bands", "dates", "footprint", "stack", "source_base", "dataarray", "sources",
+              "stac", "masks",
               "resolution", "geo"},
     "detection": {"suppression", "convolutional", "engines", "defaults", "settings",
                   "scan"},

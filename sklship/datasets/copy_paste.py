@@ -61,7 +61,7 @@ def ship_cutouts(images, *, tolerance=WATER_TOLERANCE, min_pixels=150, max_fract
         sizes = ndimage.sum(differs, labels, range(1, n + 1))
         # Nearest the centre, larger regions slightly preferred.
         cost = [np.hypot(r - side / 2, c - side / 2) - 0.02 * size
-                for (r, c), size in zip(centres, sizes)]
+                for (r, c), size in zip(centres, sizes, strict=True)]
         mask = ndimage.binary_fill_holes(labels == 1 + int(np.argmin(cost)))
         mask = ndimage.binary_dilation(mask, iterations=2)
         edge = mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any()

@@ -18,8 +18,8 @@ not valid. Install with ``pip install sklship[xarray]``.
 import numpy as np
 import pandas as pd
 
-from .bands import band_indexes, check_band_range, is_band_names
-from .sources import OVERVIEW_SIDE, REFLECTANCE, _Source
+from .bands import REFLECTANCE, band_indexes, check_band_range, is_band_names
+from .source_base import OVERVIEW_SIDE, _Source
 
 __all__ = ["DataArraySource"]
 
