@@ -1,10 +1,19 @@
 """Train the shipped PlanetScope model (``planetscope-3m``) from openly licensed data.
 
-Data: the ShipsNet chips (CC BY-SA 4.0, Planet Labs / ShipsNet), given with
-``--data`` (default ``../shared/data/shipsnet/shipsnet``), and ships cut
-out of its ship chips and pasted onto the water of its other chips
-(:mod:`sklship.datasets.copy_paste`), resized up to 1.6 times so that the
-longer hulls of container ships and tankers elsewhere are seen too.
+Data, all CC BY-SA 4.0 (Planet Labs / ShipsNet):
+
+- the ShipsNet chips, given with ``--data`` (default
+  ``../shared/data/shipsnet/shipsnet``);
+- ships cut out of its ship chips and pasted onto the water of its other
+  chips (:mod:`sklship.datasets.copy_paste`), resized up to 1.6 times so
+  that the longer hulls of container ships and tankers elsewhere are seen
+  too;
+- hard negatives from the three ShipsNet scenes (``--scenes``, default
+  ``../shared/data/scenes``, with their ``truth.json``): windows far from
+  every marked vessel that a first model scored 0.3 or more (piers, roofs,
+  quay edges), added twice
+  (:func:`sklship.evaluation.mining.fit_with_hard_negatives`). The model is
+  then fitted again from scratch with them.
 
 The network is :func:`sklship.recommended_model` with the same seed
 (``--seed``, default 0), so the same data gives the same model. The script
@@ -14,7 +23,7 @@ the package's ``sklship/shipped`` folder); the model card
 ``planetscope_3m.md`` is written by hand from the benchmark results
 (``benchmarks/bench_real_scenes.py``).
 
-Run: python scripts/train_planetscope.py [--data DIR] [--out DIR] [--seed 0]
+Run: python scripts/train_planetscope.py [--data DIR] [--scenes DIR] [--out DIR] [--seed 0]
 """
 
 import argparse
@@ -27,11 +36,17 @@ import numpy as np
 
 from sklship import load_shipsnet, recommended_model, save_model
 from sklship.datasets.copy_paste import paste_ships, ship_cutouts
+from sklship.evaluation.mining import fit_with_hard_negatives
+from sklship.evaluation.scoring import read_truth
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared" / "data"
 #: Pasted ship chips requested; about half find water to lie on.
 PASTED = 3000
+#: Smallest share of a pasted ship that lies on water.
+WATER_SHARE = 0.85
+#: Times each mined hard negative is added.
+REPEAT = 2
 DESCRIPTION = {
     "name": "planetscope-3m",
     "sensor": "PlanetScope (Dove), visual RGB",
@@ -39,7 +54,7 @@ DESCRIPTION = {
     "resolution": 3.0,
     "input": "uint8",
     "window": 80,
-    "scan": {},
+    "scan": {"threshold": 0.4},
     "licence": "Training data: ShipsNet (Planet Labs / ShipsNet), CC BY-SA 4.0.",
 }
 
@@ -47,6 +62,7 @@ DESCRIPTION = {
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=SHARED / "shipsnet" / "shipsnet")
+    parser.add_argument("--scenes", type=Path, default=SHARED / "scenes")
     parser.add_argument("--out", type=Path, default=HERE.parent / "sklship" / "shipped")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -56,12 +72,18 @@ def main():
     print(f"training chips: {len(chips.target):,} ShipsNet + {len(X) - len(chips.target):,} "
           f"pasted ships ({int(y.sum()):,} ships in all)")
     start = time.perf_counter()
-    model = recommended_model(random_state=args.seed).fit(X, y)
-    print(f"fitted in {time.perf_counter() - start:.0f} s")
+    truth = read_truth(args.scenes / "truth.json")
+    scenes = [(args.scenes / name, [marks["big"], marks["small"]])
+              for name, marks in truth.items()]
+    model = fit_with_hard_negatives(recommended_model(random_state=args.seed), X, y,
+                                    scenes, repeat=REPEAT)
+    print(f"fitted twice in {time.perf_counter() - start:.0f} s, "
+          f"{model.hard_negatives_} hard negatives from {sorted(truth)}")
     args.out.mkdir(parents=True, exist_ok=True)
     save_model(model, args.out / "planetscope_3m.sklship")
     description = dict(DESCRIPTION, code_version=_code_version(),
-                       training_chips=int(len(X)), seed=args.seed)
+                       training_chips=int(len(X)), hard_negatives=model.hard_negatives_,
+                       seed=args.seed)
     (args.out / "planetscope_3m.json").write_text(json.dumps(description, indent=2) + "\n")
     print(f"wrote {args.out / 'planetscope_3m.sklship'} "
           f"({(args.out / 'planetscope_3m.sklship').stat().st_size / 1e6:.2f} MB)")
@@ -71,7 +93,7 @@ def training_chips(chips, seed):
     """ShipsNet's chips plus pasted ships on its no-ship chips (labelled ship)."""
     ships = ship_cutouts(chips.images[chips.target == 1])
     pasted = paste_ships(ships, chips.images[chips.target == 0], PASTED,
-                         random_state=seed)
+                         water_share=WATER_SHARE, random_state=seed)
     X = np.concatenate([chips.images, pasted])
     y = np.concatenate([chips.target, np.ones(len(pasted), dtype=chips.target.dtype)])
     return X, y

@@ -33,7 +33,7 @@ from sklship.shipped.adapt import adapt_model
 folder = Path(tempfile.mkdtemp())
 truth = {}
 for k in range(3):
-    scene, ships = make_scene(320, 320, n_ships=4, n_distractors=3, random_state=10 + k)
+    scene, ships = make_scene(400, 400, n_ships=4, n_distractors=2, random_state=10 + k)
     Image.fromarray(scene).save(folder / f"port_{k}.png")
     truth[f"port_{k}.png"] = {"big": ships[["col", "row"]].to_numpy().tolist()}
 (folder / "truth.json").write_text(json.dumps(truth))
@@ -48,7 +48,7 @@ result.scores
 # %%
 # A fourth scene, unseen by both models
 # -------------------------------------
-scene, ships = make_scene(320, 320, n_ships=4, n_distractors=3, random_state=20)
+scene, ships = make_scene(400, 400, n_ships=4, n_distractors=2, random_state=20)
 marks = ships[["col", "row"]].to_numpy()
 for label, model in [("shipped", load_shipped_model("planetscope-3m")),
                      ("adapted", result.model)]:

@@ -1,4 +1,4 @@
-"""The ``sklship`` command: compare, train, predict, explain, search, scan and activity.
+"""The ``sklship`` command: compare, train, predict, explain, search, scan, activity, adapt.
 
 Argument parsing and printing only; the work, and every file written, is
 done by the library (:func:`~sklship.evaluation.compare.compare_models`,
@@ -19,7 +19,7 @@ import logging
 import os
 import sys
 
-from . import chips, scenes
+from . import adapt, chips, scenes
 from .arguments import CommandError, Parser, parents
 
 __all__ = ["main"]
@@ -97,4 +97,5 @@ def _parser():
     shared = parents()
     chips.add_parsers(commands, common, shared)
     scenes.add_parsers(commands, common, shared)
+    adapt.add_parser(commands, common)
     return parser

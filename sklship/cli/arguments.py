@@ -114,25 +114,28 @@ percent = bounded(float, "between 0 and 100", lambda value: 0 <= value <= 100)
 
 
 def band_list(text):
+    parts = [part.strip() for part in text.split(",")]
+    if all(part.isidentifier() for part in parts):  # names: red,green,blue,nir
+        return tuple(parts)
     try:
-        bands = tuple(int(part) for part in text.split(","))
+        bands = tuple(int(part) for part in parts)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected 1-based band numbers separated by commas, e.g. 3,2,1; got {text!r}"
-        ) from None
+            f"expected 1-based band numbers or band names separated by commas, e.g. "
+            f"3,2,1 or red,green,blue,nir; got {text!r}") from None
     if min(bands) < 1:
         raise argparse.ArgumentTypeError(f"band numbers start at 1; got {text!r}")
     return bands
 
 
 def scale_range(text):
-    if text == "percentile":
+    if text in ("percentile", "reflectance"):
         return text
     try:
         low, high = (float(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected LOW,HIGH (e.g. 0,3000) or 'percentile'; got {text!r}"
+            f"expected LOW,HIGH (e.g. 0,3000), 'percentile' or 'reflectance'; got {text!r}"
         ) from None
     if not low < high:
         raise argparse.ArgumentTypeError(f"LOW must be below HIGH; got {text!r}")

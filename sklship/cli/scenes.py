@@ -36,8 +36,10 @@ SCAN_DESCRIPTION = (
     "scene. Scenes are resampled to the model's chip resolution as they are read; a "
     "PlanetScope *_udm2.tif beside a scene masks its clouds, haze, shadow and snow. "
     "Scenes done before (DIR/scenes/) are skipped unless --overwrite, so an "
-    "interrupted run can be restarted. Without MODEL_FILE a CNN is trained on "
-    "synthetic chips first; without SCENE a synthetic scene is scanned.")
+    "interrupted run can be restarted. Without a model, the shipped model whose "
+    "ground resolution is nearest the scenes' scans them (PlanetScope 3 m, "
+    "Sentinel-2 10 m); with neither model nor SCENE, a CNN trained on synthetic "
+    "chips scans a synthetic scene (a demonstration).")
 
 ACTIVITY_DESCRIPTION = (
     "Turn counts.csv files of 'sklship scan' into a port-activity time series: "
@@ -56,11 +58,21 @@ def add_parsers(commands, common, parents):
 
 
 def _add_scan(commands, common, parents):
+    from ..shipped.registry import shipped_models
+
     scan = commands.add_parser(
         "scan", parents=[common, parents.dask], help="find and count ships in whole scenes",
         description=SCAN_DESCRIPTION)
-    scan.add_argument("files", nargs="*", type=Path, metavar="MODEL_FILE [SCENE ...]",
-                      help="a model saved by 'sklship train', then scene files")
+    scan.add_argument("files", nargs="*", type=Path, metavar="[MODEL_FILE] SCENE",
+                      help="scene files, after a model file saved by 'sklship train' "
+                      "or 'sklship adapt' (or give it with --model)")
+    scan.add_argument("--model", metavar="NAME|FILE",
+                      help="the model: a shipped model's name (" + ", ".join(
+                          shipped_models()) + ") or a model file (default: the shipped "
+                      "model whose ground resolution is nearest the scenes')")
+    scan.add_argument("--example", action="store_true",
+                      help="also scan the example scene that ships with sklship (Port "
+                      "of Long Beach, PlanetScope, CC BY-SA 4.0 Planet Labs / ShipsNet)")
     add_setting_flags(scan)
     scan.add_argument("--stac", type=Path, metavar="PATH",
                       help="scan the items of a local STAC catalog, collection, item or "
@@ -153,11 +165,15 @@ def _scan(args):
     import matplotlib
 
     matplotlib.use("Agg")
+    from ..scenes.stac import DEFAULT_ASSET
     from ..scenes.survey import scan_to_folder
 
-    model, model_file, size = _model(args)
-    settings = _settings(args)
-    scenes, failed = _stac_scenes(args, settings.asset, list(args.files[1:]))
+    files = _scene_files(args)
+    scenes, failed = _stac_scenes(args, args.asset or DEFAULT_ASSET, files)
+    model, model_file, size, asks = _model(args, scenes)
+    if asks.get("asset") and not args.asset and args.stac is not None:
+        scenes, failed = _stac_scenes(args, asks["asset"], files)
+    settings = _settings(args, asks)
     ships = None
     if not scenes and args.stac is None:
         scenes, ships = _synthetic_scene(args, size)
@@ -175,23 +191,63 @@ def _scan(args):
     _print_report(report, failed)
 
 
-def _model(args):
-    """The model to scan with, its file (or None) and its chip size (or None)."""
+def _scene_files(args):
+    """The scene files given (after a model file given first), and the example scene."""
+    files = list(args.files)
+    if args.model is None and files and _is_model_file(files[0]):
+        args.model = files.pop(0)  # the older form: sklship scan MODEL_FILE SCENE ...
+    if args.example:
+        from ..datasets.example import load_example_scene
+
+        files.append(load_example_scene())
+    return files
+
+
+def _is_model_file(path):
+    """Whether ``path`` is a saved model (joblib, or sklship's zip with its manifest)."""
+    import zipfile
+
+    if path.suffix == ".joblib":
+        return True
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "sklship.json" in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def _model(args, scenes):
+    """The model, its file or name, its chip size, and the settings it asks for.
+
+    No model and no scene: a CNN trained on synthetic chips (a demonstration).
+    No model: the shipped model for the scenes' resolution and bands.
+    """
     from ..estimators.unwrap import fitted_network
+    from ..shipped.registry import pick_for_scenes, shipped_models
 
-    if not args.files:
-        return _quick_model(args), None, args.image_size
-    model = load_estimator(args.files[0])
+    if args.model is None and not scenes and args.stac is None:
+        return _quick_model(args), None, args.image_size, {}
+    spec = (shipped_models().get(str(args.model)) if args.model is not None
+            else fitting(lambda: pick_for_scenes(scenes)))
+    if spec is not None:
+        log.info(f"Model: the shipped {spec.name!r} ({spec.sensor}, {spec.resolution:g} m).")
+        return spec.load(), spec.file, spec.window, {**spec.read_options, **spec.scan}
+    model = load_estimator(Path(args.model))
     shape = getattr(fitted_network(model), "input_shape_", None)
-    return model, args.files[0], None if shape is None else shape[0]
+    return model, Path(args.model), None if shape is None else shape[0], {}
 
 
-def _settings(args):
-    """The :class:`~sklship.scenes.settings.ScanSettings` of the flags given."""
+def _settings(args, asks):
+    """The :class:`~sklship.scenes.settings.ScanSettings` of the flags given.
+
+    ``asks``: what a shipped model's description asks for (bands, scale,
+    threshold, ...), under the flags given.
+    """
     from ..scenes.settings import ScanSettings
 
     given = {name: getattr(args, name) for name in ScanSettings.names()
              if name != "progress" and getattr(args, name, None) is not None}
+    given = {**{k: v for k, v in asks.items() if k in ScanSettings.names()}, **given}
     if "aoi" in given:  # read once here: a bad file is reported before any scan
         from ..scenes.geo import read_aoi
 

@@ -65,14 +65,6 @@ class ChipAugmentation(keras.layers.Layer):
     scale : float, default=0.0
         Zoom each chip about its centre by a factor drawn from
         ``[1 - scale, 1 + scale]`` (with ``shift``, in the same resampling).
-    colour : float, default=0.0
-        Strength of random changes of colour and haze, the looks that differ
-        from one port, date and sensor to the next: per-channel gains within
-        ``1 +- 0.2 * colour``, contrast about the chip's mean within
-        ``1 +- 0.4 * colour``, saturation within ``1 +- 0.5 * colour`` and a
-        haze that blends up to ``0.35 * colour`` of a brighter version of the
-        chip's mean colour into it. Each change is relative to the chip's own
-        mean, so it works on 0..1 pixels and on reflectance alike.
     seed : int or None, default=None
         Seed of the layer's random generator.
     **kwargs : dict
@@ -83,14 +75,13 @@ class ChipAugmentation(keras.layers.Layer):
     _FILL_MODE = "reflect"
 
     def __init__(self, flip=True, rot90=True, brightness=0.0, seed=None, shift=0.0,
-                 scale=0.0, colour=0.0, **kwargs):
+                 scale=0.0, **kwargs):
         super().__init__(**kwargs)
         self.flip = flip
         self.rot90 = rot90
         self.brightness = brightness
         self.shift = shift
         self.scale = scale
-        self.colour = colour
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -113,30 +104,7 @@ class ChipAugmentation(keras.layers.Layer):
             x = x * factor
         if self.shift or self.scale:
             x = self._shift_and_scale(x)
-        if self.colour:
-            x = self._colour(x)
         return x
-
-    def _colour(self, x):
-        """Gains, contrast, saturation and haze, each drawn per chip (see ``colour``)."""
-        n, channels = ops.shape(x)[0], x.shape[3]
-        dtype = x.dtype
-        x = ops.cast(x, "float32")
-
-        def draw(shape, low, high):
-            return keras.random.uniform(shape, low, high, seed=self.seed_generator,
-                                        dtype="float32")
-
-        s = float(self.colour)
-        x = x * draw((n, 1, 1, channels), 1 - 0.2 * s, 1 + 0.2 * s)
-        mean = ops.mean(x, axis=(1, 2, 3), keepdims=True)
-        x = mean + draw((n, 1, 1, 1), 1 - 0.4 * s, 1 + 0.4 * s) * (x - mean)
-        grey = ops.mean(x, axis=3, keepdims=True)
-        x = grey + draw((n, 1, 1, 1), 1 - 0.5 * s, 1 + 0.5 * s) * (x - grey)
-        haze = ops.mean(x, axis=(1, 2), keepdims=True) * draw((n, 1, 1, 1), 1.0, 1.8)
-        alpha = draw((n, 1, 1, 1), 0.0, 0.35 * s)
-        x = (1 - alpha) * x + alpha * haze
-        return ops.cast(x, dtype)
 
     def _symmetry(self, x):
         """Each chip transposed (``rot90``), then flipped along each axis, each 1 time in 2.
@@ -192,7 +160,7 @@ class ChipAugmentation(keras.layers.Layer):
         config = super().get_config()
         config.update(flip=self.flip, rot90=self.rot90,
                       brightness=self.brightness, seed=self.seed,
-                      shift=self.shift, scale=self.scale, colour=self.colour)
+                      shift=self.shift, scale=self.scale)
         return config
 
 

@@ -32,7 +32,7 @@ __all__ = ["AUGMENTATIONS", "backbone_body", "cnn_body", "dense_body", "dense_he
            "label_location_output", "wide_deep_network"]
 
 #: Names of the training-time augmentations :func:`cnn_body` takes.
-AUGMENTATIONS = ("flip", "rot90", "brightness", "shift", "scale", "colour")
+AUGMENTATIONS = ("flip", "rot90", "brightness", "shift", "scale")
 
 # Largest relative brightness change of the "brightness" augmentation.
 _BRIGHTNESS_DELTA = 0.1
@@ -328,5 +328,4 @@ def _augmentation_layer(augmentation, x, seed):
         brightness=_BRIGHTNESS_DELTA if "brightness" in names else 0.0, seed=seed,
         shift=_SHIFT_FRACTION if "shift" in names else 0.0,
         scale=_SCALE_DELTA if "scale" in names else 0.0,
-        colour=1.0 if "colour" in names else 0.0,
     )

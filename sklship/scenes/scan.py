@@ -261,16 +261,21 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
         bounds memory. Raised to ``window`` when smaller.
     progress : bool, default=False
         Show a tqdm progress bar over the tiles (needs ``tqdm``).
-    bands : sequence of int or None, default=None
-        1-based bands (rasterio's convention) that make the chips' RGB, in
-        that order: ``(3, 2, 1)`` for a 4-band PlanetScope analytic scene
-        (blue, green, red, NIR). None: the first three bands of a file, every
-        channel of an array.
-    scale : (low, high), "percentile" or None, default=None
+    bands : sequence of int or str, or None, default=None
+        Bands that make the chips' channels, in that order: 1-based numbers
+        (rasterio's convention), e.g. ``(3, 2, 1)`` for a 4-band PlanetScope
+        analytic scene (blue, green, red, NIR), or names matched to the
+        file's band descriptions, e.g. ``("red", "green", "blue", "nir")``
+        (see :mod:`sklship.scenes.bands`). None: the first three bands of a
+        file, every channel of an array.
+    scale : (low, high), "percentile", "reflectance" or None, default=None
         Required for a scene file that is not uint8: ``(low, high)`` maps
         low..high linearly to 0..255 and clips values outside;
         ``"percentile"`` takes low and high as the 2nd and 98th percentiles
-        of a decimated overview (:data:`sklship.scenes.sources.PERCENTILES`).
+        of a decimated overview (:data:`sklship.scenes.sources.PERCENTILES`);
+        ``"reflectance"`` gives float32 surface reflectance from the file's
+        or STAC item's scale and offset, for models fitted on reflectance
+        (the shipped Sentinel-2 model).
     aoi : path, shapely geometry, list or dict of them, or None, default=None
         Areas of interest in lon/lat (see :func:`sklship.scenes.geo.read_aoi`): a
         GeoJSON file of polygons named by their ``name`` property, or

@@ -22,6 +22,7 @@ from os import PathLike
 
 from .._validation import HasMethods, Interval, StrOptions, validate_parameter_constraints
 from ..estimators.unwrap import fitted_network
+from .bands import check_bands
 from .defaults import resolve_defaults
 from .engines import BATCH_SIZE, ENGINES
 from .resolution import model_chip_resolution
@@ -121,14 +122,16 @@ resolution, date_pattern, asset, progress
         "memory", parse="int", metavar="PIXELS")
     bands: tuple | None = _setting(
         None, ["array-like", None],
-        "1-based bands making the chips' red, green, blue, e.g. 3,2,1 for a 4-band "
-        "PlanetScope analytic scene (default: the first three)", parse="bands",
-        metavar="B,G,R")
+        "bands making the chips' channels: 1-based numbers, e.g. 3,2,1 for a 4-band "
+        "PlanetScope analytic scene, or names matched to the file's band "
+        "descriptions, e.g. red,green,blue,nir (default: the first three)",
+        parse="bands", metavar="B,G,R")
     scale: tuple | str | None = _setting(
-        None, [tuple, list, StrOptions({"percentile"}), None],
-        "map LOW..HIGH to 0..255 (clipping outside), or 'percentile' (percentiles 2 "
-        "and 98); required for scenes that are not 8-bit", parse="scale",
-        metavar="LOW,HIGH|percentile")
+        None, [tuple, list, StrOptions({"percentile", "reflectance"}), None],
+        "map LOW..HIGH to 0..255 (clipping outside), 'percentile' (percentiles 2 "
+        "and 98), or 'reflectance' (float surface reflectance, from the file's or "
+        "STAC item's scale and offset); required for scenes that are not 8-bit",
+        parse="scale", metavar="LOW,HIGH|percentile|reflectance")
     aoi: object = _setting(
         None, [*_AREAS, None],
         "areas of interest (e.g. port waters): GeoJSON polygons in lon/lat named by "
@@ -162,8 +165,7 @@ resolution, date_pattern, asset, progress
 
     def __post_init__(self):
         self.check(asdict(self), type(self).__name__)
-        if self.bands is not None:
-            object.__setattr__(self, "bands", tuple(int(b) for b in self.bands))
+        object.__setattr__(self, "bands", check_bands(self.bands))
 
     @classmethod
     def of(cls, settings=None, keywords=None, *, caller="scan_scene"):

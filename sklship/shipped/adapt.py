@@ -38,11 +38,14 @@ class AdaptResult:
     Attributes
     ----------
     model : fitted classifier
-        Adapted on every marked scene.
+        Adapted on every marked scene. With cross-validation, a
+        :class:`~sklearn.model_selection.FixedThresholdClassifier` whose
+        threshold is the one of the best F1 over the left-out scans (tried
+        from 0.3 to 0.95 by 0.05), so that scans and predictions use it.
     scores : pandas.DataFrame or None
-        Leave-one-acquisition-out scores, one row per scene file: ``group``
-        (the acquisition left out), ``scene``, ``marked``, ``found``,
-        ``false_alarms``, ``duplicates``; None when not cross-validated.
+        Leave-one-acquisition-out scores at the chosen threshold, one row per
+        scene file: ``scene``, ``marked``, ``found``, ``false_alarms``,
+        ``duplicates``, ``threshold``; None when not cross-validated.
     chips : int
         Training chips cut from the marked scenes.
     """
@@ -129,14 +132,12 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
     result : AdaptResult
     """
     from ..datasets.marked_scenes import load_marked_scenes
-    from ..evaluation.scoring import read_truth, score_scan
-    from ..scenes.scan import scan_scene
+    from ..evaluation.scoring import read_truth
     from ..scenes.sources import scene_datetime
 
     truth = Path(truth)
     marks = read_truth(truth)
-    base = _load(model)
-    window = base.input_shape_[0]
+    window = _network(_load(model)).input_shape_[0]
     chips = load_marked_scenes(truth, window=window, negatives_per_scene=negatives_per_scene,
                                random_state=random_state)
     groups = {name: _group(scene_datetime(truth.parent / name), name) for name in marks}
@@ -150,22 +151,73 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
         from tqdm.auto import tqdm
 
         steps = tqdm(steps, desc="adapt", unit="model")
-    rows = []
+    found = []  # (scene, detections at the lowest threshold tried)
     for group in steps:
-        train = chip_groups != group
-        fitted = _fine_tune(_load(model), chips, train, epochs, learning_rate,
-                            random_state)
+        fitted = _fine_tune(_network(_load(model)), chips, chip_groups != group, epochs,
+                            learning_rate, random_state)
         if group is None:
             break
-        for name in (n for n, g in groups.items() if g == group):
-            result = scan_scene(fitted, truth.parent / name)
-            score = score_scan(result, marks[name]["big"], ignore=marks[name]["small"],
-                               tolerance=window / 2)
-            rows.append(dict(group=group, scene=name, marked=score.n_marked,
-                             found=score.hits, false_alarms=score.false_alarms,
-                             duplicates=score.duplicates))
-    scores = pd.DataFrame(rows) if cross_validate else None
-    return AdaptResult(model=fitted, scores=scores, chips=len(chips.target))
+        found += [(name, _detections(fitted, truth.parent / name))
+                  for name, g in groups.items() if g == group]
+    if not cross_validate:
+        return AdaptResult(model=fitted, scores=None, chips=len(chips.target))
+    threshold, scores = _tuned(found, marks, window / 2)
+    scores.insert(0, "group", scores["scene"].map(groups))
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    tuned = FixedThresholdClassifier(FrozenEstimator(fitted), threshold=threshold).fit(
+        chips.images[:2], chips.target[:2])
+    return AdaptResult(model=tuned, scores=scores, chips=len(chips.target))
+
+
+#: Decision thresholds tried on the left-out scans.
+THRESHOLDS = np.round(np.arange(0.3, 0.96, 0.05), 2)
+
+
+def _detections(model, scene):
+    """Detections of ``scene`` at the lowest threshold tried (higher ones filter them)."""
+    from ..scenes.scan import scan_scene
+
+    return scan_scene(model, scene, threshold=THRESHOLDS[0]).detections
+
+
+def _tuned(found, marks, tolerance):
+    """The threshold of the best F1 over the left-out scans, and their scores there.
+
+    The scans ran once at the lowest threshold; a higher threshold keeps the
+    detections that reach it (the suppression of lower ones is not redone,
+    which can only drop detections that a scan at that threshold would
+    keep beside a stronger one).
+    """
+    from ..evaluation.scoring import score_detections
+
+    def scores_at(threshold):
+        rows = []
+        for name, detections in found:
+            kept = detections[detections["probability"] >= threshold]
+            score = score_detections(kept, marks[name]["big"], ignore=marks[name]["small"],
+                                     tolerance=tolerance)
+            rows.append(dict(scene=name, marked=score.n_marked, found=score.hits,
+                             false_alarms=score.false_alarms, duplicates=score.duplicates))
+        return pd.DataFrame(rows)
+
+    def f1(table):
+        hits, marked = table["found"].sum(), table["marked"].sum()
+        wrong = table["false_alarms"].sum() + table["duplicates"].sum()
+        return 2 * hits / max(2 * hits + wrong + marked - hits, 1)
+
+    tables = {threshold: scores_at(threshold) for threshold in THRESHOLDS}
+    best = max(tables, key=lambda t: (f1(tables[t]), -t))
+    table = tables[best].assign(threshold=best)
+    return float(best), table
+
+
+def _network(model):
+    """The sklship network inside a threshold wrapper (the adapted model is one)."""
+    from ..estimators.unwrap import fitted_network
+
+    return fitted_network(model)
 
 
 def _load(model):

@@ -15,7 +15,8 @@ import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 
-__all__ = ["ShippedModel", "load_shipped_model", "pick_shipped_model", "shipped_models"]
+__all__ = ["ShippedModel", "load_shipped_model", "pick_for_scenes", "pick_shipped_model",
+           "shipped_models"]
 
 #: A scene whose ground resolution differs from every shipped model's by more
 #: than this factor (either way) gets a warning: its ships are resampled to
@@ -73,6 +74,11 @@ class ShippedModel:
         if self.input == "reflectance":
             return {"bands": self.bands, "scale": "reflectance"}
         return {}
+
+    @property
+    def file(self):
+        """The weights file in the package (a path in an ordinary install)."""
+        return resources.files(__package__) / f"{self.stem}.sklship"
 
     @property
     def card(self):
@@ -191,3 +197,62 @@ def pick_shipped_model(resolution=None, *, channels=None, what="the scene"):
             "are resampled to sizes that model has not learnt; expect fewer found.",
             UserWarning, stacklevel=2)
     return best
+
+
+def pick_for_scenes(scenes):
+    """The one shipped model for a list of scenes, by their resolution and bands.
+
+    Parameters
+    ----------
+    scenes : list of path or StacScene
+        Scene files (GeoTIFF: resolution from the georeference, see
+        :func:`sklship.scenes.resolution.scene_resolution`; PNG and JPEG:
+        unknown, so the finest model) or STAC scenes (their ``resolution``).
+
+    Returns
+    -------
+    model : ShippedModel
+
+    Raises
+    ------
+    ValueError
+        When the scenes call for different models; the message names one
+        scene of each, so that they can be scanned apart or with ``model``
+        given.
+    """
+    picked = {}
+    for scene in scenes:
+        resolution, channels = _scene_facts(scene)
+        what = f"scene {getattr(scene, 'name', scene)}"
+        picked.setdefault(pick_shipped_model(resolution, channels=channels, what=what).name,
+                          what)
+    if not picked:
+        return next(iter(shipped_models().values()))
+    if len(picked) > 1:
+        raise ValueError("the scenes call for different shipped models (" + "; ".join(
+            f"{what}: {name}" for name, what in picked.items()) + "): scan them "
+            "apart, or choose one model for all.")
+    return shipped_models()[next(iter(picked))]
+
+
+def _scene_facts(scene):
+    """(ground metres per pixel or None, band count or None) of a scene, cheaply."""
+    from pathlib import Path
+
+    from ..scenes.sources import PILLOW_SUFFIXES
+
+    if hasattr(scene, "href"):  # a STAC scene
+        return scene.resolution, None
+    if Path(str(scene)).suffix.lower() in PILLOW_SUFFIXES:
+        return None, 3
+    import rasterio
+
+    from ..scenes.resolution import scene_resolution
+
+    try:
+        with rasterio.open(scene) as dataset:
+            crs = dataset.crs.to_string() if dataset.crs else None
+            return (scene_resolution(crs, dataset.transform, dataset.shape),
+                    dataset.count)
+    except rasterio.errors.RasterioIOError as exc:
+        raise ValueError(f"cannot read scene file {scene} ({exc}).") from None

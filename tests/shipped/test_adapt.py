@@ -1,0 +1,79 @@
+"""Teaching a port: fine-tuning on marked scenes, scored with each scene left out."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sklship import CNNShipClassifier, load_model, make_scene, make_ships, save_model, scan_scene
+from sklship.cli import main
+from sklship.shipped.adapt import THRESHOLDS, adapt_model
+
+CHIP = 32
+
+
+@pytest.fixture(scope="module")
+def port(tmp_path_factory):
+    """Three marked synthetic scenes, a small base model file, and a fourth scene."""
+    folder = tmp_path_factory.mktemp("port")
+    truth = {}
+    for k in range(3):
+        scene, ships = make_scene(160, 192, n_ships=3, chip_size=CHIP, random_state=k)
+        Image.fromarray(scene).save(folder / f"port_{k}.png")
+        truth[f"port_{k}.png"] = {"big": ships[["col", "row"]].to_numpy().tolist()}
+    (folder / "truth.json").write_text(json.dumps(truth))
+    chips = make_ships(300, image_size=CHIP, random_state=0)
+    base = CNNShipClassifier(filters=(8, 16), pooling="max", epochs=3, random_state=0)
+    save_model(base.fit(chips.images, chips.target), folder / "base.sklship")
+    return folder
+
+
+@pytest.mark.slow
+def test_adapt_scores_each_scene_left_out_and_saves_a_scanning_model(port, tmp_path):
+    result = adapt_model(port / "truth.json", model=port / "base.sklship", epochs=2,
+                         negatives_per_scene=20)
+    scores = result.scores
+    assert list(scores.columns) == ["group", "scene", "marked", "found", "false_alarms",
+                                    "duplicates", "threshold"]
+    assert sorted(scores["scene"]) == ["port_0.png", "port_1.png", "port_2.png"]
+    assert (scores["marked"] == 3).all()
+    assert (scores["found"] <= scores["marked"]).all()
+    assert scores["threshold"].nunique() == 1
+    assert scores["threshold"].iloc[0] in THRESHOLDS
+    assert result.model.threshold == scores["threshold"].iloc[0]
+    assert result.chips == 3 * (3 * 8 + 20)
+    assert "per image" in result.summary()
+    scores_path = result.save(tmp_path / "port.sklship")
+    assert scores_path == tmp_path / "port.scores.csv" and scores_path.is_file()
+    saved = load_model(tmp_path / "port.sklship")
+    scan = scan_scene(saved, port / "port_0.png")
+    assert scan.threshold == result.model.threshold
+    np.testing.assert_allclose(saved.predict_proba(np.zeros((1, CHIP, CHIP, 3), np.uint8)),
+                               result.model.predict_proba(np.zeros((1, CHIP, CHIP, 3),
+                                                                   np.uint8)))
+
+
+def test_one_acquisition_cannot_be_left_out(tmp_path, port):
+    one = {"port_0.png": json.loads((port / "truth.json").read_text())["port_0.png"]}
+    (tmp_path / "port_0.png").write_bytes((port / "port_0.png").read_bytes())
+    (tmp_path / "truth.json").write_text(json.dumps(one))
+    with pytest.raises(ValueError, match="leaving one out needs two or more"):
+        adapt_model(tmp_path / "truth.json", model=port / "base.sklship")
+
+
+def test_cli_names_a_bad_mark(tmp_path, port, capsys):
+    (tmp_path / "port_0.png").write_bytes((port / "port_0.png").read_bytes())
+    (tmp_path / "truth.json").write_text(json.dumps({"port_0.png": {"big": [[900, 10]]}}))
+    status = main(["adapt", str(tmp_path / "truth.json"), "--out",
+                   str(tmp_path / "out.sklship"), "--model", str(port / "base.sklship")])
+    assert status == 2
+    assert "port_0.png" in capsys.readouterr().err
+    assert not (tmp_path / "out.sklship").exists()
+
+
+def test_cli_refuses_an_unknown_base(tmp_path, port, capsys):
+    status = main(["adapt", str(port / "truth.json"), "--out", str(tmp_path / "o.sklship"),
+                   "--model", str(tmp_path / "missing.sklship")])
+    assert status in (1, 2)
+    assert "missing.sklship" in capsys.readouterr().err
