@@ -9,10 +9,6 @@ split, schedules) is :mod:`sklship.estimators.training`.
 The subclassing contract is :class:`ShipKerasMixin`'s docstring: the one
 list of the hooks a family implements or may override (:data:`HOOKS`).
 
-The classifier and regressor bases that families subclass are
-:class:`~sklship.estimators.tasks.ShipClassifierBase` and
-:class:`~sklship.estimators.tasks.ShipRegressorBase`.
-
 scikeras 0.13 is used as it is: nothing of it is patched. Where sklearn needs
 something else, the classes here override scikeras' methods (declared
 parameters instead of ``**kwargs``, one input door, no global determinism, a
@@ -34,7 +30,7 @@ from sklearn.utils.validation import (
 )
 
 from .._validation import Interval, StrOptions, validate_params  # noqa: F401 (re-export)
-from .inputs import check_image_shape, images_or_rows
+from .inputs import check_image_shape, check_input_spec, images_or_rows
 from .training import (
     OPTIMIZERS,
     PREDICT_BATCH_SIZE,
@@ -52,8 +48,8 @@ __all__ = ["ACTIVATIONS", "HOOKS", "ShipKerasMixin"]
 ACTIVATIONS = {"elu", "gelu", "leaky_relu", "linear", "relu", "selu", "sigmoid",
                "silu", "softplus", "swish", "tanh"}
 
-# The hooks of the subclassing contract (see ShipKerasMixin): the only members
-# of the bases that a family may define again.
+#: The hooks of the subclassing contract (see :class:`ShipKerasMixin`): the
+#: only members of the bases that a family may define again.
 HOOKS = frozenset({
     "_build_body", "_body_seeds_every_layer", "_output", "_loss", "_build_network",
     "_make_optimizer", "_validate_X", "_rows_without_image_shape", "_set_input_spec",
@@ -83,10 +79,9 @@ class ShipKerasMixin(metaclass=ABCMeta):
     Required (abstract):
 
     ``_build_body(self, x, seeds) -> tensor``
-        The rescaled input tensor to a feature tensor; the base adds the
-        input, the rescaling, the output (:meth:`_output`), the loss and
-        the optimizer. ``seeds`` is a
-        :class:`~sklship.estimators.training.LayerSeeds`.
+        The rescaled input tensor to a feature tensor (``seeds``: a
+        :class:`~sklship.estimators.training.LayerSeeds`); the base adds the
+        input, the rescaling, the output, the loss and the optimizer.
 
     Optional, the network:
 
@@ -105,8 +100,7 @@ class ShipKerasMixin(metaclass=ABCMeta):
         body on one input: wide & deep sums a linear part and a deep part
         (its ``_build_body``) on their own columns.
     ``_make_optimizer(self)``
-        A fresh optimizer for the network (default: from ``optimizer`` and
-        ``learning_rate``).
+        A fresh optimizer (default: from ``optimizer`` and ``learning_rate``).
 
     Optional, inputs:
 
@@ -129,9 +123,8 @@ class ShipKerasMixin(metaclass=ABCMeta):
         :class:`~sklship.estimators.training.FitCall` (epochs, generator,
         whether the call is partial, the family's extra sample-aligned
         arrays in ``call.row_data``). The default trains once with
-        :meth:`_train`; families that train in phases (pretrained) or
-        build composite targets (multi-output) override it and call
-        :meth:`_train`.
+        :meth:`_train`, which families that train in phases (pretrained) or
+        build composite targets (multi-output) call.
     ``_reset_target(self, classes=None)``
         Forgets what a previous fit learnt about the target; called when
         a fit starts anew (not a warm start, not a later ``partial_fit``),
@@ -475,7 +468,7 @@ class ShipKerasMixin(metaclass=ABCMeta):
         if reset:
             self._set_input_spec(X)
         else:
-            self._check_input_spec(X)
+            check_input_spec(self, X)
         return X
 
     def _reshape_rows(self, X):
@@ -494,21 +487,6 @@ class ShipKerasMixin(metaclass=ABCMeta):
         self.input_shape_ = tuple(X.shape[1:])
         self.X_dtype_ = np.dtype(X.dtype)
         self.input_scale_ = 1.0 / 255.0 if X.dtype == np.uint8 else 1.0
-
-    def _check_input_spec(self, X):
-        name = type(self).__name__
-        if tuple(X.shape[1:]) != self.input_shape_:
-            what = "images of shape" if X.ndim == 4 else "inputs of shape"
-            raise ValueError(
-                f"X has {what} {tuple(X.shape[1:])}, but {name} was fitted on "
-                f"inputs of shape {self.input_shape_}."
-            )
-        if (X.dtype == np.uint8) != (self.X_dtype_ == np.uint8):
-            raise ValueError(
-                f"X has dtype {X.dtype}, but {name} was fitted on {self.X_dtype_} "
-                "inputs. uint8 images are rescaled by 1/255 inside the model and "
-                "others are not, so pass images in the form used for fitting."
-            )
 
     def _check_target(self, y):  # noqa: B027 (optional hook, no-op default)
         """Checks of y that only apply when fitting (hook)."""

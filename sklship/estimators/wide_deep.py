@@ -16,7 +16,7 @@ from sklearn_compat.utils.validation import check_array, validate_data
 
 from .base import ACTIVATIONS, Interval, StrOptions
 from .columns import column_labels, listed, numeric_block, select_columns
-from .inputs import check_image_shape, check_units, dense_input
+from .inputs import check_image_shape, check_input_spec, check_units, dense_input
 from .layers import WideDeepOptimizer
 from .networks import cnn_body, dense_body, wide_deep_network
 from .tasks import ShipClassifierBase, ShipRegressorBase
@@ -84,7 +84,7 @@ class _WideDeepMixin:
         if reset:
             self._set_input_spec(packed)
         else:
-            self._check_input_spec(packed)
+            check_input_spec(self, packed)
         return packed
 
     def _resolve_columns(self, X):
