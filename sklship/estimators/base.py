@@ -6,30 +6,8 @@ with clear errors, uint8 images kept uint8 until they are inside the model,
 class and sample weights. Training itself (seeding, batches, the validation
 split, schedules) is :mod:`sklship.estimators.training`.
 
-The subclassing contract, one signature per hook:
-
-``_build_body(self, x, seeds) -> tensor``
-    Required. Maps the rescaled input tensor to a feature tensor; the base
-    adds the input, rescaling, the output layer (:meth:`_output`), the loss
-    and the optimizer. ``seeds`` is a :class:`~sklship.estimators.training.LayerSeeds`.
-``_output(self, x, seeds) -> tensor``
-    The output layer on the features (default: one Dense layer).
-``_fit_keras_model(self, X, y, sample_weight, call) -> None``
-    Trains ``model_`` on validated, encoded data; ``call`` is a
-    :class:`~sklship.estimators.training.FitCall` (epochs, generator, whether
-    the call is partial, the family's extra sample-aligned arrays). The
-    default trains once with :meth:`_train`; families that train in phases
-    (pretrained) or build composite targets (multi-output) override it and
-    call :meth:`_train`.
-
-Smaller hooks, documented where they are defined:
-``_schedule_callbacks(self, monitor)``, ``_reset_target(self, classes)``,
-``_check_target(self, y)``, ``_stratify(self, y, n_val)``,
-``_rows_without_image_shape(self, X)``, ``_set_input_spec(self, X)``.
-
-The classifier and regressor bases that families subclass are
-:class:`~sklship.estimators.tasks.ShipClassifierBase` and
-:class:`~sklship.estimators.tasks.ShipRegressorBase`.
+The subclassing contract is :class:`ShipKerasMixin`'s docstring: the one
+list of the hooks a family implements or may override (:data:`HOOKS`).
 
 scikeras 0.13 is used as it is: nothing of it is patched. Where sklearn needs
 something else, the classes here override scikeras' methods (declared
@@ -38,6 +16,7 @@ shuffled validation split, sklearn's ``score``). scikit-learn private helpers
 are imported in this module only, so a change in scikit-learn touches one file.
 """
 
+from abc import ABCMeta, abstractmethod
 from collections import defaultdict
 from numbers import Integral, Real
 
@@ -51,7 +30,7 @@ from sklearn.utils.validation import (
 )
 
 from .._validation import Interval, StrOptions, validate_params  # noqa: F401 (re-export)
-from .inputs import check_image_shape, images_or_rows
+from .inputs import check_image_shape, check_input_spec, images_or_rows
 from .training import (
     OPTIMIZERS,
     PREDICT_BATCH_SIZE,
@@ -64,19 +43,116 @@ from .training import (
     train_model,
 )
 
-__all__ = ["ACTIVATIONS", "ShipKerasMixin"]
+__all__ = ["ACTIVATIONS", "HOOKS", "ShipKerasMixin"]
 
 ACTIVATIONS = {"elu", "gelu", "leaky_relu", "linear", "relu", "selu", "sigmoid",
                "silu", "softplus", "swish", "tanh"}
 
+#: The hooks of the subclassing contract (see :class:`ShipKerasMixin`): the
+#: only members of the bases that a family may define again.
+HOOKS = frozenset({
+    "_build_body", "_body_seeds_every_layer", "_output", "_loss", "_build_network",
+    "_make_optimizer", "_validate_X", "_rows_without_image_shape", "_set_input_spec",
+    "_fit_keras_model", "_reset_target", "_stratify", "_schedule_callbacks", "fit",
+    "partial_fit", "_forward", "_predict_raw", "_predict_batch_size",
+})
 
-class ShipKerasMixin:
-    """Behaviour shared by sklship classifiers and regressors.
+
+class ShipKerasMixin(metaclass=ABCMeta):
+    """Behaviour shared by sklship classifiers and regressors; the subclassing contract.
 
     Placed before scikeras' ``KerasClassifier``/``KerasRegressor`` in the
     bases, so its methods replace scikeras' where sklearn needs something
     else: declared parameters instead of ``**kwargs``, one input door, no
     global determinism, and a validation split that is shuffled.
+
+    The task bases (:class:`~sklship.estimators.tasks.ShipClassifierBase`,
+    :class:`~sklship.estimators.tasks.ShipRegressorBase`) complete it with
+    the output units, the loss, the target's encoding and checks, and
+    ``predict``/``predict_proba``/``score``. A family (dense, CNN,
+    pretrained, wide & deep, multi-output) subclasses one of them and
+    defines ``__init__`` (storing its declared parameters), extends
+    ``_parameter_constraints``, adds private helpers of its own, and
+    overrides nothing but the hooks below (:data:`HOOKS`; a test holds every
+    family to it).
+
+    Required (abstract):
+
+    ``_build_body(self, x, seeds) -> tensor``
+        The rescaled input tensor to a feature tensor (``seeds``: a
+        :class:`~sklship.estimators.training.LayerSeeds`); the base adds the
+        input, the rescaling, the output, the loss and the optimizer.
+
+    Optional, the network:
+
+    ``_body_seeds_every_layer`` (class attribute, default False)
+        True when ``_build_body`` seeds every random layer from ``seeds``;
+        else the body is built inside ``default_keras_seeds`` (serialised
+        across threads), as a ``keras.applications`` backbone needs.
+    ``_output(self, x, seeds) -> tensor``
+        The output on the body's features (default: one Dense layer of the
+        task's ``_output_units()``).
+    ``_loss(self)``
+        The Keras loss (default: the task's).
+    ``_build_network(self, seeds) -> keras.Model``
+        The whole network, uncompiled (default: input, rescaling,
+        ``_build_body``, ``_output``). Only for a network that is not one
+        body on one input: wide & deep sums a linear part and a deep part
+        (its ``_build_body``) on their own columns.
+    ``_make_optimizer(self)``
+        A fresh optimizer (default: from ``optimizer`` and ``learning_rate``).
+
+    Optional, inputs:
+
+    ``_validate_X(self, X, reset) -> ndarray``
+        X as the network takes it; sets (``reset``) or checks
+        ``n_features_in_`` and the input spec. The default takes images or
+        rows (reshaped by ``image_shape``, else by
+        ``_rows_without_image_shape``); wide & deep selects and packs
+        columns instead.
+    ``_rows_without_image_shape(self, X) -> ndarray``
+        2-D rows when ``image_shape`` is None (default: as they are).
+    ``_set_input_spec(self, X)``
+        Records ``input_shape_``, ``X_dtype_`` and ``input_scale_`` (the
+        base rescales uint8 by 1/255) from the validated training X.
+
+    Optional, fitting:
+
+    ``_fit_keras_model(self, X, y, sample_weight, call) -> None``
+        Trains ``model_`` on validated, encoded data; ``call`` is a
+        :class:`~sklship.estimators.training.FitCall` (epochs, generator,
+        whether the call is partial, the family's extra sample-aligned
+        arrays in ``call.row_data``). The default trains once with
+        :meth:`_train`, which families that train in phases (pretrained) or
+        build composite targets (multi-output) call.
+    ``_reset_target(self, classes=None)``
+        Forgets what a previous fit learnt about the target; called when
+        a fit starts anew (not a warm start, not a later ``partial_fit``),
+        before the network is built. Families that learn more of the
+        target (multi-output's location scaling) extend it and call
+        ``super()``.
+    ``_stratify(self, y, n_val)``
+        Labels to stratify a validation split of ``n_val`` rows by, or None.
+    ``_schedule_callbacks(self, monitor) -> list``
+        Learning-rate schedule callbacks (default: none).
+    ``fit``, ``partial_fit``
+        Overridden only by a family whose fit takes more sample-aligned
+        data (multi-output's ``location``): they check it and pass it by
+        keyword to ``_fit_anew`` / ``_partial_fit``, which drop its rows
+        of weight zero with X and hand it to ``_fit_keras_model``.
+
+    Optional, prediction:
+
+    ``_forward(self, X) -> ndarray``
+        The network's outputs for validated X (default: ``model_`` in full
+        batches of ``_predict_batch_size`` rows). Families change the pass
+        here: test-time augmentation, cached backbone features.
+    ``_predict_batch_size`` (class attribute)
+        Rows per prediction batch (smaller for heavy backbones).
+    ``_predict_raw(self, X) -> ndarray``
+        What ``predict``/``predict_proba`` read, for X as the caller passes
+        it (default: checks the fit, validates X, ``_forward``). Multi-output
+        keeps the label columns of its outputs.
     """
 
     _parameter_constraints = {
@@ -99,7 +175,7 @@ class ShipKerasMixin:
     # parameter existed (ShipsNet's 3 m); see sklship.scenes.resolution.
     chip_resolution = 3.0
 
-    # Rows per prediction batch (see predict_in_full_batches).
+    # Rows per prediction batch (see predict_in_full_batches; hook).
     _predict_batch_size = PREDICT_BATCH_SIZE
 
     # sklearn's parameter handling (signature based), not scikeras' (__dict__ based):
@@ -135,13 +211,18 @@ class ShipKerasMixin:
     @_fit_context(prefer_skip_nested_validation=True)
     def _fit_anew(self, X, y, sample_weight, **row_data):
         """``fit`` with the family's extra sample-aligned fit data (``row_data``)."""
-        self._reset_target()
+        if not (self.warm_start and self.initialized_):
+            self._reset_target()
         self._fit(X, y, sample_weight, warm_start=self.warm_start, epochs=self.epochs,
                   initial_epoch=0, partial=False, **row_data)
         return self
 
-    def _reset_target(self, classes=None):
-        """Forget what a previous fit learnt about the target (hook)."""
+    def _reset_target(self, classes=None):  # noqa: B027 (optional hook, no-op default)
+        """Forget what a previous fit learnt about the target (hook).
+
+        Called when a fit starts anew, before the network is built;
+        ``classes`` are ``partial_fit``'s.
+        """
 
     def partial_fit(self, X, y, sample_weight=None):
         """Train one more epoch, keeping the weights and the history.
@@ -228,13 +309,40 @@ class ShipKerasMixin:
             raise ValueError("sample_weight is zero for every sample: nothing to train on.")
         return sample_weight
 
-    # Whether ``_build_body`` seeds every random layer from its ``seeds``. When
-    # not (a keras.applications backbone takes no seeds), the body is built in
-    # ``default_keras_seeds``: serialised across threads.
+    # Whether ``_build_body`` seeds every random layer from its ``seeds`` (hook).
     _body_seeds_every_layer = False
 
+    @abstractmethod
+    def _build_body(self, x, seeds):
+        """The rescaled input tensor to a feature tensor (required hook).
+
+        Parameters
+        ----------
+        x : tensor
+            The input after rescaling.
+        seeds : LayerSeeds
+            Seeds of the random layers.
+
+        Returns
+        -------
+        features : tensor
+            What :meth:`_output` reads.
+        """
+
     def _build_keras_model(self, seeds):
-        """Input, rescaling, the family's body, the output layer; compiled.
+        """The network (:meth:`_build_network`), compiled with its optimizer and loss.
+
+        Parameters
+        ----------
+        seeds : LayerSeeds
+            Seeds of the random layers.
+        """
+        model = self._build_network(seeds)
+        model.compile(optimizer=self._make_optimizer(), loss=self._loss())
+        return model
+
+    def _build_network(self, seeds):
+        """Input, rescaling, the family's body, the output layer; uncompiled (hook).
 
         Parameters
         ----------
@@ -253,9 +361,7 @@ class ShipKerasMixin:
             with default_keras_seeds(seeds):
                 x = self._build_body(x, seeds)
         outputs = self._output(x, seeds)
-        model = keras.Model(inputs, outputs, name=type(self).__name__)
-        model.compile(optimizer=self._make_optimizer(), loss=self._loss())
-        return model
+        return keras.Model(inputs, outputs, name=type(self).__name__)
 
     def _output(self, x, seeds):
         """The output layer on the body's features (hook)."""
@@ -264,7 +370,7 @@ class ShipKerasMixin:
                                   kernel_initializer=seeds.kernel())(x)
 
     def _make_optimizer(self):
-        """A fresh optimizer from ``optimizer`` and ``learning_rate``."""
+        """A fresh optimizer from ``optimizer`` and ``learning_rate`` (hook)."""
         return make_optimizer(self.optimizer, self.learning_rate)
 
     def _fit_keras_model(self, X, y, sample_weight, call):
@@ -323,12 +429,17 @@ class ShipKerasMixin:
 
     # -------------------------------------------------------------- prediction
     def _predict_raw(self, X):
+        """What ``predict`` and ``predict_proba`` read, for X as passed (hook)."""
         if not self.initialized_:
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
                 "with appropriate arguments before using this estimator."
             )
         X, _ = self._validate_data(X)
+        return self._forward(X)
+
+    def _forward(self, X):
+        """The network's outputs for validated X, in full batches (hook)."""
         return predict_in_full_batches(self.model_, X, self._predict_batch_size)
 
     # -------------------------------------------------------- input validation
@@ -350,13 +461,14 @@ class ShipKerasMixin:
         return X, y
 
     def _validate_X(self, X, reset):
+        """X as the network takes it: images, or rows reshaped (hook)."""
         X = images_or_rows(self, X, reset=reset)
         if X.ndim == 2:
             X = self._reshape_rows(X)
         if reset:
             self._set_input_spec(X)
         else:
-            self._check_input_spec(X)
+            check_input_spec(self, X)
         return X
 
     def _reshape_rows(self, X):
@@ -371,26 +483,12 @@ class ShipKerasMixin:
         return X
 
     def _set_input_spec(self, X):
+        """``input_shape_``, ``X_dtype_`` and ``input_scale_`` from training X (hook)."""
         self.input_shape_ = tuple(X.shape[1:])
         self.X_dtype_ = np.dtype(X.dtype)
         self.input_scale_ = 1.0 / 255.0 if X.dtype == np.uint8 else 1.0
 
-    def _check_input_spec(self, X):
-        name = type(self).__name__
-        if tuple(X.shape[1:]) != self.input_shape_:
-            what = "images of shape" if X.ndim == 4 else "inputs of shape"
-            raise ValueError(
-                f"X has {what} {tuple(X.shape[1:])}, but {name} was fitted on "
-                f"inputs of shape {self.input_shape_}."
-            )
-        if (X.dtype == np.uint8) != (self.X_dtype_ == np.uint8):
-            raise ValueError(
-                f"X has dtype {X.dtype}, but {name} was fitted on {self.X_dtype_} "
-                "inputs. uint8 images are rescaled by 1/255 inside the model and "
-                "others are not, so pass images in the form used for fitting."
-            )
-
-    def _check_target(self, y):
+    def _check_target(self, y):  # noqa: B027 (optional hook, no-op default)
         """Checks of y that only apply when fitting (hook)."""
 
     # -------------------------------------------------------------------- tags

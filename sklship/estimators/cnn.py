@@ -8,7 +8,7 @@ from .base import ACTIVATIONS, Interval, StrOptions
 from .networks import cnn_body
 from .symmetry import symmetric_mean
 from .tasks import ShipClassifierBase
-from .training import predict_in_full_batches, schedule_callbacks
+from .training import schedule_callbacks
 
 __all__ = ["CNNShipClassifier"]
 
@@ -212,13 +212,10 @@ class CNNShipClassifier(ShipClassifierBase):
         return schedule_callbacks(self.lr_schedule, initial, self.epochs, monitor,
                                   self.patience)
 
-    def _predict_raw(self, X):
-        raw = super()._predict_raw(X)
+    def _forward(self, X):
         if not self.test_time_augmentation:
-            return raw
-        X, _ = self._validate_data(X)
-        return symmetric_mean(lambda view: predict_in_full_batches(self.model_, view), X,
-                              first=raw)
+            return super()._forward(X)
+        return symmetric_mean(super()._forward, X)
 
     def _rows_without_image_shape(self, X):
         return X.reshape(X.shape[0], 1, 1, X.shape[1])

@@ -171,20 +171,24 @@ class ImageNetFeatures(TransformerMixin, BaseEstimator):
         """Factor bringing the chips to 0..255 (uint8 as they are, floats x 255)."""
         return 1.0 if self.X_dtype_ == np.uint8 else 255.0
 
+    def _rows_to_images(self, X):
+        """2-D rows as (n, height, width, 3) images, by ``image_shape``."""
+        if self.image_shape is None:
+            raise ValueError(
+                f"{type(self).__name__} needs RGB images: pass X as (n_samples, "
+                "height, width, 3) or set image_shape=(height, width, 3) for 2-D "
+                f"rows; got rows of {X.shape[1]} features and image_shape=None."
+            )
+        return X.reshape((len(X),) + check_image_shape(
+            self.image_shape, X.shape[1], "features of each row in"))
+
     def _images(self, X, reset):
         """X as (n, height, width, 3) images, checked against the fitted form."""
         X = images_or_rows(self, X, reset=reset)
         if X.dtype != np.uint8:
             X = X.astype(np.float32, copy=False)
         if X.ndim == 2:
-            if self.image_shape is None:
-                raise ValueError(
-                    f"{type(self).__name__} needs RGB images: pass X as (n_samples, "
-                    "height, width, 3) or set image_shape=(height, width, 3) for 2-D "
-                    f"rows; got rows of {X.shape[1]} features and image_shape=None."
-                )
-            X = X.reshape((len(X),) + check_image_shape(
-                self.image_shape, X.shape[1], "features of each row in"))
+            X = self._rows_to_images(X)
         if X.shape[-1] != 3:
             raise ValueError(f"backbone {self.backbone!r} needs RGB images with 3 "
                              f"channels; got images of shape {X.shape[1:]}.")

@@ -6,7 +6,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn_compat.utils.validation import _check_feature_names, check_array, validate_data
 
-__all__ = ["check_image_shape", "check_units", "dense_input", "images_or_rows"]
+__all__ = ["check_image_shape", "check_input_spec", "check_units", "dense_input",
+           "images_or_rows"]
 
 
 def dense_input(estimator, X, *, images):
@@ -78,6 +79,36 @@ def check_image_shape(image_shape, n_values, values):
             f"height * width * channels equal to the {n_values} {values} X."
         )
     return shape
+
+
+def check_input_spec(estimator, X):
+    """Check that X has the shape and the uint8-ness of the fitted inputs.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A fitted sklship Keras estimator (``input_shape_``, ``X_dtype_``).
+    X : ndarray
+        Validated input, in the form the network takes.
+
+    Raises
+    ------
+    ValueError
+        Naming the shape or dtype received and the one fitted on.
+    """
+    name = type(estimator).__name__
+    if tuple(X.shape[1:]) != estimator.input_shape_:
+        what = "images of shape" if X.ndim == 4 else "inputs of shape"
+        raise ValueError(
+            f"X has {what} {tuple(X.shape[1:])}, but {name} was fitted on "
+            f"inputs of shape {estimator.input_shape_}."
+        )
+    if (X.dtype == np.uint8) != (estimator.X_dtype_ == np.uint8):
+        raise ValueError(
+            f"X has dtype {X.dtype}, but {name} was fitted on {estimator.X_dtype_} "
+            "inputs. uint8 images are rescaled by 1/255 inside the model and "
+            "others are not, so pass images in the form used for fitting."
+        )
 
 
 def check_units(name, units):

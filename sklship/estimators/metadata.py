@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn_compat.utils.validation import check_array, validate_data
 
 from .._validation import Interval, StrOptions
+from .columns import select_columns
 
 __all__ = ["ChipMetadataEncoder"]
 
@@ -52,6 +53,12 @@ class ChipMetadataEncoder(TransformerMixin, BaseEstimator):
         empty are merged, so there may be fewer.
     strategy : {"quantile", "uniform"}, default="quantile"
         Bins of equal counts or of equal width.
+    columns : sequence of str or int, or None, default=None
+        Where X holds the metadata the features read, in the order
+        ``scene_id``, ``longitude``, ``latitude`` (only those needed):
+        column names of a DataFrame or positions; X's other columns are
+        ignored. None: a DataFrame's columns of those names, or an array of
+        exactly those columns (see Notes).
 
     Attributes
     ----------
@@ -61,9 +68,10 @@ class ChipMetadataEncoder(TransformerMixin, BaseEstimator):
     encoder_ : OneHotEncoder
         Fitted one-hot encoding of the scene, bins and cells.
     n_features_in_ : int
-        Number of metadata columns read from X.
+        Number of columns of X (with ``columns=None`` and a DataFrame: of
+        the metadata columns read).
     feature_names_in_ : ndarray of str
-        Names of the metadata columns read, when X was a DataFrame.
+        Names of those columns, when X was a DataFrame.
 
     See Also
     --------
@@ -75,7 +83,8 @@ class ChipMetadataEncoder(TransformerMixin, BaseEstimator):
     ``latitude`` (others are ignored), or a 2-D array holding the columns
     the chosen features need in that order: ``scene_id`` for ``"scene"``,
     ``longitude`` and ``latitude`` for the others. In a
-    ``ColumnTransformer`` pass the DataFrame column names.
+    ``ColumnTransformer`` pass the DataFrame column names. ``columns``
+    reads them from anywhere in X, under any names.
 
     Examples
     --------
@@ -93,12 +102,18 @@ class ChipMetadataEncoder(TransformerMixin, BaseEstimator):
         "features": ["array-like"],
         "n_bins": [Interval(Integral, 2, None, closed="left")],
         "strategy": [StrOptions({"quantile", "uniform"})],
+        "columns": ["array-like", None],
     }
 
-    def __init__(self, features=FEATURES, *, n_bins=8, strategy="quantile"):
+    # For encoders pickled before the parameter existed.
+    columns = None
+
+    def __init__(self, features=FEATURES, *, n_bins=8, strategy="quantile",
+                 columns=None):
         self.features = features
         self.n_bins = n_bins
         self.strategy = strategy
+        self.columns = columns
 
     def fit(self, X, y=None):
         """Learn the scenes, the bin edges and the cells.
@@ -179,12 +194,15 @@ class ChipMetadataEncoder(TransformerMixin, BaseEstimator):
         needed = ([SCENE_COLUMN] if "scene" in features else []) + (
             [LONGITUDE_COLUMN, LATITUDE_COLUMN] if set(features) - {"scene"} else []
         )
-        if hasattr(X, "iloc"):
+        if self.columns is not None:
+            columns = self._columns_at(X, needed, reset)
+        elif hasattr(X, "iloc"):
             missing = [c for c in needed if c not in X.columns]
             if missing:
                 raise ValueError(
                     f"ChipMetadataEncoder needs the columns {needed} of X; X has no "
-                    f"column {missing}. Its columns are {list(X.columns)}."
+                    f"column {missing}. Its columns are {list(X.columns)}. Pass "
+                    "columns=[...] to read them under other names."
                 )
             X = X[needed]  # other columns are ignored, at fit and transform alike
             validate_data(self, X, reset=reset, skip_check_array=True)
@@ -196,7 +214,7 @@ class ChipMetadataEncoder(TransformerMixin, BaseEstimator):
                     f"ChipMetadataEncoder with features={self.features!r} expects X "
                     f"with the {len(needed)} columns {needed} in this order; got X "
                     f"with {X.shape[1]} columns. Pass a DataFrame to select them by "
-                    "name."
+                    "name, or columns=[...] to select them by position."
                 )
             validate_data(self, X, reset=reset, skip_check_array=True)
             columns = dict(zip(needed, X.T, strict=True))
@@ -208,12 +226,34 @@ class ChipMetadataEncoder(TransformerMixin, BaseEstimator):
                     [columns[LONGITUDE_COLUMN], columns[LATITUDE_COLUMN]]
                 ).astype(np.float64)
             except (TypeError, ValueError) as exc:
-                raise ValueError(
+                raise type(exc)(
                     "ChipMetadataEncoder needs numeric longitude and latitude "
                     f"columns; converting them failed: {exc}."
                 ) from None
             location = check_array(location, input_name="longitude and latitude")
         return scene, location
+
+    def _columns_at(self, X, needed, reset):
+        """The ``needed`` columns of X, from where ``columns`` says they are."""
+        if not hasattr(X, "iloc"):
+            X = check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        if X.shape[1] < len(needed):
+            raise ValueError(
+                f"ChipMetadataEncoder with features={self.features!r} reads the "
+                f"{len(needed)} columns {needed} of X; got X with {X.shape[1]} "
+                "feature(s)."
+            )
+        positions = select_columns("columns", self.columns, X,
+                                   getattr(self, "feature_names_in_", None))
+        if len(positions) != len(needed):
+            raise ValueError(
+                f"columns must select the {len(needed)} columns {needed} that "
+                f"features={self.features!r} read, in this order; got "
+                f"columns={self.columns!r}."
+            )
+        values = X.iloc[:, positions].to_numpy() if hasattr(X, "iloc") else X[:, positions]
+        return dict(zip(needed, values.T, strict=True))
 
     def _groups(self, features, scene, location):
         """One categorical column (str) per feature group."""
@@ -225,3 +265,8 @@ class ChipMetadataEncoder(TransformerMixin, BaseEstimator):
             groups.update(longitude=longitude, latitude=latitude,
                           cross=np.char.add(np.char.add(longitude, "_"), latitude))
         return np.column_stack([groups[f] for f in features]).astype(object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = []  # always uint8 0/1 columns
+        return tags

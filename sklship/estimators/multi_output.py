@@ -14,7 +14,6 @@ from .networks import label_location_output
 __all__ = ["MultiOutputShipClassifier"]
 
 
-
 class MultiOutputShipClassifier(CNNShipClassifier):
     """CNN that predicts whether a chip holds a ship, and where the chip is.
 
@@ -276,11 +275,11 @@ class MultiOutputShipClassifier(CNNShipClassifier):
         check_consistent_length(X, location)
         return location
 
-    def _build_keras_model(self, seeds):
+    def _reset_target(self, classes=None):
         # A fresh network needs a fresh location scaling, set in _fit_keras_model
         # from the rows actually trained on (rows of weight zero left out).
+        super()._reset_target(classes)
         self.location_mean_ = self.location_scale_ = None
-        return super()._build_keras_model(seeds)
 
     def _fit_keras_model(self, X, y, sample_weight, call):
         """Train on targets made of the encoded label and the scaled location."""

@@ -230,7 +230,7 @@ class PretrainedShipClassifier(ShipClassifierBase):
     # Train the head on extracted features (True) or, the slow way, the whole
     # model with a frozen backbone on the images (False; benchmarks and tests).
     _head_on_features = True
-    # Set while partial_fit runs: head only, no fine-tuning.
+    # Rows per prediction batch: a backbone's activations are large.
     _predict_batch_size = BACKBONE_BATCH_SIZE
 
     def __init__(
@@ -439,39 +439,10 @@ class PretrainedShipClassifier(ShipClassifierBase):
             layer.trainable = index >= first and not isinstance(
                 layer, keras.layers.BatchNormalization)
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Train the head for one more epoch on the features (no fine-tuning).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, height, width, 3) or \
-                (n_samples, n_features)
-            Images, or rows with ``image_shape``.
-        y : array-like of shape (n_samples,)
-            Labels.
-        classes : array-like of shape (n_classes,), default=None
-            All labels that will ever be seen; needed on the first call when
-            its ``y`` does not hold every class.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights.
-
-        Returns
-        -------
-        self : object
-            The estimator.
-        """
-        return self._partial_fit(X, y, sample_weight, classes)
-
     # -------------------------------------------------------------- prediction
-    def _predict_raw(self, X):
-        if not self.initialized_ or (self.memory is None
-                                     and not self.test_time_augmentation):
-            return super()._predict_raw(X)
-        X, _ = self._validate_data(X)
+    def _forward(self, X):
         if self.memory is None:
-            def predict(images):
-                return predict_in_full_batches(self.model_, images,
-                                               self._predict_batch_size)
+            predict = super()._forward
         else:
             head = self._head_model()
 

@@ -37,8 +37,8 @@ class ShipClassifierBase(ShipKerasMixin, KerasClassifier):
     }
 
     def _reset_target(self, classes=None):
-        if not (self.warm_start and self.initialized_):
-            self.classes_ = None if classes is None else np.unique(classes)
+        super()._reset_target(classes)
+        self.classes_ = None if classes is None else np.unique(classes)
 
     @property
     def target_encoder(self):

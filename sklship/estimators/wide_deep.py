@@ -16,7 +16,7 @@ from sklearn_compat.utils.validation import check_array, validate_data
 
 from .base import ACTIVATIONS, Interval, StrOptions
 from .columns import column_labels, listed, numeric_block, select_columns
-from .inputs import check_image_shape, check_units, dense_input
+from .inputs import check_image_shape, check_input_spec, check_units, dense_input
 from .layers import WideDeepOptimizer
 from .networks import cnn_body, dense_body, wide_deep_network
 from .tasks import ShipClassifierBase, ShipRegressorBase
@@ -57,6 +57,7 @@ class _WideDeepMixin:
 
     # -------------------------------------------------------- input validation
     def _validate_X(self, X, reset):
+        """The wide columns then the deep columns of X, packed in one array."""
         name = type(self).__name__
         X = dense_input(self, X, images=False)
         if not hasattr(X, "iloc"):
@@ -83,7 +84,7 @@ class _WideDeepMixin:
         if reset:
             self._set_input_spec(packed)
         else:
-            self._check_input_spec(packed)
+            check_input_spec(self, packed)
         return packed
 
     def _resolve_columns(self, X):
@@ -110,8 +111,8 @@ class _WideDeepMixin:
         return wide, deep
 
     # ----------------------------------------------------------------- network
-    def _deep_body(self, x, seeds):
-        """The dense network, or the CNN when the deep columns are images."""
+    def _build_body(self, x, seeds):
+        """The deep part: the dense network, or the CNN when the deep columns are images."""
         if self.image_shape is None:
             return dense_body(x, seeds, hidden_units=self.dnn_hidden_units,
                               activation=self.dnn_activation, dropout=self.dnn_dropout,
@@ -127,22 +128,21 @@ class _WideDeepMixin:
             return self.wide_learning_rate
         return min(_WIDE_MAX_LEARNING_RATE, 1.0 / np.sqrt(len(self.wide_columns_)))
 
-    def _build_keras_model(self, seeds):
-        """Wide logits + deep logits -> output; compiled with both optimizers."""
+    def _build_network(self, seeds):
+        """Wide logits + deep logits (:meth:`_build_body`) -> output; uncompiled."""
         check_units("dnn_hidden_units", self.dnn_hidden_units)
         n_wide, n_deep = len(self.wide_columns_), len(self.deep_columns_)
         units, activation = self._output_units()
-        model = wide_deep_network(
+        return wide_deep_network(
             n_wide, n_deep, seeds, units=units, activation=activation,
             dtype="uint8" if self.X_dtype_ == np.uint8 else "float32",
-            deep_scale=self.deep_scale_, deep_body=self._deep_body,
+            deep_scale=self.deep_scale_, deep_body=self._build_body,
             name=type(self).__name__,
         )
-        model.compile(optimizer=self._make_optimizers(n_wide, n_deep), loss=self._loss())
-        return model
 
-    def _make_optimizers(self, n_wide, n_deep):
+    def _make_optimizer(self):
         """The wide part's, the deep part's, or both in a WideDeepOptimizer."""
+        n_wide, n_deep = len(self.wide_columns_), len(self.deep_columns_)
         wide = make_optimizer(self.wide_optimizer, self._wide_learning_rate()) \
             if n_wide else None
         deep = make_optimizer(self.dnn_optimizer, self.dnn_learning_rate) \

@@ -99,3 +99,42 @@ def test_bad_input_is_named(frame, params, X, message):
     }
     with pytest.raises(ValueError, match=message):
         ChipMetadataEncoder(**params).fit(inputs[X])
+
+
+def test_columns_read_metadata_from_anywhere_in_x(frame):
+    expected = ChipMetadataEncoder(n_bins=3).fit(frame)
+    # By name, under other names, among other columns.
+    renamed = frame.rename(columns={"scene_id": "scene", "longitude": "lon",
+                                    "latitude": "lat"}).assign(extra=1.5)
+    by_name = ChipMetadataEncoder(n_bins=3, columns=["scene", "lon", "lat"]).fit(renamed)
+    np.testing.assert_array_equal(by_name.transform(renamed), expected.transform(frame))
+    assert by_name.n_features_in_ == renamed.shape[1]
+    assert list(by_name.get_feature_names_out()) == list(expected.get_feature_names_out())
+    # By position, in an array with other columns first.
+    wide = np.column_stack([np.zeros(len(frame)), frame.longitude, frame.latitude])
+    location = ["longitude", "latitude"]
+    by_position = ChipMetadataEncoder(features=location, n_bins=3, columns=[1, 2]).fit(wide)
+    only = ChipMetadataEncoder(features=location, n_bins=3).fit(frame[location].to_numpy())
+    np.testing.assert_array_equal(by_position.transform(wide),
+                                  only.transform(frame[location].to_numpy()))
+    assert by_position.n_features_in_ == 3
+
+
+@pytest.mark.parametrize("columns, X, message", [
+    ([0], np.zeros((5, 3)), r"columns must select the 2 columns \['longitude', 'latitude'\]"),
+    ([0, 1], np.zeros((5, 1)), r"got X with 1 feature\(s\)"),
+    ([0, 5], np.zeros((5, 3)), "positions \\[5\\] outside X, which has 3 columns"),
+    (["lon", "lat"], np.zeros((5, 3)), "no column names"),
+])
+def test_bad_columns_are_named(columns, X, message):
+    encoder = ChipMetadataEncoder(features=("longitude", "latitude"), columns=columns)
+    with pytest.raises(ValueError, match=message):
+        encoder.fit(X)
+
+
+def test_transform_checks_the_fitted_width():
+    X = np.random.RandomState(0).normal(size=(20, 4))
+    encoder = ChipMetadataEncoder(features=("longitude", "latitude"), columns=(0, 1)).fit(X)
+    with pytest.raises(ValueError, match="X has 3 features, but ChipMetadataEncoder is "
+                                         "expecting 4"):
+        encoder.transform(X[:, :3])
