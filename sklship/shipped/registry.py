@@ -12,7 +12,7 @@ import functools
 import json
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 
 __all__ = ["ShippedModel", "load_shipped_model", "pick_for_scenes", "pick_shipped_model",
@@ -55,6 +55,9 @@ class ShippedModel:
         The training data's licences and attributions.
     scores : dict
         Headline scores from its card, with their protocol.
+    training : dict
+        How it was made: the rest of its description (code version, seed,
+        numbers of training chips, ...).
     """
 
     name: str
@@ -67,6 +70,7 @@ class ShippedModel:
     scan: dict = field(default_factory=dict)
     licence: str = ""
     scores: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
 
     @property
     def read_options(self):
@@ -129,7 +133,9 @@ def shipped_models():
                 raise ValueError(f"shipped model description {entry.name} lacks {missing}.")
             stem = entry.name[:-len(".json")]
             spec["bands"] = tuple(spec["bands"])
-            models.append(ShippedModel(stem=stem, **spec))
+            known = {f.name for f in fields(ShippedModel)}
+            training = {key: spec.pop(key) for key in list(spec) if key not in known}
+            models.append(ShippedModel(stem=stem, training=training, **spec))
     return {model.name: model for model in sorted(models, key=lambda m: m.resolution)}
 
 
