@@ -1,0 +1,65 @@
+"""The shipped Sentinel-2 model: its files, its sidecar, and ships found at 10 m."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sklship
+from sklship import load_model
+
+SHIPPED = Path(sklship.__file__).parent / "shipped"
+SCAN_KEYS = {"threshold", "stride", "min_distance", "min_neighbors", "smoothing",
+             "candidate_threshold"}
+
+
+@pytest.fixture(scope="module")
+def sidecar():
+    return json.loads((SHIPPED / "sentinel2_10m.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(SHIPPED / "sentinel2_10m.sklship")
+
+
+def test_files_and_sidecar(sidecar, model):
+    assert (SHIPPED / "sentinel2_10m.sklship").stat().st_size < 5e6
+    card = (SHIPPED / "sentinel2_10m.md").read_text()
+    assert "contains modified Copernicus Sentinel data 2023" in card and "MIT" in card
+    assert sidecar["name"] == "sentinel2-10m"
+    assert sidecar["sensor"] == "Sentinel-2 L2A"
+    assert sidecar["bands"] == ["red", "green", "blue", "nir"]
+    assert sidecar["resolution"] == 10.0 and sidecar["input"] == "reflectance"
+    assert set(sidecar["scan"]) <= SCAN_KEYS and 0 < sidecar["scan"]["threshold"] < 1
+    window = sidecar["window"]
+    assert model.input_shape_ == (window, window, 4)
+    assert model.chip_resolution == 10.0
+
+
+SENTINEL2 = Path(__file__).resolve().parents[3] / "shared" / "data" / "sentinel2"
+
+
+@pytest.mark.slow
+def test_tells_marked_vessels_from_background(model):
+    if not (SENTINEL2 / "truth.json").exists():
+        pytest.skip(f"shared Sentinel-2 ports not found at {SENTINEL2}")
+    import rasterio
+
+    from sklship.datasets import load_marked_scenes
+
+    def reflectance(path):
+        with rasterio.open(path) as dataset:
+            return np.moveaxis(dataset.read(), 0, -1).astype(np.float32) / 65535
+
+    truth = json.loads((SENTINEL2 / "truth.json").read_text())
+    key = "valencia_2023-08-23.tif"
+    chips = load_marked_scenes({key: truth[key]}, root=SENTINEL2, window=24,
+                               read=reflectance, resolution=10.0, positives_per_ship=1,
+                               shift=0, negatives_per_scene=200, random_state=0)
+    p = model.predict_proba(chips.images)[:, 1]
+    ships = chips.target == 1
+    # A port it was trained on: the marked vessels score high, the rest low.
+    assert np.median(p[ships]) > 0.5 and np.median(p[~ships]) < 0.1
+    assert (p[~ships] >= 0.91).mean() < 0.05
