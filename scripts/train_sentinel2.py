@@ -294,7 +294,8 @@ def write(model, result, name, elapsed):
     sidecar = {
         "name": "sentinel2-10m", "sensor": "Sentinel-2 L2A", "bands": list(BANDS),
         "resolution": RESOLUTION, "input": "reflectance", "window": config["window"],
-        "scan": {"threshold": result["threshold"], "stride": STRIDE},
+        "scan": {"threshold": result["threshold"], "stride": STRIDE,
+                 "asset": "red,green,blue,nir"},
         "config": name,
         "cross_validation": {
             "protocol": "leave one port out over the 8 sen2ships ports",
@@ -331,7 +332,7 @@ scenes resampled to 10 m on the ground, it counts vessels in ports.
 - Not for small boats, not for cloudy scenes (mask clouds with SCL), not for
   top-of-atmosphere (L1C) values, not a vessel-type classifier.
 
-## Data
+## Training data
 sen2ships (https://github.com/ShipDetectionExperts/sen2ships), MIT licence,
 Copyright (c) 2023 ShipDetectionExperts: 8 ports (Algiers, Piraeus, Cartagena
 in Colombia, Durban, Gdynia, Genoa, Marseille, Valencia), one scene each,
@@ -350,7 +351,7 @@ quarter turns, brightness, shifts. The final fit (on all 8 ports, with its
 mining) took {minutes:.0f} minutes on 2 CPU cores shared with other jobs; the
 cross-validation, 8 such fits, about half an hour. Model file {size:.2f} MB.
 
-## Scores: leave one port out ({n_ports} ports)
+## Evaluation: leave one port out ({n_ports} ports)
 Each port scored by a model that never saw it (fitted and mined on the 7
 others). A detection within 12 px (120 m) at 10 m of a marked big vessel is a
 hit, near a small one neither hit nor false alarm.
@@ -380,6 +381,10 @@ the shipped threshold are optimistic by that one choice.
   first model put three quarters of them on land, cranes, quays and
   breakwaters. Land is not masked (most vessels are at berth).
 - Vessels moored side by side or at a quay may be counted as one.
+
+## Licence
+Weights trained on sen2ships (MIT licence, Copyright (c) 2023
+ShipDetectionExperts); contains modified Copernicus Sentinel data 2023.
 """.replace("{mine:.1f}", str(MINE_THRESHOLD))
 
 

@@ -21,7 +21,7 @@ __all__ = ["ShippedModel", "load_shipped_model", "pick_for_scenes", "pick_shippe
 #: A scene whose ground resolution differs from every shipped model's by more
 #: than this factor (either way) gets a warning: its ships are resampled to
 #: sizes the model has not seen well.
-RESOLUTION_FACTOR_WARNING = 1.6
+RESOLUTION_FACTOR_WARNING = 2.0
 
 _REQUIRED = ("name", "sensor", "bands", "resolution", "input", "window")
 
