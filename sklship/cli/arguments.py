@@ -121,8 +121,8 @@ def band_list(text):
         bands = tuple(int(part) for part in parts)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected 1-based band numbers or band names separated by commas, e.g. "
-            f"3,2,1 or red,green,blue,nir; got {text!r}") from None
+            f"expected 1-based band numbers separated by commas (e.g. 3,2,1) or band "
+            f"names (e.g. red,green,blue,nir); got {text!r}") from None
     if min(bands) < 1:
         raise argparse.ArgumentTypeError(f"band numbers start at 1; got {text!r}")
     return bands
@@ -135,7 +135,8 @@ def scale_range(text):
         low, high = (float(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected LOW,HIGH (e.g. 0,3000), 'percentile' or 'reflectance'; got {text!r}"
+            f"expected LOW,HIGH (e.g. 0,3000) or 'percentile' (or 'reflectance'); "
+            f"got {text!r}"
         ) from None
     if not low < high:
         raise argparse.ArgumentTypeError(f"LOW must be below HIGH; got {text!r}")

@@ -237,7 +237,7 @@ def _model(args, scenes):
     return model, Path(args.model), None if shape is None else shape[0], {}
 
 
-def _settings(args, asks):
+def _settings(args, asks=None):
     """The :class:`~sklship.scenes.settings.ScanSettings` of the flags given.
 
     ``asks``: what a shipped model's description asks for (bands, scale,
@@ -247,7 +247,8 @@ def _settings(args, asks):
 
     given = {name: getattr(args, name) for name in ScanSettings.names()
              if name != "progress" and getattr(args, name, None) is not None}
-    given = {**{k: v for k, v in asks.items() if k in ScanSettings.names()}, **given}
+    given = {**{k: v for k, v in (asks or {}).items() if k in ScanSettings.names()},
+             **given}
     if "aoi" in given:  # read once here: a bad file is reported before any scan
         from ..scenes.geo import read_aoi
 

@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+from PIL import Image
 import pytest
 
 from sklship.shipped import load_shipped_model, pick_shipped_model, shipped_models
@@ -64,3 +65,18 @@ def test_pick_leaves_out_models_needing_more_bands():
     with pytest.raises(ValueError, match="has 1 band"):
         pick_shipped_model(3.0, channels=1)
     assert len(pick_shipped_model(3.0, channels=3).bands) <= 3
+
+
+def test_pick_for_scenes_reads_the_georeference(tmp_path, write_geotiff):
+    from sklship.shipped.registry import pick_for_scenes
+
+    sentinel = write_geotiff(tmp_path / "s2.tif", np.zeros((4, 40, 40), np.uint16), res=10)
+    planet = write_geotiff(tmp_path / "ps.tif", np.zeros((3, 40, 40), np.uint8), res=3)
+    png = tmp_path / "ps.png"
+    Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(png)
+    assert pick_for_scenes([sentinel]).name == "sentinel2-10m"
+    assert pick_for_scenes([planet, png]).name == "planetscope-3m"
+    with pytest.raises(ValueError, match="call for different shipped models"):
+        pick_for_scenes([planet, sentinel])
+    with pytest.raises(ValueError, match="cannot read scene file"):
+        pick_for_scenes([tmp_path / "missing.tif"])

@@ -8,10 +8,10 @@ import pytest
 
 import sklship
 from sklship import load_model
+from sklship.scenes.settings import ScanSettings
 
 SHIPPED = Path(sklship.__file__).parent / "shipped"
-SCAN_KEYS = {"threshold", "stride", "min_distance", "min_neighbors", "smoothing",
-             "candidate_threshold"}
+SCAN_KEYS = set(ScanSettings.names())
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,36 @@
+"""``sklship scan`` with the shipped models: no model file, --model, --example."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sklship.cli import main
+from sklship.datasets import load_example_scene
+
+
+@pytest.mark.slow
+def test_first_command_counts_the_example_scene(tmp_path, capsys):
+    assert main(["scan", "--example", "--out", str(tmp_path), "--no-progress"]) == 0
+    assert "long_beach:" in capsys.readouterr().out
+    detections = pd.read_csv(tmp_path / "detections.csv")
+    _, marks = load_example_scene(return_marks=True)
+    big = np.asarray(marks["big"], float)
+    distance = np.hypot(detections["col"].to_numpy()[:, None] - big[None, :, 0],
+                        detections["row"].to_numpy()[:, None] - big[None, :, 1])
+    assert (distance.min(axis=0) <= 40).sum() >= 3  # of the 4 marked ships
+    assert (distance.min(axis=1) <= 40).all()        # no false alarm
+    geojson = json.loads((tmp_path / "detections.geojson").read_text())
+    lon, lat = geojson["features"][0]["geometry"]["coordinates"]
+    assert -118.3 < lon < -118.1 and 33.6 < lat < 33.8
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["model_file"] == "planetscope_3m.sklship" and run["threshold"] == 0.4
+    assert (tmp_path / "long_beach_scan.png").stat().st_size > 0
+
+
+def test_model_names_and_files_are_told_apart(tmp_path, capsys):
+    status = main(["scan", "--model", "no-such-model", "--example", "--out",
+                   str(tmp_path), "--no-progress"])
+    assert status == 1
+    assert "no-such-model" in capsys.readouterr().err
