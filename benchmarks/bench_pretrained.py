@@ -46,11 +46,8 @@ import numpy as np
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
 
 from sklship import load_shipsnet, make_ships
-from sklship.estimators.pretrained import (
-    PretrainedShipClassifier,
-    _run_extractor,
-    imagenet_weights_file,
-)
+from sklship.estimators.backbones import imagenet_weights_file, run_extractor
+from sklship.estimators.pretrained import PretrainedShipClassifier
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "shipsnet"
 BACKBONE = "mobilenetv2"
@@ -146,8 +143,8 @@ def grid_search_ratio(X, y, weights, args):
     extractor = extractor._feature_extractor()
     start = time.perf_counter()
     for train, test in folds:
-        _run_extractor(extractor, X[train])
-        _run_extractor(extractor, X[test])
+        run_extractor(extractor, X[train])
+        run_extractor(extractor, X[test])
     extraction = time.perf_counter() - start
     print(f"extraction: {extraction:.1f} s for the features of the 5 folds once "
           f"({2 * len(folds)} extractions, {len(folds)} passes over the {len(y):,} chips)")
