@@ -36,7 +36,7 @@ def test_benchmark_runs_in_quick_mode(script, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3",
            "TMPDIR": str(tmp_path)}
     done = subprocess.run([sys.executable, str(script), "--quick"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=900)
+                          capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.strip().splitlines()
     assert lines and re.search(r"\d", lines[-1]), done.stdout[-2000:]
