@@ -45,7 +45,7 @@ Run: python benchmarks/bench_transfer.py [--data PATH] [--weights PATH]
          [--rows frozen,frozen-book,features-lr,fine-tuned] [--quick]
 
 ``--quick``: 192 ``make_ships`` chips of 4 scenes, random backbone weights,
-input size 32, 2 folds, one epoch, at most 1 fine-tuning epoch.
+input size 32, the first of 2 folds, one epoch, at most 1 fine-tuning epoch.
 """
 
 import argparse
@@ -135,7 +135,7 @@ def main():
     args = parser.parse_args()
     args.epochs, size = 10, 224
     if args.quick:
-        args.weights, args.folds, args.epochs = None, 2, 1
+        args.weights, args.folds, args.epochs = None, 1, 1
         args.fine_tune_size, args.max_epochs, size = 32, 1, 32
     rows = args.rows.split(",")
     unknown = set(rows) - set(ROWS)
