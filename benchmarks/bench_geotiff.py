@@ -3,7 +3,7 @@
 1. overhead: the same 3,000 x 3,000 pixels scanned as an in-memory array and
    as a tiled GeoTIFF (EPSG:32611, 3 m), read window by window through
    rasterio, interleaved 3 times; ``geotiff overhead: X`` is the ratio of
-   the medians (goal <= 1.2).
+   the medians (goal <= 1.2), printed last of the run, as the headline.
 2. memory: a 10,000 x 10,000 pixel GeoTIFF (300 MB of pixels, written tile by
    tile and never held whole) scanned in a fresh subprocess; its peak
    resident set (``RUSAGE_CHILDREN.ru_maxrss``, TensorFlow included) against
