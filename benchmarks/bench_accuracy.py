@@ -21,10 +21,12 @@ folds by ``bench_transfer.py``.
 
 Columns: accuracy, balanced accuracy, F1 (ship class), ROC AUC (mean +- std
 over the folds) and fit time per fold (mean and max, seconds). Prints one line
-per fold as it goes, then the table and the peak memory of the process.
+per fold as it goes, the peak memory of the process and, last, the table.
 
 Run: python benchmarks/bench_accuracy.py [--data PATH] [--folds 5]
-         [--models baseline,dense,cnn,recommended] [--cv-seed 0]
+         [--models baseline,dense,cnn,recommended] [--cv-seed 0] [--quick]
+
+``--quick``: 192 ``make_ships`` chips of 4 scenes, 2 folds, one epoch.
 """
 
 import argparse
@@ -45,6 +47,8 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from sklship import load_shipsnet
 from sklship.estimators.zoo import make_model
+
+from _quick import add_quick_flag, one_epoch, quick_chips
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "shipsnet"
 
@@ -109,6 +113,7 @@ def main():
                         help="random_state of the folds (default: 0, the folds the "
                         "recommended model was chosen on; another seed re-checks it "
                         "on a fresh partition of the scenes)")
+    add_quick_flag(parser)
     args = parser.parse_args()
     names = [name.strip() for name in args.models.split(",") if name.strip()]
     unknown = set(names) - set(MODELS)
@@ -116,16 +121,19 @@ def main():
         parser.error(f"--models: unknown {sorted(unknown)}; choose from {list(MODELS)}")
 
     start = time.perf_counter()
-    data = load_shipsnet(args.data)
+    data = quick_chips() if args.quick else load_shipsnet(args.data)
+    if args.quick:
+        args.data, args.folds = "make_ships (--quick)", 2
+    n_splits = 2 if args.quick else 5
     X, y, groups = data.images, data.target, data.scene_id
     print(f"data: {args.data}: {len(y):,} chips {X.shape[1:]} {X.dtype} "
           f"({X.nbytes / 2**20:.0f} MB), {int(y.sum())} ships, "
           f"{len(np.unique(groups))} scenes (loaded in {time.perf_counter() - start:.1f} s)")
-    cv = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=args.cv_seed)
+    cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=args.cv_seed)
     splits = list(cv.split(X, y, groups))[:args.folds]
-    print(f"cv: StratifiedGroupKFold(5, shuffle=True, random_state={args.cv_seed}) "
+    print(f"cv: StratifiedGroupKFold({n_splits}, shuffle=True, random_state={args.cv_seed}) "
           f"by scene_id, "
-          f"{len(splits)} of 5 folds; no scene on both sides")
+          f"{len(splits)} of {n_splits} folds; no scene on both sides")
     print(f"machine: {platform.processor() or platform.machine()}, CPU only; "
           "fit times depend on what else runs\n")
 
@@ -135,6 +143,8 @@ def main():
         for fold, (train, test) in enumerate(splits):
             assert not set(groups[train]) & set(groups[test])
             estimator = make_model(name, y[train], random_state=0)
+            if args.quick:
+                estimator = one_epoch(estimator)
             tic = time.perf_counter()
             estimator.fit(X[train], y[train])
             fit_time = time.perf_counter() - tic
@@ -146,12 +156,12 @@ def main():
                   + f"  fit {fit_time:.0f} s", flush=True)
         results[name] = rows
 
-    print(f"\nStratifiedGroupKFold by scene_id, {len(splits)} folds, "
-          f"{len(y):,} ShipsNet chips (mean +- std over folds)")
-    print_table(results, LABELS, METRICS)
     print(f"\npeak memory (max RSS of the process, TensorFlow included): "
           f"{peak_rss_mb():.0f} MB; images held as uint8: {X.nbytes / 2**20:.0f} MB")
     print(f"total time: {time.perf_counter() - start:.0f} s")
+    print(f"\nStratifiedGroupKFold by scene_id, {len(splits)} folds, "
+          f"{len(y):,} chips (mean +- std over folds)")
+    print_table(results, LABELS, METRICS)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 1. overhead: the same 3,000 x 3,000 pixels scanned as an in-memory array and
    as a tiled GeoTIFF (EPSG:32611, 3 m), read window by window through
    rasterio, interleaved 3 times; ``geotiff overhead: X`` is the ratio of
-   the medians (goal <= 1.2).
+   the medians (goal <= 1.2), printed last of the run, as the headline.
 2. memory: a 10,000 x 10,000 pixel GeoTIFF (300 MB of pixels, written tile by
    tile and never held whole) scanned in a fresh subprocess; its peak
    resident set (``RUSAGE_CHILDREN.ru_maxrss``, TensorFlow included) against
@@ -22,6 +22,10 @@ The network is the book CNN on 80x80 chips trained 3 epochs on 1,000
 ``make_ships`` chips; stride 10, shared engine.
 
 Run: nice -n 19 python benchmarks/bench_geotiff.py [--big 10000] [--sections 1,2,3,4]
+         [--quick]
+
+``--quick``: scenes of 400 x 400 (the big one 600 x 600), 2 of them on the
+cluster, the network trained one epoch on 192 chips, one run of each.
 """
 
 import argparse
@@ -34,6 +38,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from _quick import QUICK_CHIPS, add_quick_flag
 
 STRIDE = 10
 _CHILD = """
@@ -76,6 +82,7 @@ def main():
     parser.add_argument("--big", type=int, default=10_000, help="side of the big scene")
     parser.add_argument("--sections", default="1,2,3,4",
                         help="sections to run, e.g. 4 (default: %(default)s)")
+    add_quick_flag(parser)
     args = parser.parse_args()
     sections = {int(part) for part in args.sections.split(",")}
 
@@ -86,36 +93,42 @@ def main():
           f"{os.cpu_count()} CPU cores)")
     tmp = Path(tempfile.mkdtemp(prefix="bench_geotiff_"))
     start = time.perf_counter()
-    X, y = make_ships(1000, random_state=0, return_X_y=True)
-    cnn = CNNShipClassifier(epochs=3, random_state=0).fit(X, y)
+    n_chips, epochs = (QUICK_CHIPS, 1) if args.quick else (1000, 3)
+    X, y = make_ships(n_chips, random_state=0, return_X_y=True)
+    cnn = CNNShipClassifier(epochs=epochs, random_state=0).fit(X, y)
     save_model(cnn, tmp / "cnn.sklship")
-    print(f"setup: book CNN trained 3 epochs on 1,000 80x80 make_ships chips in "
-          f"{time.perf_counter() - start:.1f} s")
+    print(f"setup: book CNN trained {epochs} epochs on {n_chips:,} 80x80 make_ships chips "
+          f"in {time.perf_counter() - start:.1f} s")
 
+    side, runs = (400, 1) if args.quick else (3000, 0)
+    headline = None
     if 4 in sections:
-        resampled_read(cnn, tmp)
+        resampled_read(cnn, tmp, side, runs or 2)
     if 1 in sections:
-        overhead(cnn, tmp)
+        headline = overhead(cnn, tmp, side, runs or 3)
     if 2 in sections:
-        memory(args.big, tmp)
+        memory(600 if args.quick else args.big, tmp)
     if 3 in sections:
-        dask_scans(cnn, tmp)
+        dask_scans(cnn, tmp, *((2, 300) if args.quick else (16, 1000)))
+    if headline is not None:
+        print(headline)
 
 
-def resampled_read(cnn, tmp):
+def resampled_read(cnn, tmp, side=3000, runs=2):
     """4. A 5 m scene scanned by a 3 m model: resampled as read, or in memory first."""
     import rasterio
     from rasterio.enums import Resampling
 
     from sklship.scenes.scan import scan_scene
 
-    write_geotiff(tmp / "five.tif", 3000, 3000, res=5)
+    write_geotiff(tmp / "five.tif", side, side, res=5)
+    grid = round(side * 5 / 3)
     scan_scene(cnn, np.zeros((400, 400, 3), np.uint8), stride=STRIDE)  # warm-up
     times, counts = {"in memory": [], "as read": []}, {}
-    for _ in range(2):
+    for _ in range(runs):
         start = time.perf_counter()
         with rasterio.open(tmp / "five.tif") as dataset:
-            array = np.moveaxis(dataset.read(out_shape=(3, 5000, 5000),
+            array = np.moveaxis(dataset.read(out_shape=(3, grid, grid),
                                              resampling=Resampling.bilinear), 0, -1)
         counts["in memory"] = scan_scene(cnn, array, stride=STRIDE).count
         times["in memory"].append(time.perf_counter() - start)
@@ -125,32 +138,36 @@ def resampled_read(cnn, tmp):
         counts["as read"] = result.count
         times["as read"].append(time.perf_counter() - start)
     medians = {kind: float(np.median(runs)) for kind, runs in times.items()}
-    print(f"3000x3000 scene at 5 m scanned at 3 m (pixel scale {result.pixel_scale:.2f}, "
-          f"5000x5000 grid), stride {STRIDE}, 2 interleaved runs each: resampled in memory "
+    print(f"{side}x{side} scene at 5 m scanned at 3 m (pixel scale "
+          f"{result.pixel_scale:.2f}, {grid}x{grid} grid), stride {STRIDE}, {runs} "
+          f"interleaved runs each: resampled in memory "
           f"first {medians['in memory']:.2f} s (read included), resampled as read "
           f"{medians['as read']:.2f} s (median; {counts['in memory']} and "
           f"{counts['as read']} ships)")
     print(f"resampled read: {medians['as read'] / medians['in memory']:.2f}")
 
 
-def overhead(cnn, tmp):
-    """1. The same scene as an array and as a GeoTIFF."""
+def overhead(cnn, tmp, side=3000, runs=3):
+    """1. The same scene as an array and as a GeoTIFF.
+
+    Returns the headline, ``geotiff overhead: X``, printed last of the run.
+    """
     from sklship.scenes.scan import read_scene, scan_scene
 
-    write_geotiff(tmp / "medium.tif", 3000, 3000)
+    write_geotiff(tmp / "medium.tif", side, side)
     array = read_scene(tmp / "medium.tif")
     scan_scene(cnn, array[:400, :400], stride=STRIDE)  # warm-up: conversion, tracing
     times, counts = {"array": [], "geotiff": []}, {}
-    for _ in range(3):
+    for _ in range(runs):
         for kind, scene in (("array", array), ("geotiff", tmp / "medium.tif")):
             start = time.perf_counter()
             counts[kind] = scan_scene(cnn, scene, stride=STRIDE).count
             times[kind].append(time.perf_counter() - start)
     medians = {kind: float(np.median(runs)) for kind, runs in times.items()}
-    print(f"3000x3000 scene, stride {STRIDE}, shared engine, 3 interleaved runs each: "
+    print(f"{side}x{side} scene, stride {STRIDE}, shared engine, {runs} interleaved runs each: "
           f"array {medians['array']:.2f} s, GeoTIFF {medians['geotiff']:.2f} s "
           f"(median; {counts['array']} and {counts['geotiff']} ships)")
-    print(f"geotiff overhead: {medians['geotiff'] / medians['array']:.2f}")
+    return f"geotiff overhead: {medians['geotiff'] / medians['array']:.2f}"
 
 
 def memory(big, tmp):
@@ -180,14 +197,14 @@ def memory(big, tmp):
           f"{peaks['model only']:.2f} GiB; goal < 1.5 GB)")
 
 
-def dask_scans(cnn, tmp):
-    """3. 16 scenes in one process and on a 2-worker LocalCluster."""
+def dask_scans(cnn, tmp, n_scenes=16, side=1000):
+    """3. ``n_scenes`` scenes in one process and on a 2-worker LocalCluster."""
     from sklship.scenes.survey import ScanSettings, scan_scenes
 
     paths = []
-    for k in range(16):
+    for k in range(n_scenes):
         paths.append(tmp / f"2017{7 + k // 8:02d}{1 + k % 8:02d}_180818_{k:04x}.tif")
-        write_geotiff(paths[-1], 1000, 1000, random_state=100 * k)
+        write_geotiff(paths[-1], side, side, random_state=100 * k)
     start = time.perf_counter()
     local = scan_scenes(cnn, paths, settings=ScanSettings(stride=STRIDE))
     one = time.perf_counter() - start
@@ -204,7 +221,7 @@ def dask_scans(cnn, tmp):
                                  client=client)
             runs.append(time.perf_counter() - start)
     same = all(a.equals(b) for a, b in zip(local, remote, strict=True))
-    print(f"16 scenes of 1000x1000: one process {one:.1f} s (model warm), 2-worker "
+    print(f"{n_scenes} scenes of {side}x{side}: one process {one:.1f} s (model warm), 2-worker "
           f"LocalCluster {runs[0]:.1f} s first run (workers import TensorFlow, get the "
           f"model), {runs[1]:.1f} s second run (+ {started:.1f} s cluster start); same "
           f"tables: {same}")

@@ -22,7 +22,9 @@ With that callback the estimator runs one batch per TensorFlow call, as raw
 Keras does; without callbacks it runs an epoch per call (``bench_speed.py``
 measures that path).
 
-Run: python benchmarks/bench_overhead.py [--data PATH] [--rounds 3] [--epochs 3]
+Run: python benchmarks/bench_overhead.py [--data PATH] [--rounds 3] [--epochs 3] [--quick]
+
+``--quick``: 192 ``make_ships`` chips, one round of one epoch.
 """
 
 import argparse
@@ -36,6 +38,8 @@ import keras
 import numpy as np
 
 from sklship import CNNShipClassifier, load_shipsnet, make_ships
+
+from _quick import add_quick_flag, quick_chips
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "shipsnet"
 
@@ -65,9 +69,14 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each (default: 3)")
     parser.add_argument("--epochs", type=int, default=3, help="epochs per fit (default: 3)")
     parser.add_argument("--batch-size", type=int, default=32)
+    add_quick_flag(parser)
     args = parser.parse_args()
 
-    if Path(args.data).exists():
+    if args.quick:
+        chips = quick_chips()
+        X, y = chips.images, chips.target
+        source, args.rounds, args.epochs = "make_ships (--quick)", 1, 1
+    elif Path(args.data).exists():
         X, y = load_shipsnet(args.data, return_X_y=True)
         source = f"ShipsNet {args.data}"
     else:

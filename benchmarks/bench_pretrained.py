@@ -13,7 +13,7 @@ part, after a small warm-up fit each way; the fast way is timed 3 times
 (median), the book's way once. Prints the times and accuracies, the largest
 difference between the two ways' test probabilities (same head
 initialisation and batch order, so they should agree to float precision),
-and ``speedup: X.X`` (book / sklship).
+and, last of all, ``speedup: X.X`` (book / sklship).
 
 Part 2: a 5-fold GridSearchCV over 6 head configurations (dense units x
 dropout) with ``memory`` set, against the time of extracting the features of
@@ -31,7 +31,11 @@ cheaper the extraction, so the larger the share of the per-fit costs that
 do not depend on it (building the backbone, training the head): both
 ratios are worse at small sizes.
 
-Run: python benchmarks/bench_pretrained.py [--data PATH] [--input-size 224]
+Run: python benchmarks/bench_pretrained.py [--data PATH] [--input-size 224] [--skip-grid]
+         [--quick]
+
+``--quick``: 192 ``make_ships`` chips, input size 32, one epoch, a 2-fold
+grid search over 2 head configurations.
 """
 
 import argparse
@@ -46,11 +50,10 @@ import numpy as np
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
 
 from sklship import load_shipsnet, make_ships
-from sklship.estimators.pretrained import (
-    PretrainedShipClassifier,
-    _run_extractor,
-    imagenet_weights_file,
-)
+from sklship.estimators.backbones import imagenet_weights_file, run_extractor
+from sklship.estimators.pretrained import PretrainedShipClassifier
+
+from _quick import add_quick_flag, quick_chips
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "shipsnet"
 BACKBONE = "mobilenetv2"
@@ -65,9 +68,15 @@ def main():
     parser.add_argument("--input-size", type=int, default=224)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--skip-grid", action="store_true", help="only part 1")
+    add_quick_flag(parser)
     args = parser.parse_args()
 
-    X, y, source = _load(args.data)
+    if args.quick:
+        chips = quick_chips()
+        X, y, source = chips.images, chips.target, "make_ships (--quick)"
+        args.input_size, args.epochs = 32, 1
+    else:
+        X, y, source = _load(args.data)
     with tempfile.TemporaryDirectory() as folder:
         weights, weights_text = _weights(X, y, args.input_size, folder)
         _run(X, y, source, weights, weights_text, args)
@@ -80,15 +89,19 @@ def _run(X, y, source, weights, weights_text, args):
           f"weights: {weights_text}; head: sigmoid output, Adam, "
           f"{args.epochs} epochs, batch 32")
 
-    speedup(X, y, weights, args)
+    headline = speedup(X, y, weights, args)
     if not args.skip_grid:
         grid_search_ratio(X, y, weights, args)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory: {rss:.0f} MiB process peak RSS (TensorFlow included)")
+    print(headline)
 
 
 def speedup(X, y, weights, args):
-    """Part 1: the book's way and cached features, same head, data and epochs."""
+    """Part 1: the book's way and cached features, same head, data and epochs.
+
+    Returns the headline line, ``speedup: X.X``, printed last of the run.
+    """
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2,
                                                         random_state=0)
     # Warm-up: a process's first runs of a network pay one-time TensorFlow
@@ -115,8 +128,8 @@ def speedup(X, y, weights, args):
           f"spread (std) {probabilities['book'].std():.3f}")
     print(f"CPU-time speedup: {cpu['book'] / cpu['sklship']:.1f} (process CPU seconds; "
           "less exposed to other machines' load than wall time)")
-    print(f"speedup: {results['book'] / results['sklship']:.1f} "
-          "(book fit time / sklship fit time)")
+    return (f"speedup: {results['book'] / results['sklship']:.1f} "
+            "(book fit time / sklship fit time)")
 
 
 def _both_classes(y, n=32):
@@ -138,7 +151,9 @@ def _fit_way(way, weights, args, X, y):
 
 def grid_search_ratio(X, y, weights, args):
     """Part 2: GridSearchCV with ``memory`` against extracting the folds once."""
-    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    n_folds = 2 if args.quick else 5
+    grid = {"dense_units": [()], "dropout": [None, 0.3]} if args.quick else GRID
+    cv = StratifiedKFold(n_folds, shuffle=True, random_state=0)
     folds = list(cv.split(X, y))
 
     sample = _both_classes(y)
@@ -146,21 +161,21 @@ def grid_search_ratio(X, y, weights, args):
     extractor = extractor._feature_extractor()
     start = time.perf_counter()
     for train, test in folds:
-        _run_extractor(extractor, X[train])
-        _run_extractor(extractor, X[test])
+        run_extractor(extractor, X[train])
+        run_extractor(extractor, X[test])
     extraction = time.perf_counter() - start
-    print(f"extraction: {extraction:.1f} s for the features of the 5 folds once "
+    print(f"extraction: {extraction:.1f} s for the features of the {n_folds} folds once "
           f"({2 * len(folds)} extractions, {len(folds)} passes over the {len(y):,} chips)")
 
     with tempfile.TemporaryDirectory() as cache:
-        search = GridSearchCV(_classifier(weights, args, memory=cache), GRID,
+        search = GridSearchCV(_classifier(weights, args, memory=cache), grid,
                               cv=folds, refit=False)
         start = time.perf_counter()
         search.fit(X, y)
         seconds = time.perf_counter() - start
     n_candidates = len(search.cv_results_["params"])
     best = search.best_params_
-    print(f"grid search: {seconds:.1f} s for {n_candidates} head configurations x 5 "
+    print(f"grid search: {seconds:.1f} s for {n_candidates} head configurations x {n_folds} "
           f"folds with memory (best {best}, accuracy {search.best_score_:.4f})")
     print(f"grid search / extraction: {seconds / extraction:.2f}")
 

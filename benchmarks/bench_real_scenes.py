@@ -42,21 +42,30 @@ scenes), ``shift stability: worst ship found in W/8 shifts, worst count range R`
 (default pipeline, worst ship and worst scene) and ``scan time ratio: X``
 (default settings / stride 16, summed over the scenes, same run).
 
-Run: python benchmarks/bench_real_scenes.py [--scenes DIR] [--data DIR] [--seed 0]
+Run: python benchmarks/bench_real_scenes.py [--scenes DIR] [--data DIR] [--seed 0] [--quick]
+
+``--quick``: two synthetic 320 x 320 scenes (``make_scene``, their ships
+marked big) in a temporary folder instead of the shared ones, 192
+``make_ships`` chips, one epoch, one timed scan, shifts of 0 and 1 pixel.
 """
 
 import argparse
+import json
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from sklship import load_model, load_shipsnet, recommended_model
+from sklship.datasets import make_scene
 from sklship.estimators.zoo import book_cnn
 from sklship.evaluation.mining import fit_with_hard_negatives
 from sklship.evaluation.scoring import read_truth, score_scan
 from sklship.scenes.scan import read_scene, scan_scene
+
+from _quick import add_quick_flag, one_epoch, quick_chips
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -74,12 +83,34 @@ def main():
     parser.add_argument("--no-mining", action="store_true",
                         help="leave out the recommended + hard negatives rows (they fit "
                         "the model twice per scene)")
+    add_quick_flag(parser)
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        run(args, quick_scenes(folder) if args.quick else SHARED / "scenes")
 
-    chips = load_shipsnet(args.data)
+
+def quick_scenes(folder):
+    """Two synthetic scenes and their truth.json in ``folder``, for ``--quick``."""
+    from PIL import Image
+
+    truth = {}
+    for k in range(2):
+        pixels, ships = make_scene(320, 320, n_ships=3, random_state=k)
+        Image.fromarray(pixels).save(f"{folder}/synthetic_{k}.png")
+        truth[f"synthetic_{k}.png"] = {"big": ships[["col", "row"]].to_numpy().tolist(),
+                                       "small": []}
+    with open(f"{folder}/truth.json", "w") as file:
+        json.dump(truth, file)
+    return Path(folder)
+
+
+def run(args, shared_dir):
+    """Fit the models, scan and score every scene, print the table and the figures."""
+    sized = one_epoch if args.quick else (lambda estimator: estimator)
+    chips = quick_chips() if args.quick else load_shipsnet(args.data)
     X, y = chips.images, chips.target
-    print(f"chips: {len(X):,} ShipsNet chips from {args.data} ({int(y.sum())} ships)")
-    shared_dir = SHARED / "scenes"
+    source = "make_ships (--quick)" if args.quick else f"ShipsNet chips from {args.data}"
+    print(f"chips: {len(X):,} {source} ({int(y.sum())} ships)")
     shared = read_truth(shared_dir / "truth.json")
     learnable = {name: (shared_dir / name, [marks["big"], marks["small"]])
                  for name, marks in shared.items()}
@@ -100,23 +131,24 @@ def main():
         default = load_model(args.model)
         print(f"default pipeline (recommended model): loaded from {args.model}")
     else:
-        default = recommended_model(random_state=args.seed).fit(X, y)
+        default = sized(recommended_model(random_state=args.seed)).fit(X, y)
         print(f"default pipeline (recommended model): fitted in "
               f"{time.perf_counter() - start:.0f} s")
     mined = {}
     for names in set() if args.no_mining else {tuple(n) for n in learns_from.values()}:
         start = time.perf_counter()
         mined[names] = fit_with_hard_negatives(
-            recommended_model(random_state=args.seed), X, y,
+            sized(recommended_model(random_state=args.seed)), X, y,
             [learnable[name] for name in names])
         print(f"recommended + hard negatives from {list(names)}: "
               f"{mined[names].hard_negatives_} mined chips, fitted twice in "
               f"{time.perf_counter() - start:.0f} s")
     start = time.perf_counter()
-    book = book_cnn(y, random_state=args.seed).fit(X, y)
+    book = sized(book_cnn(y, random_state=args.seed)).fit(X, y)
     print(f"book CNN: fitted in {time.perf_counter() - start:.0f} s")
 
     totals = {}
+    n_shifts = 2 if args.quick else 8
     megapixels = 0.0
     stability = {}  # scene -> (shifts at which each big ship is found, counts)
     print(f"\n{'scene':<14}{'configuration':<30}{'found':>8}{'false alarms':>14}"
@@ -132,9 +164,10 @@ def main():
         if not args.no_mining:
             configurations["recommended + hard negatives"] = (
                 mined[tuple(learns_from[name])], {})
-        for label, (model, settings) in configurations.items():
-            scan_scene(model, scene, **settings)  # warm-up: conversion, tracing
-            results = [scan_scene(model, scene, **settings) for _ in range(3)]
+        for label, (scanner, settings) in configurations.items():
+            scan_scene(scanner, scene, **settings)  # warm-up: conversion, tracing
+            results = [scan_scene(scanner, scene, **settings)
+                       for _ in range(1 if args.quick else 3)]
             seconds = statistics.median(r.seconds for r in results)
             score = score_scan(results[0], marks["big"], ignore=marks["small"])
             total = totals.setdefault(label, dict.fromkeys(
@@ -145,10 +178,10 @@ def main():
             print(f"{name:<14}{label:<30}{score.hits:>4} / {score.n_marked:<2}"
                   f"{score.false_alarms:>13}{score.duplicates:>12}{seconds:>9.2f}  "
                   f"{results[0].engine} (stride {results[0].stride})")
-        stability[name] = shift_stability(default, scene, marks)
+        stability[name] = shift_stability(default, scene, marks, range(n_shifts))
         found_at, counts = stability[name]
-        print(f"{name:<14}{'recommended, default':<30}shifted 0..7 px: ships found in "
-              f"{found_at.tolist()} of 8 shifts, counts {counts}")
+        print(f"{name:<14}{'recommended, default':<30}shifted 0..{n_shifts - 1} px: ships "
+              f"found in {found_at.tolist()} of {n_shifts} shifts, counts {counts}")
     print()
     for label, total in totals.items():
         print(f"{label}: found {total['hits']}/{total['n_marked']}, false alarms "
@@ -163,7 +196,7 @@ def main():
     worst_ship = min(int(found_at.min()) for found_at, _ in stability.values()
                      if len(found_at))
     worst_range = max(max(counts) - min(counts) for _, counts in stability.values())
-    print(f"shift stability: worst ship found in {worst_ship}/8 shifts, "
+    print(f"shift stability: worst ship found in {worst_ship}/{n_shifts} shifts, "
           f"worst count range {worst_range}")
     ratio = chosen["seconds"] / totals["recommended, stride 16"]["seconds"]
     print(f"scan time ratio: {ratio:.2f}")

@@ -19,7 +19,10 @@ Prints ``scan: S s`` (fastest engine, whole scene), ``max abs diff: D``
 (largest probability difference between the engines, and against the naive
 windows), peak memory, and last ``speedup: X`` (naive / fastest).
 
-Run: python benchmarks/bench_scan.py [--sample 40]
+Run: python benchmarks/bench_scan.py [--sample 40] [--quick]
+
+``--quick``: a 400 x 400 scene with 4 ships, the network trained one epoch
+on 192 chips, 4 windows timed one by one.
 """
 
 import argparse
@@ -33,6 +36,8 @@ from sklship import CNNShipClassifier, make_ships
 from sklship.datasets import make_scene
 from sklship.scenes.scan import scan_scene
 
+from _quick import QUICK_CHIPS, add_quick_flag
+
 SIZE, STRIDE, WINDOW = 3000, 10, 80
 
 
@@ -40,18 +45,24 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=40,
                         help="windows timed one by one for the naive estimate")
+    add_quick_flag(parser)
     args = parser.parse_args()
+    size, n_chips, epochs, n_ships = SIZE, 1000, 3, 80
+    if args.quick:
+        size, n_chips, epochs, n_ships, args.sample = 400, QUICK_CHIPS, 1, 4, 4
 
     start = time.perf_counter()
-    X, y = make_ships(1000, random_state=0, return_X_y=True)
-    cnn = CNNShipClassifier(epochs=3, random_state=0).fit(X, y)
-    print(f"setup: book CNN ({cnn.model_.count_params():,} parameters) trained 3 epochs "
-          f"on 1,000 80x80 make_ships chips in {time.perf_counter() - start:.1f} s")
+    X, y = make_ships(n_chips, random_state=0, return_X_y=True)
+    cnn = CNNShipClassifier(epochs=epochs, random_state=0).fit(X, y)
+    print(f"setup: book CNN ({cnn.model_.count_params():,} parameters) trained {epochs} "
+          f"epochs on {n_chips:,} 80x80 make_ships chips in "
+          f"{time.perf_counter() - start:.1f} s")
     start = time.perf_counter()
-    scene, ships = make_scene(SIZE, SIZE, n_ships=80, n_distractors=40, random_state=0)
-    n_side = (SIZE - WINDOW) // STRIDE + 1
+    scene, ships = make_scene(size, size, n_ships=n_ships, n_distractors=n_ships // 2,
+                              random_state=0)
+    n_side = (size - WINDOW) // STRIDE + 1
     n_windows = n_side**2
-    print(f"scene: {SIZE}x{SIZE} pixels, {len(ships)} ships, stride {STRIDE}: "
+    print(f"scene: {size}x{size} pixels, {len(ships)} ships, stride {STRIDE}: "
           f"{n_windows:,} windows (drawn in {time.perf_counter() - start:.1f} s)")
 
     # 1. naive: one call per window, on a sample, extrapolated. Two ways:

@@ -37,7 +37,12 @@ Everything is measured in one run, so the ratios hold on a noisy machine:
 
 Run: python benchmarks/bench_speed.py [--model FILE] [--scenes DIR] [--data DIR]
          [--repeats 3] [--fit-chips N] [--fit-epochs 10] [--base 6a4e9e2]
-         [--same-model-base dd942e7]
+         [--same-model-base dd942e7] [--quick]
+
+``--quick``: a 600 x 600 synthetic scene (``make_scene``) instead of the tiled
+port, cropped by 0 and 1 pixel for the comparison of detections; the model
+trained one epoch on 192 ``make_ships`` chips, which also make the fit (this
+code only, no base revision, one round) and the step; 256 x 256 matrices.
 """
 
 import argparse
@@ -51,6 +56,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from _quick import QUICK_CHIPS, add_quick_flag, load_chips
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared"
@@ -76,8 +83,10 @@ print(json.dumps({"seconds": time.perf_counter() - start, "ships": result.count,
 FIT_SCRIPT = """
 import json, sys, time
 import numpy as np
-from sklship import load_shipsnet, recommended_model
-data = load_shipsnet(sys.argv[1])
+from sklship import recommended_model
+sys.path.insert(0, sys.argv[4])
+from _quick import load_chips
+data = load_chips(sys.argv[1])
 X, y = data.images, data.target  # all chips as loaded, as ``sklship train`` fits them
 if int(sys.argv[2]):
     order = np.random.default_rng(0).permutation(len(y))[:int(sys.argv[2])]
@@ -96,11 +105,12 @@ import json, sys, time
 import numpy as np
 import tensorflow as tf
 import keras
-from sklship import load_shipsnet, recommended_model
+from sklship import recommended_model
 from sklship.estimators.layers import ChipAugmentation
 sys.path.insert(0, sys.argv[2])
+from _quick import load_chips
 from bench_speed import matmul_rate
-data = load_shipsnet(sys.argv[1])
+data = load_chips(sys.argv[1])
 order = np.random.default_rng(0).permutation(len(data.target))[:256]
 model = recommended_model(random_state=0).set_params(epochs=1).fit(
     data.images[order], data.target[order]).model_
@@ -129,7 +139,7 @@ def median_ms(f, repeats=40):
     return 1e3 * float(np.median(times))
 
 print(json.dumps({"step_ms": median_ms(step), "augment_ms": median_ms(lambda x, t: augment(x)),
-                  "matmul": matmul_rate()}))
+                  "matmul": matmul_rate(int(sys.argv[3]))}))
 """
 
 
@@ -148,11 +158,10 @@ def _timed(step):
     return time.perf_counter() - start
 
 
-def tiled_scene(scenes):
-    """A SIDE x SIDE RGB scene tiled from the whole port lb_wide.jpg."""
-    port = np.asarray(Image.open(scenes / "lb_wide.jpg").convert("RGB"))
-    reps = (-(-SIDE // port.shape[0]), -(-SIDE // port.shape[1]), 1)
-    return np.ascontiguousarray(np.tile(port, reps)[:SIDE, :SIDE])
+def tiled_scene(port, side=SIDE):
+    """A ``side`` x ``side`` RGB scene tiled from ``port`` (the whole port lb_wide.jpg)."""
+    reps = (-(-side // port.shape[0]), -(-side // port.shape[1]), 1)
+    return np.ascontiguousarray(np.tile(port, reps)[:side, :side])
 
 
 def pass_flops(model, window, stride, shape):
@@ -194,27 +203,43 @@ def main():
     parser.add_argument("--same-model-base", default="dd942e7",
                         help="git revision with today's recommended model (shifts in "
                              "training), before the training changes")
+    add_quick_flag(parser)
     args = parser.parse_args()
 
-    from sklship import load_model, load_shipsnet, recommended_model
+    from sklship import load_model, recommended_model
+    from sklship.datasets import make_scene
     from sklship.scenes import scan_scene
     from sklship.scenes.defaults import resolve_defaults
 
-    rate = matmul_rate()
-    print(f"matrix multiply: NumPy float32 2048 x 2048, best of 5: {rate:.1f} GFLOP/s")
+    args.matmul_size = 256 if args.quick else 2048
+    rate = matmul_rate(args.matmul_size)
+    print(f"matrix multiply: NumPy float32 {args.matmul_size} x {args.matmul_size}, best of "
+          f"5: {rate:.1f} GFLOP/s")
 
+    if args.quick:
+        args.data, args.fit_chips, args.fit_epochs = f"make_ships:{QUICK_CHIPS}", 0, 1
+        args.repeats, args.model = 1, None
     if args.model is not None:
         model = load_model(args.model)
         print(f"model: {args.model}")
     else:
-        data = load_shipsnet(args.data)
-        model = recommended_model(random_state=0).fit(data.images, data.target)
+        data = load_chips(args.data)
+        model = recommended_model(random_state=0)
+        if args.quick:
+            model.set_params(epochs=1)
+        model.fit(data.images, data.target)
         print(f"model: recommended_model(random_state=0) fitted on {len(data.target):,} "
-              "ShipsNet chips")
-    scene = tiled_scene(args.scenes)
+              f"chips from {args.data}")
+    if args.quick:
+        pictures = {"synthetic": make_scene(600, 600, n_ships=6, random_state=0)[0]}
+        scene, crops, where = pictures["synthetic"], range(2), "make_scene (--quick)"
+    else:
+        pictures = {name: np.asarray(Image.open(args.scenes / name).convert("RGB"))
+                    for name in ("lb_3.png", "sfbay_4.png", "lb_wide.jpg")}
+        scene, crops = tiled_scene(pictures["lb_wide.jpg"]), range(8)
+        where = f"tiled from {args.scenes / 'lb_wide.jpg'}"
     megapixels = scene.shape[0] * scene.shape[1] / 1e6
-    print(f"scene: {SIDE:,} x {SIDE:,} ({megapixels:.0f} MP) tiled from "
-          f"{args.scenes / 'lb_wide.jpg'}")
+    print(f"scene: {scene.shape[0]:,} x {scene.shape[1]:,} ({megapixels:.0f} MP) {where}")
 
     refined = _record_refined_boxes()
     runs = {"default": {}, "every window": {"candidate_threshold": 0.0},
@@ -260,10 +285,10 @@ def main():
                            results["every window"].detections)
     print(f"  default vs every window: same detections {same}, probabilities within "
           f"{close:.1e}")
-    crops = _shared_scenes_identical(model, args.scenes)
-    print(f"  shared scenes (lb_3, sfbay_4, lb_wide) cropped by 0..7 px: default vs every "
-          f"window identical in {crops[0]} of {crops[1]} (probabilities within "
-          f"{crops[2]:.1e})")
+    same = _scenes_identical(model, pictures, crops)
+    print(f"  scenes ({', '.join(pictures)}) cropped by 0..{crops[-1]} px: default vs every "
+          f"window identical in {same[0]} of {same[1]} (probabilities within "
+          f"{same[2]:.1e})")
     efficiency = work["default"] / seconds["default"] / 1e9 / rate
     print(f"scan efficiency: {efficiency:.2f}")
     print(f"seconds per megapixel: {seconds['default'] / megapixels:.3f}")
@@ -275,7 +300,7 @@ def main():
               f"{big['seconds']:.1f} s ({big['ships']} ships), peak memory "
               f"{big['peak_gib']:.2f} GiB")
 
-    chips = args.fit_chips or len(load_shipsnet(args.data).target)
+    chips = args.fit_chips or len(load_chips(args.data).target)
     fit_flops = 3 * forward_flops(model.model_) * chips * args.fit_epochs
     fits = _fits(args)
     now = float(np.median(fits["this"]))
@@ -291,10 +316,11 @@ def main():
     print(f"fit efficiency: {achieved / rate:.2f}")
     # Ratios round by round: the machine's speed drifts between rounds.
     ratio = {name: float(np.median(np.divide(fits[name], fits["this"])))
-             for name in (args.base, args.same_model_base)}
-    print(f"fit speedup against the same model at {args.same_model_base}: "
-          f"{ratio[args.same_model_base]:.2f}")
-    print(f"fit speedup: {ratio[args.base]:.2f}")
+             for name in fits if name != "this"}
+    if ratio:
+        print(f"fit speedup against the same model at {args.same_model_base}: "
+              f"{ratio[args.same_model_base]:.2f}")
+        print(f"fit speedup: {ratio[args.base]:.2f}")
 
     step_flops = 3 * forward_flops(model.model_) * 64
     steps = {threads: _step(args, threads) for threads in (2, 1)}
@@ -326,14 +352,13 @@ def _record_refined_boxes():
     return shapes
 
 
-def _shared_scenes_identical(model, scenes):
+def _scenes_identical(model, pictures, crops):
     """(identical, scans, largest probability difference): default vs every window."""
     from sklship.scenes import scan_scene
 
     same, total, worst = 0, 0, 0.0
-    for name in ("lb_3.png", "sfbay_4.png", "lb_wide.jpg"):
-        pixels = np.asarray(Image.open(scenes / name).convert("RGB"))
-        for crop in range(8):
+    for pixels in pictures.values():
+        for crop in crops:
             view = pixels[crop:, crop:]
             default, every = (scan_scene(model, view, **params) for params in
                               ({}, {"candidate_threshold": 0.0}))
@@ -349,7 +374,8 @@ def _step(args, threads):
     count = str(threads)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_NUM_INTRAOP_THREADS": count,
            "OMP_NUM_THREADS": count, "OPENBLAS_NUM_THREADS": count}
-    out = subprocess.run([sys.executable, "-c", STEP_SCRIPT, str(args.data), str(HERE)],
+    out = subprocess.run([sys.executable, "-c", STEP_SCRIPT, str(args.data), str(HERE),
+                          str(args.matmul_size)],
                          env=env, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.splitlines()[-1])
 
@@ -382,10 +408,14 @@ def _compare(a, b):
     return same, float(np.abs(a["probability"] - b["probability"]).max()) if len(a) else 0.0
 
 
-def _fits(args, rounds=5):
-    """Wall times of the same fit with this code and each base revision, interleaved."""
+def _fits(args):
+    """Wall times of the same fit with this code and each base revision, interleaved.
+
+    Quick runs fit this code only, once.
+    """
     repo = HERE.parent
-    revisions = [args.base, args.same_model_base]
+    revisions = [] if args.quick else [args.base, args.same_model_base]
+    rounds = 1 if args.quick else 5
     with tempfile.TemporaryDirectory() as folder:
         roots = {"this": repo}
         try:
@@ -399,7 +429,7 @@ def _fits(args, rounds=5):
                 for name, root in roots.items():
                     out = subprocess.run(
                         [sys.executable, "-c", FIT_SCRIPT, str(args.data),
-                         str(args.fit_chips), str(args.fit_epochs)],
+                         str(args.fit_chips), str(args.fit_epochs), str(HERE)],
                         env={**os.environ, "PYTHONPATH": str(root),
                              "TF_CPP_MIN_LOG_LEVEL": "3"},
                         # ``python -c`` puts the working directory first on

@@ -42,7 +42,10 @@ the inner choice of epochs is reported separately).
 
 Run: python benchmarks/bench_transfer.py [--data PATH] [--weights PATH]
          [--folds 5] [--fine-tune-size 128] [--max-epochs 6]
-         [--rows frozen,frozen-book,features-lr,fine-tuned]
+         [--rows frozen,frozen-book,features-lr,fine-tuned] [--quick]
+
+``--quick``: 192 ``make_ships`` chips of 4 scenes, random backbone weights,
+input size 32, the first of 2 folds, one epoch, at most 1 fine-tuning epoch.
 """
 
 import argparse
@@ -62,6 +65,8 @@ from sklearn.preprocessing import StandardScaler
 from sklship import load_shipsnet
 from sklship.estimators.features import ImageNetFeatures
 from sklship.estimators.pretrained import PretrainedShipClassifier
+
+from _quick import add_quick_flag, quick_chips
 
 ROWS = ("frozen", "frozen-book", "features-lr", "fine-tuned")
 AUGMENTATION = ("flip", "rot90", "brightness")
@@ -92,8 +97,8 @@ class ImageAccuracy(keras.callbacks.Callback):
             self.accuracies.append(accuracy_score(self.y, proba >= 0.5))
 
 
-def transfer(weights, **params):
-    return PretrainedShipClassifier("mobilenetv2", weights=weights, epochs=10,
+def transfer(weights, epochs=10, **params):
+    return PretrainedShipClassifier("mobilenetv2", weights=weights, epochs=epochs,
                                     random_state=0, **params)
 
 
@@ -105,10 +110,10 @@ def scores(y_true, proba):
 
 def choose_epochs(X, y, groups, weights, args):
     """Fine-tuning epochs chosen on one grouped inner split of the training fold."""
-    inner = StratifiedGroupKFold(4, shuffle=True, random_state=0)
+    inner = StratifiedGroupKFold(2 if args.quick else 4, shuffle=True, random_state=0)
     train, val = next(inner.split(X, y, groups))
     tracker = ImageAccuracy(X[val], y[val])
-    clf = transfer(weights, input_size=args.fine_tune_size,
+    clf = transfer(weights, args.epochs, input_size=args.fine_tune_size,
                    fine_tune_epochs=args.max_epochs, fine_tune_layers=None,
                    augmentation=AUGMENTATION, callbacks=[tracker])
     clf.fit(X[train], y[train])
@@ -126,30 +131,37 @@ def main():
     parser.add_argument("--max-epochs", type=int, default=6)
     parser.add_argument("--rows", default=",".join(ROWS),
                         help="comma-separated subset of " + ",".join(ROWS))
+    add_quick_flag(parser)
     args = parser.parse_args()
+    args.epochs, size = 10, 224
+    if args.quick:
+        args.weights, args.folds, args.epochs = None, 1, 1
+        args.fine_tune_size, args.max_epochs, size = 32, 1, 32
     rows = args.rows.split(",")
     unknown = set(rows) - set(ROWS)
     if unknown:
         parser.error(f"--rows: unknown {sorted(unknown)}; choose from {list(ROWS)}")
 
     start = time.perf_counter()
-    data = load_shipsnet(args.data)
+    data = quick_chips() if args.quick else load_shipsnet(args.data)
     X, y, groups = data.images, data.target, data.scene_id
+    n_splits = 2 if args.quick else 5
     print(f"data: {args.data}: {len(y):,} chips, {int(y.sum())} ships, "
           f"{len(np.unique(groups))} scenes")
     print(f"weights: {args.weights}")
-    cv = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=0)
+    cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=0)
     splits = list(cv.split(X, y, groups))[:args.folds]
-    print(f"cv: StratifiedGroupKFold(5, shuffle=True, random_state=0) by scene_id, "
-          f"{len(splits)} of 5 folds\n", flush=True)
+    print(f"cv: StratifiedGroupKFold({n_splits}, shuffle=True, random_state=0) by scene_id, "
+          f"{len(splits)} of {n_splits} folds\n", flush=True)
 
     results = {row: [] for row in rows}
     frozen_rows = {
-        "frozen": lambda cache: transfer(args.weights, input_size=224, memory=cache),
-        "frozen-book": lambda cache: transfer(args.weights, input_size=224, memory=cache,
-                                              head_solver="keras"),
+        "frozen": lambda cache: transfer(args.weights, args.epochs, input_size=size,
+                                         memory=cache),
+        "frozen-book": lambda cache: transfer(args.weights, args.epochs, input_size=size,
+                                              memory=cache, head_solver="keras"),
         "features-lr": lambda cache: make_pipeline(
-            ImageNetFeatures("mobilenetv2", weights=args.weights, input_size=224,
+            ImageNetFeatures("mobilenetv2", weights=args.weights, input_size=size,
                              memory=cache),
             StandardScaler(), LogisticRegression(max_iter=5000)),
     }
@@ -164,7 +176,7 @@ def main():
                 row = {**scores(y[test], model.predict_proba(X[test])[:, 1]),
                        "fit_s": time.perf_counter() - tic}
                 results[name].append(row)
-                _print_row(f"{name} 224", fold, row)
+                _print_row(f"{name} {size}", fold, row)
         if "fine-tuned" not in rows:
             continue
         tic = time.perf_counter()
@@ -174,7 +186,7 @@ def main():
         print(f"{'':<22}inner validation accuracy after epochs 1-{args.max_epochs}: "
               + " ".join(f"{a:.3f}" for a in accuracies)
               + f" -> {epochs} epochs (choice took {choice_s:.0f} s)", flush=True)
-        tuned = transfer(args.weights, input_size=args.fine_tune_size,
+        tuned = transfer(args.weights, args.epochs, input_size=args.fine_tune_size,
                          fine_tune_epochs=epochs, fine_tune_layers=None,
                          augmentation=AUGMENTATION, test_time_augmentation=True)
         tic = time.perf_counter()
@@ -185,21 +197,22 @@ def main():
         results["fine-tuned"].append(row)
         _print_row(f"fine-tuned {args.fine_tune_size}", fold, row)
 
-    print(f"\nStratifiedGroupKFold by scene_id, {len(splits)} folds, {len(y):,} "
-          "ShipsNet chips (mean +- std over folds)")
-    labels = {"frozen": "frozen, logistic head", "frozen-book": "frozen, book's head",
-              "features-lr": "features + LR pipeline",
-              "fine-tuned": f"fine-tuned {args.fine_tune_size} + aug"}
-    print_table(results, {row: labels[row] for row in rows}, METRICS, width=24)
     tuned = results.get("fine-tuned")
     if tuned:
-        print(f"fine-tuning epochs chosen per fold: {[r['epochs'] for r in tuned]}; "
+        print(f"\nfine-tuning epochs chosen per fold: {[r['epochs'] for r in tuned]}; "
               f"choosing them took {np.mean([r['choice_s'] for r in tuned]):.0f} s "
               "per fold on top of the fit")
     print(f"\nrecommended from-scratch CNN on the same folds, not re-run, from "
           f"{ACCURACY_RESULTS.name}:")
     print(_recommended_row())
     print(f"\ntotal time: {time.perf_counter() - start:.0f} s")
+    # The table last: the figures of this run.
+    print(f"\nStratifiedGroupKFold by scene_id, {len(splits)} folds, {len(y):,} "
+          "chips (mean +- std over folds)")
+    labels = {"frozen": "frozen, logistic head", "frozen-book": "frozen, book's head",
+              "features-lr": "features + LR pipeline",
+              "fine-tuned": f"fine-tuned {args.fine_tune_size} + aug"}
+    print_table(results, {row: labels[row] for row in rows}, METRICS, width=24)
 
 
 def _print_row(label, fold, row):

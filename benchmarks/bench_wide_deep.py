@@ -19,6 +19,9 @@ Prints one line per model: mean (and standard deviation) accuracy and ROC AUC
 over the folds, mean fit and predict time per fold.
 
 Run: python benchmarks/bench_wide_deep.py [--data ../shared/data/shipsnet] [--folds 3]
+         [--quick]
+
+``--quick``: 192 ``make_ships`` chips of 4 scenes, 2 folds, one epoch.
 """
 
 import argparse
@@ -37,6 +40,8 @@ from sklship import (
     WideDeepClassifier,
     load_shipsnet,
 )
+
+from _quick import add_quick_flag, one_epoch, quick_chips
 
 METADATA = ["scene_id", "longitude", "latitude"]
 CHIP_SHAPE = (80, 80, 3)
@@ -76,9 +81,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared/data/shipsnet")
     parser.add_argument("--folds", type=int, default=3)
+    add_quick_flag(parser)
     args = parser.parse_args()
 
-    data = load_shipsnet(args.data, as_frame=True)
+    if args.quick:
+        data, args.folds = quick_chips(as_frame=True), 2
+    else:
+        data = load_shipsnet(args.data, as_frame=True)
     inputs = {"images": data.images, "frame": chips_and_metadata_frame(data),
               "metadata": data.frame[METADATA]}
     cv = StratifiedGroupKFold(n_splits=args.folds, shuffle=True, random_state=0)
@@ -87,6 +96,8 @@ def main():
     print(f"{'model':32s} {'accuracy':>15s} {'ROC AUC':>15s} {'fit s':>7s} "
           f"{'predict s':>9s}")
     for name, (kind, model) in models(random_state=0).items():
+        if args.quick:
+            model = one_epoch(model)
         start = time.perf_counter()
         scores = cross_validate(model, inputs[kind], data.target, groups=data.scene_id,
                                 cv=cv, scoring=["accuracy", "roc_auc"])

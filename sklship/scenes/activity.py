@@ -8,11 +8,16 @@ draws it.
 Counts from different sensors, resolutions and revisits are not comparable
 as levels, but their changes are: with ``base``, each period's mean is also
 given as an index, 100 x the period's mean ships over the base period's mean
-(per area). Its uncertainty comes from a percentile bootstrap over scenes:
-:data:`N_BOOTSTRAP` times (seeded, so the same counts give the same
-interval), the scenes of every period and of the base period are drawn with
-replacement, each within its own period; the 5th and 95th percentiles of the
-replicated means and ratios are the 90 % intervals (``low``/``high``).
+(per area). Their uncertainty comes from :func:`scipy.stats.bootstrap`
+(bias-corrected and accelerated, ``method="BCa"``, :data:`N_BOOTSTRAP`
+resamples, seeded so that the same counts give the same interval): the mean
+is the statistic of one sample, the period's scene counts; the index is the
+statistic of two independent samples (``paired=False``), the period's
+counts and the base period's, each resampled within itself. The intervals
+cover :data:`LEVEL` (90 %, ``low``/``high``). A sample without spread (one
+scene, or all counts equal) is held fixed, as every resample of it would
+be; where BCa is undefined (a base period whose resamples can have no ship
+at all), the percentile interval is given.
 Periods with fewer than :data:`THIN` scenes are flagged ``thin``.
 """
 
@@ -22,6 +27,7 @@ from os import PathLike
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from .._validation import Interval, StrOptions, validate_params
 from .tables import COUNT_COLUMNS
@@ -215,10 +221,7 @@ def base_period(base):
 
 def _intervals(counts, activity, base, n_bootstrap, random_state):
     """Bootstrap intervals of the means, and the index when ``base`` is given."""
-    from sklearn.utils import check_random_state
-
-    rng = check_random_state(random_state)
-    tails = [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2]
+    rng = _generator(random_state)
     columns = {name: np.full(len(activity), np.nan) for name in
                ("mean_low", "mean_high", "index", "index_low", "index_high")}
     bounds = None if base is None else base_period(base)
@@ -227,7 +230,7 @@ def _intervals(counts, activity, base, n_bootstrap, random_state):
                          "(see the notes on rows left out).")
     for aoi, rows in activity.groupby("aoi", sort=True).groups.items():
         area = counts[counts["aoi"] == aoi]
-        base_means = None
+        inside = None
         if bounds is not None:
             inside = area["count"][area["datetime"].between(*bounds)].to_numpy(float)
             if not len(inside):
@@ -235,29 +238,66 @@ def _intervals(counts, activity, base, n_bootstrap, random_state):
                                  f"{aoi!r} (its counts run from "
                                  f"{area['datetime'].min():%Y-%m-%d} to "
                                  f"{area['datetime'].max():%Y-%m-%d}).")
-            base_mean = inside.mean()
-            base_means = _replicates(inside, n_bootstrap, rng)
-            if base_mean == 0:
+            if inside.mean() == 0:
                 warnings.warn(f"area {aoi!r} had no ship in base period {base}: its "
                               "index is undefined (NaN).", UserWarning, stacklevel=3)
         for row in rows:
             ships = area["count"][area["period"] == activity.at[row, "period"]]
-            means = _replicates(ships.to_numpy(float), n_bootstrap, rng)
-            columns["mean_low"][row], columns["mean_high"][row] = np.percentile(means,
-                                                                                tails)
-            if base_means is not None and base_mean > 0:
-                columns["index"][row] = 100 * activity.at[row, "mean_ships"] / base_mean
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    ratios = 100 * means / base_means
-                columns["index_low"][row], columns["index_high"][row] = np.nanpercentile(
-                    ratios, tails)
+            ships = ships.to_numpy(float)
+            columns["mean_low"][row], columns["mean_high"][row] = _interval(
+                (ships,), _mean, n_bootstrap, rng)
+            if inside is not None and inside.mean() > 0:
+                columns["index"][row] = _index(ships, inside)
+                columns["index_low"][row], columns["index_high"][row] = _interval(
+                    (ships, inside), _index, n_bootstrap, rng)
     if bounds is None:
         for name in ("index", "index_low", "index_high"):
             del columns[name]
     return activity.assign(**columns, thin=activity["n_scenes"] < THIN)
 
 
-def _replicates(values, n_bootstrap, rng):
-    """Means of ``n_bootstrap`` resamples of ``values`` with replacement."""
-    picks = rng.randint(0, len(values), size=(n_bootstrap, len(values)))
-    return values[picks].mean(axis=1)
+def _mean(ships, axis=-1):
+    """Mean ships per scene (vectorised over resamples for ``scipy.stats.bootstrap``)."""
+    return np.mean(ships, axis=axis)
+
+
+def _index(ships, base_ships, axis=-1):
+    """100 x mean ships in the period / mean ships in the base period."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 100 * np.mean(ships, axis=axis) / np.mean(base_ships, axis=axis)
+
+
+def _generator(random_state):
+    """A NumPy Generator from an int, a RandomState instance or None."""
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    return np.random.default_rng(random_state)
+
+
+def _interval(samples, statistic, n_bootstrap, rng):
+    """The :data:`LEVEL` BCa interval of ``statistic(*samples)``, samples independent.
+
+    A sample without spread (one scene, or equal counts) is held fixed: every
+    resample of it is itself, and ``scipy.stats.bootstrap`` needs two values.
+    Where BCa is undefined (infinite jackknife values), the percentile interval.
+    """
+    varying = [len(np.unique(sample)) > 1 for sample in samples]
+    if not any(varying):
+        point = float(statistic(*samples))
+        return point, point
+
+    def resampled(*drawn, axis=-1):
+        drawn = iter(drawn)
+        return statistic(*(next(drawn) if vary else sample
+                           for sample, vary in zip(samples, varying, strict=True)),
+                         axis=axis)
+
+    data = tuple(sample for sample, vary in zip(samples, varying, strict=True) if vary)
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        for method in ("BCa", "percentile"):
+            interval = stats.bootstrap(
+                data, resampled, n_resamples=n_bootstrap, confidence_level=LEVEL,
+                method=method, paired=False, vectorized=True, rng=rng).confidence_interval
+            if not np.isnan([interval.low, interval.high]).any() or method == "percentile":
+                return float(interval.low), float(interval.high)

@@ -31,7 +31,8 @@ from .tables import (  # noqa: F401 (their old home)
 )
 
 __all__ = ["COUNT_COLUMNS", "DETECTION_COLUMNS", "ScanFolder", "concat_tables",
-           "detections_geojson", "provenance", "result_tables", "rounded"]
+           "detections_geodataframe", "detections_geojson", "provenance", "result_tables",
+           "rounded"]
 
 
 def detections_geojson(detections, properties=None):
@@ -63,6 +64,62 @@ def detections_geojson(detections, properties=None):
                                           "coordinates": [float(lon), float(lat)]},
                              "properties": {**values, **(properties or {})}})
     return json.dumps({"type": "FeatureCollection", "features": features})
+
+
+def detections_geodataframe(detections):
+    """The georeferenced detections as a :class:`geopandas.GeoDataFrame` of lon/lat points.
+
+    Needs geopandas (``pip install sklship[geo]``). The frame holds the same
+    rows as ``detections.geojson`` (and reads back from it with
+    ``geopandas.read_file``): scenes without a CRS are left out, every other
+    column is kept, and each ship is a point in longitude and latitude
+    (EPSG:4326), whatever the CRS of its scene, so that scenes of several
+    CRSs share one frame. ``to_crs`` reprojects it, ``sjoin`` counts ships
+    in polygons, ``explore`` maps it.
+
+    Parameters
+    ----------
+    detections : pandas.DataFrame
+        A detections table (:data:`DETECTION_COLUMNS`, such as
+        ``detections.csv`` or the first table of :func:`result_tables`).
+
+    Returns
+    -------
+    frame : geopandas.GeoDataFrame
+        The rows with ``lon`` and ``lat``, their index kept, and a
+        ``geometry`` column of points in EPSG:4326.
+
+    Raises
+    ------
+    ImportError
+        If geopandas is not installed.
+    TypeError
+        If ``detections`` is not a pandas DataFrame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklship.scenes.export import detections_geodataframe
+    >>> table = pd.DataFrame({"scene": ["a", "b"], "probability": [0.9, 0.8],
+    ...                       "lon": [-118.21, None], "lat": [33.74, None]})
+    >>> detections_geodataframe(table)[["scene", "geometry"]]  # doctest: +SKIP
+      scene               geometry
+    0     a  POINT (-118.21 33.74)
+    """
+    try:
+        import geopandas
+    except ImportError:
+        raise ImportError("detections_geodataframe needs geopandas: pip install "
+                          "'sklship[geo]' (or geopandas); detections_geojson writes "
+                          "the same points without it.") from None
+    if not isinstance(detections, pd.DataFrame):
+        raise TypeError(f"detections must be a pandas DataFrame (a detections table); "
+                        f"got {type(detections).__name__}.")
+    mapped = (detections[detections["lon"].notna()] if "lon" in detections
+              else detections.iloc[:0].assign(lon=[], lat=[]))
+    points = geopandas.points_from_xy(mapped["lon"].astype(float),
+                                      mapped["lat"].astype(float), crs="EPSG:4326")
+    return geopandas.GeoDataFrame(mapped, geometry=points)
 
 
 def provenance(estimator, settings, *, model_file=None, seconds=None):

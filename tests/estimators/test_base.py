@@ -117,6 +117,7 @@ def test_uint8_chips_reach_tensorflow_uncopied(chips, monkeypatch):
     assert np.shares_memory(seen[0][0], X)
 
 
+@pytest.mark.slow
 def test_fits_in_threads_equal_fits_in_sequence(chips):
     # Dropout, augmentation, the validation split and shuffling are all
     # random; other threads draw from every global generator meanwhile.
@@ -285,6 +286,7 @@ def test_input_errors_name_the_problem(chips):
         fitted.predict(X.astype(np.float32) / 255)
 
 
+@pytest.mark.slow
 def test_grid_search_same_result_in_parallel(chips):
     # Processes (loky) and threads (fits in one process at once) give the
     # scores of one job.

@@ -58,6 +58,7 @@ def test_learns_synthetic_ships_better_than_the_baseline():
     assert cnn.mean() > baseline.mean() + 0.05
 
 
+@pytest.mark.slow
 def test_book_cnn_on_real_chips_across_scenes(shipsnet_dir):
     data = load_shipsnet(shipsnet_dir)
     assert data.images.shape == (3196, 80, 80, 3)

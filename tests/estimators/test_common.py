@@ -125,7 +125,8 @@ class _RecordAttributes:
         return Callback()
 
 
-@pytest.mark.parametrize("name", ["PretrainedShipClassifier", "MultiOutputShipClassifier"])
+@pytest.mark.parametrize("name", [pytest.param("PretrainedShipClassifier", marks=pytest.mark.slow),
+                                  "MultiOutputShipClassifier"])
 def test_no_attribute_exists_only_during_fit(name):
     """Fit data travels as arguments: nothing is set on the estimator for a fit only."""
     import numpy as np

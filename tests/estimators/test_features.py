@@ -64,6 +64,7 @@ def test_bad_input_names_the_problem(chips, features):
         features.transform(X[:, :30, :30])
 
 
+@pytest.mark.slow
 def test_pipeline_works_in_grid_search_cross_validation_and_joblib(chips, tmp_path):
     X, y = chips
     model = make_pipeline(ImageNetFeatures(weights=None, memory=str(tmp_path)),

@@ -337,6 +337,7 @@ def test_figures_are_written_atomically(tmp_path, monkeypatch):
 
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".joblib", ".sklship"])
 def test_files_of_the_flat_layout_load_in_a_fresh_process(chips, tmp_path, monkeypatch,
                                                           suffix):

@@ -118,6 +118,7 @@ def test_float_chips_in_unit_range_give_the_uint8_model(chips, fitted):
 
 
 # ------------------------------------------------------- fast head training
+@pytest.mark.slow
 def test_head_on_features_equals_the_slow_way(chips):
     X, y = chips
     weights = np.linspace(0.5, 2.0, len(y))
@@ -136,6 +137,7 @@ def test_features_are_extracted_once_per_fit(chips, count_extractions):
     assert count_extractions == [len(X)]
 
 
+@pytest.mark.slow
 def test_memory_extracts_once_across_fits_and_predictions(chips, tmp_path,
                                                           count_extractions):
     X, y = chips
@@ -190,6 +192,7 @@ def test_local_weights_file_round_trip(chips, fitted, tmp_path):
         np.testing.assert_array_equal(mine, theirs)
 
 
+@pytest.mark.slow
 def test_weights_file_is_read_once_until_it_changes(chips, fitted, tmp_path,
                                                     monkeypatch):
     X, y = chips
@@ -318,6 +321,7 @@ def test_fine_tuning_trains_the_backbone_but_not_batch_norm(chips, fitted):
 
 
 # ------------------------------------------------- sklearn tools, persistence
+@pytest.mark.slow
 def test_grid_search_cross_val_score_clone_and_joblib(chips, tmp_path, count_extractions):
     X, y = chips
     search = GridSearchCV(

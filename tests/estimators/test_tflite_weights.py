@@ -249,6 +249,7 @@ def _small(weights, **params):
         "epochs": 2, "batch_size": 16, "random_state": 0, **params})
 
 
+@pytest.mark.slow
 def test_estimator_fit_predict_save_load(mobilenet_v2_tflite, tmp_path, monkeypatch):
     data = make_ships(64, image_size=32, random_state=0)
     X, y = data.images, data.target

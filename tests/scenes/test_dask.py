@@ -14,6 +14,7 @@ from sklship.cli import main
 distributed = pytest.importorskip("dask.distributed")
 
 
+@pytest.mark.slow
 def test_grid_search_and_scans_on_dask_match_one_process(tmp_path, capsys,
                                                         write_geotiff):
     # One cluster for all parts: starting one costs more than any part.

@@ -50,7 +50,10 @@ ARCHITECTURES = {
 }
 
 
-@pytest.mark.parametrize("name", list(ARCHITECTURES))
+# stride_tta takes 14 s of CPU (the others 3 to 4 s): slow.
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow)
+                                  if name == "stride_tta" else name
+                                  for name in ARCHITECTURES])
 def test_both_engines_equal_per_window_predict_proba(name, book_cnn, chips, scene):
     if name == "book":
         cnn = book_cnn
@@ -76,7 +79,7 @@ def chips80():
     return make_ships(96, random_state=0, return_X_y=True)
 
 
-@pytest.mark.parametrize("name", ["book", "recommended"])
+@pytest.mark.parametrize("name", ["book", pytest.param("recommended", marks=pytest.mark.slow)])
 def test_shared_engine_is_exact_at_any_stride_on_80_pixel_chips(name, chips80):
     # The recommended model down-samples by 16 and averages 8 flips and
     # rotations: strides 4, 8 and 10 run its later layers a trous.

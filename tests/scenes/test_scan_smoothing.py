@@ -64,6 +64,7 @@ def shifted_cnn():
     return cnn.fit(X, y)
 
 
+@pytest.mark.slow
 def test_count_is_stable_when_the_scene_shifts_by_a_few_pixels(shifted_cnn):
     # The grid (stride 4 for 32-pixel windows) falls elsewhere on the ships
     # at each crop; the default rule (3x3 mean) must find them all each time.
