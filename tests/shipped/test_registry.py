@@ -3,8 +3,8 @@
 import warnings
 
 import numpy as np
-from PIL import Image
 import pytest
+from PIL import Image
 
 from sklship.shipped import load_shipped_model, pick_shipped_model, shipped_models
 from sklship.shipped.registry import RESOLUTION_FACTOR_WARNING
