@@ -42,6 +42,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from _quick import add_quick_flag
+
 ROOT = Path(__file__).resolve().parents[1]
 SIDECAR = ROOT / "sklship" / "shipped" / "sentinel2_10m.json"
 TILE = 10980
@@ -224,7 +226,7 @@ def main():
                         default=ROOT.parent / "shared" / "data" / "sentinel2")
     parser.add_argument("--oof", type=Path, default=None,
                         help="out-of-fold detections written by the training script")
-    parser.add_argument("--quick", action="store_true")
+    add_quick_flag(parser)
     parser.add_argument("--tile", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.tile is not None:
