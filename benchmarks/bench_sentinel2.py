@@ -19,9 +19,7 @@ scan settings; wall time and the process's peak resident memory.
 Prints ``sentinel-2 tile: S s`` and the tile process's peak memory, then one
 line per port, ``recall at berth``, ``recall at anchor`` and, last, the
 headline ``sentinel-2 ports: found A/B (recall R), false alarms F (f per
-scene)``. On a sklship that cannot read reflectance from files
-(``scale="reflectance"``), the tile is read in strips of 1,024 rows by
-rasterio and each strip scanned as an array.
+scene)``.
 
 Run: python benchmarks/bench_sentinel2.py [--data DIR] [--oof CSV] [--quick]
 ``--oof`` reads the out-of-fold detections that
@@ -50,8 +48,6 @@ TILE = 10980
 LAND_MARGIN = 3
 #: Smallest land area in pixels (smaller NDWI < 0 specks are hull edges or wakes).
 MIN_LAND = 50
-#: Rows per strip when the tile cannot be read as reflectance by sklship itself.
-STRIP = 1024
 
 
 def training_script():
@@ -169,26 +165,11 @@ def write_tile(path, size, seed=0):
 
 
 def scan_tile(model, path, settings):
-    """Ships counted in a tile file read as reflectance, window by window."""
+    """Ships counted in a tile file read as reflectance of its described bands."""
     from sklship.scenes.scan import scan_scene
 
-    try:
-        return scan_scene(model, path, scale="reflectance", **settings).count
-    except (TypeError, ValueError) as error:
-        if "reflectance" not in str(error):
-            raise
-    # A sklship without scale="reflectance": strips read by rasterio, as arrays.
-    import rasterio
-
-    window, count = model.input_shape_[0], 0
-    with rasterio.open(path) as dataset:
-        scales = np.array(dataset.scales, np.float32)[:, None, None]
-        for top in range(0, dataset.height, STRIP):
-            rows = (top, min(top + STRIP + window, dataset.height))
-            pixels = dataset.read(window=(rows, (0, dataset.width))) * scales
-            found = scan_scene(model, np.moveaxis(pixels, 0, -1), **settings).detections
-            count += int((found["row"] < STRIP).sum())
-    return count
+    return scan_scene(model, path, bands=("red", "green", "blue", "nir"),
+                      scale="reflectance", **settings).count
 
 
 def tile_line(size):
