@@ -24,8 +24,8 @@ The network is the book CNN on 80x80 chips trained 3 epochs on 1,000
 Run: nice -n 19 python benchmarks/bench_geotiff.py [--big 10000] [--sections 1,2,3,4]
          [--quick]
 
-``--quick``: scenes of 400 x 400 (the big one 600 x 600), 2 of them on the
-cluster, the network trained one epoch on 192 chips, one run of each.
+``--quick``: scenes of 400 x 400 (the big one 600 x 600), 2 of them on a
+one-worker cluster, the network trained one epoch on 192 chips, one run of each.
 """
 
 import argparse
@@ -109,7 +109,7 @@ def main():
     if 2 in sections:
         memory(600 if args.quick else args.big, tmp)
     if 3 in sections:
-        dask_scans(cnn, tmp, *((2, 300) if args.quick else (16, 1000)))
+        dask_scans(cnn, tmp, *((2, 300, 1) if args.quick else (16, 1000, 2)))
     if headline is not None:
         print(headline)
 
@@ -197,8 +197,8 @@ def memory(big, tmp):
           f"{peaks['model only']:.2f} GiB; goal < 1.5 GB)")
 
 
-def dask_scans(cnn, tmp, n_scenes=16, side=1000):
-    """3. ``n_scenes`` scenes in one process and on a 2-worker LocalCluster."""
+def dask_scans(cnn, tmp, n_scenes=16, side=1000, workers=2):
+    """3. ``n_scenes`` scenes in one process and on a LocalCluster of ``workers``."""
     from sklship.scenes.survey import ScanSettings, scan_scenes
 
     paths = []
@@ -211,7 +211,7 @@ def dask_scans(cnn, tmp, n_scenes=16, side=1000):
     from dask.distributed import Client, LocalCluster
 
     start = time.perf_counter()
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         started = time.perf_counter() - start
         runs = []
@@ -221,11 +221,11 @@ def dask_scans(cnn, tmp, n_scenes=16, side=1000):
                                  client=client)
             runs.append(time.perf_counter() - start)
     same = all(a.equals(b) for a, b in zip(local, remote, strict=True))
-    print(f"{n_scenes} scenes of {side}x{side}: one process {one:.1f} s (model warm), 2-worker "
-          f"LocalCluster {runs[0]:.1f} s first run (workers import TensorFlow, get the "
-          f"model), {runs[1]:.1f} s second run (+ {started:.1f} s cluster start); same "
-          f"tables: {same}")
-    print(f"dask speedup: {one / runs[1]:.2f} (one process / 2 workers, warm; "
+    print(f"{n_scenes} scenes of {side}x{side}: one process {one:.1f} s (model warm), "
+          f"{workers}-worker LocalCluster {runs[0]:.1f} s first run (workers import "
+          f"TensorFlow, get the model), {runs[1]:.1f} s second run (+ {started:.1f} s "
+          f"cluster start); same tables: {same}")
+    print(f"dask speedup: {one / runs[1]:.2f} (one process / {workers} workers, warm; "
           f"{one / runs[0]:.2f} first run)")
 
 

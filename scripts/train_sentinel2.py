@@ -97,9 +97,10 @@ def load_ports(folder):
     """
     import rasterio
 
-    from sklship.datasets.marked_scenes import _grid_factor, _load_truth
+    from sklship.datasets.marked_scenes import _grid_factor
+    from sklship.datasets.truth import read_truth
 
-    marks, folder = _load_truth(folder / "truth.json", None)
+    marks = read_truth(folder / "truth.json")
     ports = {}
     for key, scene_marks in marks.items():
         with rasterio.open(folder / key) as dataset:

@@ -13,6 +13,17 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
+    # The same for the processes tests start (benchmarks' quick runs, fresh-process
+    # loads, Dask workers), which would otherwise each run two threads per core.
+    os.environ.update(TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1",
+                      OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the slow tests first: side by side on the workers, with the short ones
+    filling the end, so that no worker is left alone with a long test."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
 
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 SHIPSNET_DIR = SHARED_DIR / "data" / "shipsnet"

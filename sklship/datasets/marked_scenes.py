@@ -30,7 +30,6 @@ What becomes a chip, and with which weight:
 them and no background window comes near them.
 """
 
-import json
 import os
 from functools import partial
 from numbers import Integral, Real
@@ -40,6 +39,7 @@ import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
 from .._validation import Interval, validate_params
+from .truth import read_truth
 
 __all__ = ["load_marked_scenes"]
 
@@ -47,7 +47,6 @@ __all__ = ["load_marked_scenes"]
 KINDS = ("ship", "long ship", "background", "negative")
 #: Margin around a long ship's box when it is cropped whole (share of its long side).
 LONG_SHIP_MARGIN = 0.1
-_POINT_KEYS = ("big", "small", "negatives")
 
 
 @validate_params(
@@ -80,7 +79,8 @@ def load_marked_scenes(truth, *, window=80, read=None, bands=None, scale=None,
     Parameters
     ----------
     truth : str, path or dict
-        A ``truth.json`` file (scene paths relative to its folder) or its
+        A ``truth.json`` file (scene paths relative to its folder; read by
+        :func:`~sklship.datasets.read_truth`) or its
         content as a dict (scene paths relative to ``root``).
     window : int, default=80
         Chip side in pixels (of the ``resolution`` grid when given).
@@ -144,7 +144,11 @@ def load_marked_scenes(truth, *, window=80, read=None, bands=None, scale=None,
     """
     from ..scenes.sources import read_scene
 
-    marks, folder = _load_truth(truth, root)
+    marks = read_truth(truth)
+    if isinstance(truth, dict):
+        folder = Path(root if root is not None else ".")
+    else:
+        folder = Path(truth).parent
     if read is None:
         read = partial(read_scene, bands=bands, scale=scale)
     shift = window // 8 if shift is None else shift
@@ -179,63 +183,6 @@ def load_marked_scenes(truth, *, window=80, read=None, bands=None, scale=None,
         kind=np.asarray(KINDS, dtype=object)[kind],
         resolution=np.concatenate([p["resolution"] for p in parts]),
     )
-
-
-def _load_truth(truth, root):
-    """The marks as {scene key: {kind: (n, 2 or 4) array}} and the scenes' folder."""
-    if isinstance(truth, dict):
-        folder, where = Path(root if root is not None else "."), "truth"
-    else:
-        path = Path(truth)
-        where, folder = f"truth file {str(path)!r}", path.parent
-        if not path.is_file():
-            raise ValueError(f"truth must be a truth.json file or a dict; {where} does "
-                             "not exist.")
-        try:
-            truth = json.loads(path.read_text())
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValueError(f"{where} is not valid JSON: {error}.") from None
-    if not isinstance(truth, dict) or not truth:
-        raise ValueError(f"{where} must be a non-empty mapping {{scene: {{'big': [[col, "
-                         f"row], ...], ...}}}}; got {_short(truth)}.")
-    marks = {}
-    for key, entry in truth.items():
-        if not isinstance(entry, dict):
-            raise ValueError(f"{where}: the marks of scene {key!r} must be a mapping "
-                             f"with 'big', 'small', 'boxes'; got {_short(entry)}.")
-        unknown = set(entry) - {*_POINT_KEYS, "boxes"}
-        if unknown:
-            raise ValueError(f"{where}: scene {key!r} has unknown keys "
-                             f"{sorted(unknown)}; expected 'big', 'small', 'boxes', "
-                             "'negatives'.")
-        marks[key] = {name: _points(entry.get(name, []), 4 if name == "boxes" else 2,
-                                    key, name, where)
-                      for name in (*_POINT_KEYS, "boxes")}
-    return marks, folder
-
-
-def _points(values, size, key, name, where):
-    """Marks ``values`` as a float array (n, size); a ValueError naming the bad mark."""
-    form = "[x0, y0, x1, y1]" if size == 4 else "[col, row]"
-    if not isinstance(values, (list, tuple)):
-        raise ValueError(f"{where}: scene {key!r}: {name!r} must be a list of {form}; "
-                         f"got {_short(values)}.")
-    for mark in values:
-        ok = (isinstance(mark, (list, tuple)) and len(mark) == size
-              and all(isinstance(v, Real) and not isinstance(v, bool)
-                      and np.isfinite(v) for v in mark))
-        if ok and size == 4:
-            ok = mark[2] > mark[0] and mark[3] > mark[1]
-        if not ok:
-            raise ValueError(f"{where}: scene {key!r}: {name} mark {_short(mark)} is not "
-                             f"{form} of finite numbers"
-                             + (" with x1 > x0 and y1 > y0" if size == 4 else "") + ".")
-    return np.asarray(values, float).reshape(-1, size)
-
-
-def _short(value, limit=60):
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _read(read, path, key):

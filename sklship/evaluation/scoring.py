@@ -29,17 +29,15 @@ A truth file (:func:`read_truth`) maps scene file names to their marks::
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from numbers import Real
-from os import PathLike
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .._validation import Interval, validate_params
+from ..datasets.truth import read_truth
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -231,55 +229,3 @@ def score_scan(result: ScanResult, ships: ArrayLike | pd.DataFrame, *,
     return score_detections(detections, ships, ignore=ignore, tolerance=tolerance)
 
 
-def read_truth(path: str | PathLike) -> dict[str, dict[str, np.ndarray]]:
-    """Read marked ships: ``{scene file: {"big": [[col, row], ...], "small": [...]}}``.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        A JSON file in the form of the module's example; ``small`` may be
-        left out.
-
-    Returns
-    -------
-    truth : dict
-        Scene file name -> {"big": ndarray (n, 2), "small": ndarray (m, 2)},
-        positions as [col, row].
-
-    Raises
-    ------
-    ValueError
-        If the file is not JSON of that form; the message names the file and
-        the scene.
-    """
-    path = Path(path)
-    try:
-        content = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}).") from exc
-    if not isinstance(content, dict):
-        raise ValueError(f"{path} must hold an object of scene names; got "
-                         f"{type(content).__name__}.")
-    if not content:
-        raise ValueError(f"{path} marks no scene: it must map scene files to their marks.")
-    truth = {}
-    for scene, marks in content.items():
-        if not isinstance(marks, dict) or "big" not in marks or \
-                set(marks) - {"big", "small", "boxes"}:
-            raise ValueError(f"{path}: scene {scene!r} must map to an object with "
-                             "'big' and optionally 'small' lists of [col, row] pairs "
-                             "and 'boxes' of [x0, y0, x1, y1].")
-        truth[scene] = {kind: _positions(marks.get(kind, []), f"{path}: {scene} {kind}")
-                        for kind in ("big", "small")}
-        truth[scene]["boxes"] = _boxes(marks.get("boxes", []), f"{path}: {scene} boxes")
-    return truth
-
-
-def _boxes(value, name):
-    """``value`` as an (n, 4) float array of [x0, y0, x1, y1] boxes, or a ValueError."""
-    boxes = np.asarray(value, dtype=float).reshape(-1, 4) if len(value) else np.empty((0, 4))
-    if np.ndim(value) != 2 and len(value) or not np.isfinite(boxes).all() or (
-            len(boxes) and ((boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])).any()):
-        raise ValueError(f"{name} must be a list of [x0, y0, x1, y1] with x0 < x1 and "
-                         f"y0 < y1; got {value!r:.200}.")
-    return boxes

@@ -132,7 +132,7 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
     result : AdaptResult
     """
     from ..datasets.marked_scenes import load_marked_scenes
-    from ..evaluation.scoring import read_truth
+    from ..datasets.truth import read_truth
     from ..scenes.sources import scene_datetime
 
     truth = Path(truth)

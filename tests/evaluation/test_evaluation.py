@@ -1,6 +1,5 @@
 """Scoring detections against marked ships, and reading truth files."""
 
-import json
 
 import numpy as np
 import pandas as pd
@@ -78,25 +77,6 @@ def test_bad_truth_is_rejected(ships, message):
 def test_tolerance_must_be_positive(tolerance):
     with pytest.raises(ValueError, match="'tolerance' parameter.*range \\(0.0, inf\\)"):
         score_detections(detections(), [[1, 2]], tolerance=tolerance)
-
-
-def test_read_truth(tmp_path):
-    path = tmp_path / "truth.json"
-    path.write_text(json.dumps({"a.png": {"big": [[1, 2], [3, 4]], "small": []},
-                                "b.tif": {"big": []}}))
-    truth = read_truth(path)
-    np.testing.assert_array_equal(truth["a.png"]["big"], [[1, 2], [3, 4]])
-    assert truth["a.png"]["small"].shape == truth["b.tif"]["small"].shape == (0, 2)
-    for content, message in [
-        ("not json", "is not valid JSON"),
-        ("[1, 2]", "must hold an object of scene names"),
-        ('{"a.png": [[1, 2]]}', "scene 'a.png' must map to an object with 'big'"),
-        ('{"a.png": {"big": [[1, 2]], "boats": []}}', "scene 'a.png' must map"),
-        ('{"a.png": {"big": [[1, 2, 3]]}}', r"truth.json: a.png big must be a list"),
-    ]:
-        path.write_text(content)
-        with pytest.raises(ValueError, match=message):
-            read_truth(path)
 
 
 def test_shared_truth_file_reads(shipsnet_dir):
