@@ -164,8 +164,23 @@ def test_non_max_suppression_merges_neighbours():
         "row": [2 * 4 + 16, 8 * 4 + 16], "col": [2 * 4 + 16, 10 * 4 + 16],
         "probability": [0.9, 0.6],
     }
-    # A radius smaller than the stride suppresses nothing.
-    assert len(non_max_suppression(grid, window=32, stride=4, min_distance=3)) == 4
+    # A radius smaller than the stride suppresses nothing by distance; the three
+    # windows of the first ship still form one ridge above the threshold.
+    assert len(non_max_suppression(grid, window=32, stride=4, min_distance=3)) == 2
+
+
+@pytest.mark.parametrize("gap, between, count", [
+    (12, 0.6, 1),  # 48 px apart (beyond min_distance 24), joined above 0.5: one hull
+    (12, 0.3, 2),  # the same with water between: two ships
+    (16, 0.6, 2),  # 64 px apart, beyond 1.75 windows (56 px): two
+])
+def test_a_hull_longer_than_the_window_is_counted_once(gap, between, count):
+    grid = np.zeros((10, 30))
+    grid[5, 2:3 + gap] = between
+    grid[5, 2], grid[5, 2 + gap] = 0.9, 0.8
+    kept = non_max_suppression(grid, window=32, stride=4, threshold=0.5)
+    assert len(kept) == count
+    assert kept["col"].iloc[0] == 2 * 4 + 16
 
 
 def test_lone_windows_are_dropped_with_min_neighbors():

@@ -41,7 +41,7 @@ def analytic(scene, border=0):
 
 
 def test_detections_get_crs_and_lon_lat_from_the_transform(cnn, rgb_tif):
-    result = scan_scene(cnn, rgb_tif, stride=4, threshold=0.0)
+    result = scan_scene(cnn, rgb_tif, stride=4, threshold=0.0, min_distance=0)
     assert result.crs == "EPSG:32611" and result.scene_name == "harbour"
     assert result.datetime == pd.Timestamp("2017-07-05 18:08:18")
     detections = result.detections
