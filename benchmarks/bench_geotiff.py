@@ -107,7 +107,7 @@ def main():
     if 1 in sections:
         headline = overhead(cnn, tmp, side, runs or 3)
     if 2 in sections:
-        memory(600 if args.quick else args.big, tmp)
+        memory(600 if args.quick else args.big, tmp, baseline=not args.quick)
     if 3 in sections:
         dask_scans(cnn, tmp, *((2, 300, 1) if args.quick else (16, 1000, 2)))
     if headline is not None:
@@ -170,18 +170,22 @@ def overhead(cnn, tmp, side=3000, runs=3):
     return f"geotiff overhead: {medians['geotiff'] / medians['array']:.2f}"
 
 
-def memory(big, tmp):
-    """2. Peak memory scanning a big GeoTIFF in a subprocess."""
+def memory(big, tmp, baseline=True):
+    """2. Peak memory scanning a big GeoTIFF in a subprocess.
+
+    ``baseline``: also measure a process that only loads the model.
+    """
     args = argparse.Namespace(big=big)
     start = time.perf_counter()
     write_geotiff(tmp / "big.tif", args.big, args.big)
     size = (tmp / "big.tif").stat().st_size
     print(f"big scene: {args.big}x{args.big} pixels, {size / 2**20:.0f} MiB file, "
           f"written in {time.perf_counter() - start:.0f} s")
-    peaks = {}
+    peaks = {"model only": float("nan")}
     # The scan first: RUSAGE_CHILDREN then holds its peak alone; each child also
     # reports its own peak (RUSAGE_SELF).
-    for what, scene in (("scan", str(tmp / "big.tif")), ("model only", "-")):
+    runs = [("scan", str(tmp / "big.tif"))] + [("model only", "-")] * baseline
+    for what, scene in runs:
         done = subprocess.run([sys.executable, "-c", _CHILD.format(stride=STRIDE),
                                str(tmp / "cnn.sklship"), scene], capture_output=True,
                               text=True, check=True,

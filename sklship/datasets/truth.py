@@ -89,6 +89,8 @@ def read_truth(truth: "str | PathLike | dict") -> dict[str, dict[str, np.ndarray
 def _marks(values, size, scene, kind, where):
     """One kind of mark as a float array (n, size); a ValueError naming the bad mark."""
     form = "[x0, y0, x1, y1]" if size == 4 else "[col, row]"
+    if isinstance(values, np.ndarray):  # read_truth's own output reads again
+        values = values.tolist()
     if not isinstance(values, (list, tuple)):
         raise ValueError(f"{where}: scene {scene!r}: {kind!r} must be a list of {form}; "
                          f"got {_short(values)}.")

@@ -113,22 +113,19 @@ def _one_per_ridge(kept, probabilities, threshold, reach):
     the two reaches ``threshold``: one hull, counted once. Two ships with
     water between them keep both.
     """
-    n_cols = probabilities.shape[1]
-    cells = np.column_stack(np.divmod(kept, n_cols))
+    cells = np.column_stack(np.divmod(kept, probabilities.shape[1]))
+
+    def joined(a, b):
+        """Whether cells ``a`` and ``b`` lie within reach on a line above threshold."""
+        steps = int(np.abs(b - a).max())
+        if steps > reach:
+            return False
+        line = np.rint(a + np.linspace(0.0, 1.0, steps + 1)[:, None] * (b - a)).astype(int)
+        return bool(np.all(probabilities[line[:, 0], line[:, 1]] >= threshold))
+
     survivors = []
-    for k, (i, j) in enumerate(cells):
-        joined = False
-        for s in survivors:
-            di, dj = cells[s] - (i, j)
-            steps = max(abs(di), abs(dj))
-            if steps > reach:
-                continue
-            t = np.linspace(0.0, 1.0, steps + 1)
-            line = probabilities[np.rint(i + t * di).astype(int), np.rint(j + t * dj).astype(int)]
-            if np.all(line >= threshold):
-                joined = True
-                break
-        if not joined:
+    for k, cell in enumerate(cells):
+        if not any(joined(cell, cells[s]) for s in survivors):
             survivors.append(k)
     return kept[survivors]
 

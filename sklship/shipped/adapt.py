@@ -138,7 +138,8 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
     truth = Path(truth)
     marks = read_truth(truth)
     window = _network(_load(model)).input_shape_[0]
-    chips = load_marked_scenes(truth, window=window, negatives_per_scene=negatives_per_scene,
+    chips = load_marked_scenes(marks, root=truth.parent, window=window,
+                               negatives_per_scene=negatives_per_scene,
                                random_state=random_state)
     groups = {name: _group(scene_datetime(truth.parent / name), name) for name in marks}
     chip_groups = np.array([groups[name] for name in chips.groups], dtype=object)

@@ -14,7 +14,8 @@ def test_reads_every_kind_from_a_file_or_a_dict(tmp_path):
                "b.tif": {"negatives": [[7, 8]]}}
     path = tmp_path / "truth.json"
     path.write_text(json.dumps(content))
-    for truth in (read_truth(path), read_truth(content)):
+    # Its own output (arrays) reads again, unchanged.
+    for truth in (read_truth(path), read_truth(content), read_truth(read_truth(content))):
         np.testing.assert_array_equal(truth["a.png"]["big"], [[1, 2], [3, 4]])
         np.testing.assert_array_equal(truth["a.png"]["boxes"], [[0, 0, 5, 6]])
         np.testing.assert_array_equal(truth["b.tif"]["negatives"], [[7, 8]])
