@@ -212,6 +212,7 @@ class _RasterioSource(_Source):
         from rasterio.enums import MaskFlags
 
         self.path, self.name, self.what = path, Path(path).stem, f"scene file {path}"
+        self._overviews = {}  # max_side -> (raw pixels, valid mask or None)
         if is_vrt_xml(path):
             self.name, files = vrt_name(path)
             self.what = f"scene {self.name} (band files {', '.join(files)})"
@@ -302,11 +303,16 @@ class _RasterioSource(_Source):
         return self.dataset.dataset_mask(out_shape=shape) > 0
 
     def _raw_overview(self, max_side):
-        shape = self._overview_shape(max_side)
-        pixels = np.moveaxis(self.dataset.read(self.bands, out_shape=(len(self.bands),
-                                                                      *shape)), 0, -1)
-        valid = self.dataset.dataset_mask(out_shape=shape) > 0 if self.has_mask else None
-        return pixels, valid
+        # Kept: a decimated read decodes every block of the file, and a scan
+        # asks for its overview twice (validity, then clouds); a GDAL block
+        # cache smaller than the file would decode it all again.
+        if max_side not in self._overviews:
+            shape = self._overview_shape(max_side)
+            pixels = np.moveaxis(self.dataset.read(self.bands, out_shape=(
+                len(self.bands), *shape)), 0, -1)
+            valid = self.dataset.dataset_mask(out_shape=shape) > 0 if self.has_mask else None
+            self._overviews[max_side] = pixels, valid
+        return self._overviews[max_side]
 
     def _overview_shape(self, max_side):
         factor = max(1, -(-max(self.height, self.width) // max_side))

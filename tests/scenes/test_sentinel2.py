@@ -99,6 +99,26 @@ def test_reflectance_from_product_tags(tmp_path, write_geotiff, reflectance, tag
         assert pixels[5, 5, 0] == pytest.approx(1.2, abs=1e-4)
 
 
+def test_a_scan_decodes_the_whole_scene_overview_once(tmp_path, write_geotiff, reflectance,
+                                                     bright_centre, monkeypatch):
+    # A decimated read decodes every block of the file; a scan needs the
+    # overview for the fill value, the footprint and the clouds.
+    path = write_bands(tmp_path, to_numbers(reflectance, 1e-4, 0), write_geotiff,
+                       tags={"BOA_QUANTIFICATION_VALUE": "10000"})
+    whole = []
+    read = rasterio.io.DatasetReader.read
+
+    def counted(self, *args, **kwargs):
+        whole.append(kwargs.get("window") is None)
+        return read(self, *args, **kwargs)
+
+    monkeypatch.setattr(rasterio.io.DatasetReader, "read", counted)
+    model = bright_centre(chip_resolution=10.0)
+    model.input_shape_, model.X_dtype_ = (16, 16, 4), np.dtype(np.float32)
+    result = scan_scene(model, path, bands=NAMES, scale="reflectance", stride=4)
+    assert result.valid_fraction == 1.0 and len(whole) > 1 and sum(whole) == 1
+
+
 def test_reflectance_argument_file_scales_and_unknown(tmp_path, write_geotiff, reflectance):
     numbers = to_numbers(reflectance, 1e-4, 0)
     path = write_bands(tmp_path, numbers, write_geotiff)
