@@ -148,13 +148,13 @@ def berth_chips(truth, folder, seed):
     """Chips of the ``BERTH_SHIPS``, as ship chips (every other mark kept clear)."""
     marks = {}
     for name, ships in BERTH_SHIPS.items():
-        others = np.concatenate([truth[name]["big"], truth[name]["small"]])
-        ships = np.asarray(ships, dtype=float)
-        berthed = (np.abs(others[:, None] - ships[None]).sum(-1) == 0).any(axis=1)
+        small = truth[name]["small"]
+        berthed = (small[:, None] == np.asarray(ships, float)[None]).all(-1).any(axis=1)
         if berthed.sum() != len(ships):
             raise ValueError(f"{folder / 'truth.json'}: {name} has not all of BERTH_SHIPS "
                              "among its small marks")
-        marks[name] = {"big": ships.tolist(), "small": others[~berthed].tolist()}
+        others = np.concatenate([truth[name]["big"], small[~berthed]])
+        marks[name] = {"big": ships, "small": others.tolist()}
     data = load_marked_scenes(marks, root=folder, positives_per_ship=BERTH_CHIPS_PER_SHIP,
                               negatives_per_scene=0, random_state=seed)
     return data.images[data.target == 1]
