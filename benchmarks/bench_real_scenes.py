@@ -6,7 +6,7 @@ Four configurations scan each scene:
    network down-samples by (the cheapest shared scan);
 2. ``recommended, default``: the default pipeline: the shipped
    ``planetscope-3m`` model at ``scan_scene``'s defaults and the settings of
-   its description (threshold 0.4), as ``sklship scan SCENE`` runs it;
+   its description, as ``sklship scan SCENE`` runs it;
 3. ``book CNN, default``: the book's CNN with the book's class weights, at the
    default settings;
 4. ``recommended + hard negatives``: the recommended model refitted with hard

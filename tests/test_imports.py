@@ -17,8 +17,8 @@ SCENE_FLOORS = {
     "input": {"bands", "dates", "footprint", "stack", "source_base", "dataarray", "sources",
               "stac", "masks",
               "resolution", "geo"},
-    "detection": {"suppression", "convolutional", "engines", "defaults", "settings",
-                  "scan"},
+    "detection": {"suppression", "verification", "convolutional", "engines", "defaults",
+                  "settings", "scan"},
     "outputs": {"activity", "display", "export", "survey"},
 }
 

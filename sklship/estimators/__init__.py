@@ -12,6 +12,7 @@
   :mod:`~sklship.estimators.multi_output`, a logistic
   :mod:`~sklship.estimators.baseline` and the chip
   :mod:`~sklship.estimators.metadata` encoder;
+- a detector and a verifier in a :mod:`~sklship.estimators.cascade`;
 - the zoo of named models (:mod:`~sklship.estimators.zoo`: the book's, the
   recommended one, grids) and saving them (:mod:`~sklship.estimators.persistence`).
 """
@@ -26,6 +27,7 @@ __all__ = [
     "MultiOutputShipClassifier",
     "PretrainedShipClassifier",
     "WideDeepClassifier",
+    "VerifiedShipClassifier",
     "WideDeepRegressor",
     "load_model",
     "make_baseline",
@@ -41,6 +43,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "MultiOutputShipClassifier": ".multi_output",
     "PretrainedShipClassifier": ".pretrained",
     "WideDeepClassifier": ".wide_deep",
+    "VerifiedShipClassifier": ".cascade",
     "WideDeepRegressor": ".wide_deep",
     "load_model": ".persistence",
     "make_baseline": ".baseline",

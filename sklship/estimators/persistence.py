@@ -11,8 +11,9 @@ The native format is a zip archive with
     tuples and dicts with non-string keys are tagged so that they come back
     as they were.
 ``model_<k>.keras``
-    Every Keras model the estimator holds (``model_``), in Keras' own
-    ``.keras`` format, loaded back with ``safe_mode=True``.
+    Every Keras model the estimator holds (``model_``), once however often
+    it is held, in Keras' own ``.keras`` format (deflated), loaded back with
+    ``safe_mode=True``.
 
 The encoding is generic: any scikit-learn compatible estimator whose state
 is made of plain values, NumPy arrays, scikit-learn objects, sklship
@@ -133,7 +134,9 @@ def save_model(estimator, path):
             for name, model in encoder.models.items():
                 model_path = os.path.join(folder, name)
                 model.save(model_path)
-                archive.write(model_path, name)
+                # Keras stores weights uncompressed; weights that came from
+                # a quantized file (TFLite) shrink to a third.
+                archive.write(model_path, name, compress_type=zipfile.ZIP_DEFLATED)
     return path
 
 
@@ -254,7 +257,10 @@ class _Encoder:
                               for k, v in vars(value).items()
                               if k != "_metadata_request"}}
         if _is_keras_model(value):
-            name = f"model_{len(self.models)}.keras"
+            # A model held twice (a FrozenEstimator's parameter and its fitted
+            # copy are one object) is stored once.
+            name = next((name for name, model in self.models.items() if model is value),
+                        f"model_{len(self.models)}.keras")
             self.models[name] = value
             return {"__keras__": name}
         if inspect.isfunction(value) and _importable(value, _FUNCTION_MODULES):
@@ -314,6 +320,7 @@ class _Decoder:
 
     def __init__(self, archive, folder, path):
         self.archive, self.folder, self.path = archive, folder, path
+        self.models = {}
 
     def decode(self, value):
         if isinstance(value, list):
@@ -337,7 +344,10 @@ class _Decoder:
         if "__object__" in value:
             return self._object(value)
         if "__keras__" in value:
-            return self._keras_model(value["__keras__"])
+            name = value["__keras__"]
+            if name not in self.models:
+                self.models[name] = self._keras_model(name)
+            return self.models[name]
         if "__function__" in value:
             return self._import(value["__function__"], _FUNCTION_MODULES,
                                 inspect.isfunction, "function")

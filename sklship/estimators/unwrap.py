@@ -16,6 +16,8 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
 
+from .cascade import VerifiedShipClassifier
+
 __all__ = ["DEFAULT_THRESHOLD", "decision_threshold", "fitted_network",
            "probability_estimator", "thresholded_labels"]
 
@@ -96,7 +98,9 @@ def fitted_network(estimator):
         An sklship classifier, or ``CalibratedClassifierCV``,
         ``TunedThresholdClassifierCV``, ``FixedThresholdClassifier`` or
         ``FrozenEstimator`` around one (nested in any order). The members of
-        a calibrated ensemble share their input form; the first is returned.
+        a calibrated ensemble share their input form; the first is returned,
+        and of a :class:`~sklship.estimators.cascade.VerifiedShipClassifier`
+        its detector's network (the verifier takes the same chips).
 
     Returns
     -------
@@ -106,9 +110,12 @@ def fitted_network(estimator):
     """
     while True:
         estimator = probability_estimator(estimator)
-        if not isinstance(estimator, CalibratedClassifierCV):
+        if isinstance(estimator, VerifiedShipClassifier):
+            estimator = estimator.detector_
+        elif isinstance(estimator, CalibratedClassifierCV):
+            estimator = estimator.calibrated_classifiers_[0].estimator
+        else:
             return estimator
-        estimator = estimator.calibrated_classifiers_[0].estimator
 
 
 def thresholded_labels(estimator, proba, threshold=None):

@@ -21,6 +21,8 @@ Detection, one scene to ships:
 - :mod:`~sklship.scenes.engines` (and :mod:`~sklship.scenes.convolutional`):
   the probability of every window;
 - :mod:`~sklship.scenes.suppression`: one detection per ship;
+- :mod:`~sklship.scenes.verification`: a cascade's verifier on the
+  detections its detector proposes;
 - :mod:`~sklship.scenes.defaults` and :mod:`~sklship.scenes.settings`: every
   scan setting declared once (:class:`ScanSettings`), defaults measured;
 - :mod:`~sklship.scenes.scan`: :func:`scan_scene`, the orchestration.

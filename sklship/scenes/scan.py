@@ -40,6 +40,7 @@ from .sources import open_checked, read_scene  # noqa: F401 (read_scene's old ho
 from .stac import StacScene, stac_scene
 from .suppression import non_max_suppression
 from .tables import COUNT_COLUMNS
+from .verification import split_cascade, verify_detections
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -49,11 +50,6 @@ __all__ = ["ScanResult", "scan_scene"]
 
 #: Smallest fraction of valid (not nodata) pixels of a window that is evaluated.
 MIN_VALID = 0.5
-
-
-# --------------------------------------------------------------------------
-# Result
-# --------------------------------------------------------------------------
 
 
 @dataclass
@@ -162,11 +158,6 @@ class ScanResult:
                 f"threshold={self.threshold}, engine={self.engine!r})")
 
 
-# --------------------------------------------------------------------------
-# scan_scene
-# --------------------------------------------------------------------------
-
-
 @validate_params(
     {
         "estimator": [HasMethods("predict_proba")],
@@ -224,6 +215,9 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
         None takes the estimator's own threshold (that of a
         ``TunedThresholdClassifierCV`` or ``FixedThresholdClassifier``, see
         :func:`sklship.evaluation.thresholds.decision_threshold`), else 0.5.
+        A :class:`~sklship.estimators.cascade.VerifiedShipClassifier` scans
+        with its detector; the threshold applies to its detections once
+        verified (:mod:`sklship.scenes.verification`).
     min_distance : float or None, default=None
         Non-maximum suppression radius in pixels: a candidate whose centre is
         within ``min_distance`` of a more probable kept one is dropped. None
@@ -355,8 +349,9 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
         return _scan_stac(estimator, scene, given)
     settings = given.model_defaults(estimator)
     window, stride, threshold = settings["window"], settings["stride"], settings["threshold"]
-    # Threshold wrappers pass their estimator's probabilities through unchanged.
-    estimator = probability_estimator(estimator)
+    # Threshold wrappers pass their estimator's probabilities through unchanged;
+    # a cascade scans with its detector and verifies what it proposes.
+    estimator, cascade = split_cascade(probability_estimator(estimator))
     expected_channels = check_window(estimator, window)[1]
     aois = None if given.aoi is None else read_aoi(given.aoi)
 
@@ -379,11 +374,16 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
         refined = _refine_near_candidates(source, grid, given.tile_size, evaluate,
                                           probabilities)
         valid, clear = source.valid_overview(), source.clear_overview()
+        detections = non_max_suppression(
+            probabilities, window=window, stride=stride,
+            threshold=threshold if cascade is None else cascade.proposal_threshold,
+            min_distance=settings["min_distance"], min_neighbors=settings["min_neighbors"],
+            smoothing=settings["smoothing"])
+        if cascade is not None:
+            detections = verify_detections(detections, cascade,
+                                           lambda rows, cols: source.read(rows, cols)[0],
+                                           grid, threshold)
     augmented = evaluated if evaluate.averages_symmetries else refined
-    detections = non_max_suppression(
-        probabilities, window=window, stride=stride, threshold=threshold,
-        min_distance=settings["min_distance"], min_neighbors=settings["min_neighbors"],
-        smoothing=settings["smoothing"])
     if source.crs is not None:
         detections = georeference(detections, source.crs, source.transform)
     valid_fraction, clear_fraction = (1.0 if m is None else float(m.mean()) for m in (valid, clear))

@@ -17,6 +17,9 @@ Where the checks cannot feed an estimator as it is:
   inside the model), and a small stand-in backbone replaces MobileNetV2, so
   the transformer's own code (inputs, fitted state, cache, pickling) is
   checked in seconds; the real backbones are tests/estimators/test_features.py's.
+- ``VerifiedShipClassifier`` combines any two classifiers; it is checked with
+  two of scikit-learn's, which take the checks' rows (the networks it cascades
+  are checked on their own above).
 - ``ChipMetadataEncoder`` reads the metadata columns its ``features`` need;
   with ``columns=(0, 1)`` it reads longitude and latitude from the first two
   columns of the checks' X and ignores the others.
@@ -24,6 +27,8 @@ Where the checks cannot feed an estimator as it is:
 
 import keras
 import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklship import (
@@ -36,6 +41,7 @@ from sklship import (
     WideDeepRegressor,
 )
 from sklship.estimators import features
+from sklship.estimators.cascade import VerifiedShipClassifier
 from sklship.estimators.features import ImageNetFeatures
 
 # The one place where expected failures are listed, each with its reason; all
@@ -92,8 +98,8 @@ def _origin(X):
 
 
 def _expected_failed_checks(estimator):
-    if isinstance(estimator, ChipMetadataEncoder | ImageNetFeatures):
-        return {}  # neither wraps scikeras nor is trained by mini-batches
+    if isinstance(estimator, ChipMetadataEncoder | ImageNetFeatures | VerifiedShipClassifier):
+        return {}  # none wraps scikeras or is trained by mini-batches
     return EXPECTED_FAILED_CHECKS
 
 
@@ -112,6 +118,7 @@ def _small_settings():
         WideDeepRegressor(wide_columns=[0], dnn_hidden_units=(16,), **wide_deep),
         ChipMetadataEncoder(features=("longitude", "latitude"), columns=(0, 1)),
         StripFeatures(weights=None, input_size=32),
+        VerifiedShipClassifier(LogisticRegression(), GaussianNB()),
     ]
 
 

@@ -20,6 +20,7 @@ def test_every_shipped_model_is_described_and_carded():
         assert model.input in {"uint8", "reflectance"}
         assert set(model.bands) <= {"red", "green", "blue", "nir"}
         assert model.resolution > 0 and model.window > 0
+        assert model.file.stat().st_size < 5e6, f"{name} is 5 MB or more"
         card = model.card
         for heading in ("Intended use", "Training data", "Evaluation", "Limits", "Licence"):
             assert heading in card, f"{name}'s card has no {heading!r} section"

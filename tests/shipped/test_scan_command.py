@@ -8,6 +8,7 @@ import pytest
 
 from sklship.cli import main
 from sklship.datasets import load_example_scene
+from sklship.shipped import shipped_models
 
 
 @pytest.mark.slow
@@ -29,7 +30,8 @@ def test_first_command_counts_the_example_scene(tmp_path, capsys):
     lon, lat = geojson["features"][0]["geometry"]["coordinates"]
     assert -118.3 < lon < -118.1 and 33.6 < lat < 33.8
     run = json.loads((tmp_path / "run.json").read_text())
-    assert run["model_file"] == "planetscope_3m.sklship" and run["threshold"] == 0.4
+    assert run["model_file"] == "planetscope_3m.sklship"
+    assert run["threshold"] == shipped_models()["planetscope-3m"].scan["threshold"]
     assert (tmp_path / "long_beach_scan.png").stat().st_size > 0
 
 
