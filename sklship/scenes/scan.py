@@ -64,8 +64,8 @@ class ScanResult:
         continuous pixel coordinates: top-left corner + ``window / 2``, see
         :mod:`sklship.scenes.grid`) and ``probability``.
     probabilities : ndarray of shape (n_rows, n_cols)
-        Ship probability of every window; window ``(i, j)`` has its top-left
-        corner at pixel ``(i * stride, j * stride)``.
+        Ship probability of every window (of a cascade, its detector's); window
+        ``(i, j)`` has its top-left corner at pixel ``(i * stride, j * stride)``.
     window : int
         Side of the square windows, in pixels.
     stride : int

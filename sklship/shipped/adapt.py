@@ -6,7 +6,10 @@ own port (the ``truth.json`` form, see
 :func:`sklship.datasets.load_marked_scenes`) can fine-tune a shipped model
 on them with :func:`adapt_model` (or ``sklship adapt``), and learn how well
 the result does on scenes it has not seen: each acquisition is left out in
-turn, the model is adapted on the others and scans the one left out.
+turn, the model is adapted on the others and scans the one left out. Of a
+cascade (:class:`~sklship.estimators.cascade.VerifiedShipClassifier`, such
+as ``planetscope-3m``) the detector is fine-tuned and the verifier's head
+refitted, on the same chips.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ class AdaptResult:
         Adapted on every marked scene. With cross-validation, a
         :class:`~sklearn.model_selection.FixedThresholdClassifier` whose
         threshold is the one of the best F1 over the left-out scans (tried
-        from 0.3 to 0.95 by 0.05), so that scans and predictions use it.
+        from 0.1 to 0.95 by 0.05), so that scans and predictions use it.
     scores : pandas.DataFrame or None
         Leave-one-acquisition-out scores at the chosen threshold, one row per
         scene file: ``scene``, ``marked``, ``found``, ``false_alarms``,
@@ -137,10 +140,12 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
 
     truth = Path(truth)
     marks = read_truth(truth)
-    window = _network(_load(model)).input_shape_[0]
+    base = _load(model)
+    window = _network(base).input_shape_[0]
     chips = load_marked_scenes(marks, root=truth.parent, window=window,
                                negatives_per_scene=negatives_per_scene,
                                random_state=random_state)
+    features = _verifier_features(base, chips.images)
     groups = {name: _group(scene_datetime(truth.parent / name), name) for name in marks}
     chip_groups = np.array([groups[name] for name in chips.groups], dtype=object)
     held_out = sorted(set(groups.values())) if cross_validate else []
@@ -154,8 +159,10 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
         steps = tqdm(steps, desc="adapt", unit="model")
     found = []  # (scene, detections at the lowest threshold tried)
     for group in steps:
-        fitted = _fine_tune(_network(_load(model)), chips, chip_groups != group, epochs,
-                            learning_rate, random_state)
+        rows = chip_groups != group
+        fitted = _verified(base, _fine_tune(_network(_load(model)), chips, rows, epochs,
+                                            learning_rate, random_state),
+                           features, chips, rows)
         if group is None:
             break
         found += [(name, _detections(fitted, truth.parent / name))
@@ -172,8 +179,9 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
     return AdaptResult(model=tuned, scores=scores, chips=len(chips.target))
 
 
-#: Decision thresholds tried on the left-out scans.
-THRESHOLDS = np.round(np.arange(0.3, 0.96, 0.05), 2)
+#: Decision thresholds tried on the left-out scans (a cascade's geometric
+#: mean runs lower than a single network's probability).
+THRESHOLDS = np.round(np.arange(0.1, 0.96, 0.05), 2)
 
 
 def _detections(model, scene):
@@ -219,6 +227,57 @@ def _network(model):
     from ..estimators.unwrap import fitted_network
 
     return fitted_network(model)
+
+
+def _cascade(model):
+    """The cascade that gives ``model``'s probabilities, or None."""
+    from ..estimators.cascade import VerifiedShipClassifier
+    from ..estimators.unwrap import probability_estimator
+
+    model = probability_estimator(model)
+    return model if isinstance(model, VerifiedShipClassifier) else None
+
+
+def _verifier_features(model, images):
+    """The chips through the first step of a cascade's pipeline verifier, or None.
+
+    Computed once, so that each adaptation refits only the steps after it.
+    """
+    from sklearn.pipeline import Pipeline
+
+    cascade = _cascade(model)
+    if cascade is None or not isinstance(cascade.verifier_, Pipeline) \
+            or len(cascade.verifier_.steps) < 2:
+        return None
+    return cascade.verifier_[0].transform(images)
+
+
+def _verified(base, detector, features, chips, rows):
+    """The adapted detector, in a cascade with ``base``'s verifier when ``base`` is one.
+
+    A pipeline verifier keeps its first step (the frozen features) and has
+    the steps after it refitted on the features of the chips of ``rows``,
+    weighted as the detector's; any other verifier is kept as it is.
+    """
+    from sklearn.base import clone
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.pipeline import Pipeline
+
+    from ..estimators.cascade import VerifiedShipClassifier
+
+    cascade = _cascade(base)
+    if cascade is None:
+        return detector
+    verifier = cascade.verifier_
+    if features is not None:
+        head = clone(Pipeline(verifier.steps[1:]))
+        head.fit(features[rows], chips.target[rows],
+                 **{f"{head.steps[-1][0]}__sample_weight": chips.sample_weight[rows]})
+        verifier = Pipeline([verifier.steps[0], *head.steps])
+    both = [int(np.argmin(chips.target)), int(np.argmax(chips.target))]
+    return VerifiedShipClassifier(FrozenEstimator(detector), FrozenEstimator(verifier),
+                                  proposal_threshold=cascade.proposal_threshold).fit(
+        chips.images[both], chips.target[both])
 
 
 def _load(model):

@@ -6,8 +6,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sklship import CNNShipClassifier, load_model, make_scene, make_ships, save_model, scan_scene
+from sklship import (
+    CNNShipClassifier,
+    load_model,
+    make_baseline,
+    make_scene,
+    make_ships,
+    save_model,
+    scan_scene,
+)
 from sklship.cli import main
+from sklship.estimators.cascade import VerifiedShipClassifier
+from sklship.estimators.unwrap import fitted_network
 from sklship.shipped.adapt import THRESHOLDS, adapt_model
 
 CHIP = 32
@@ -52,6 +62,26 @@ def test_adapt_scores_each_scene_left_out_and_saves_a_scanning_model(port, tmp_p
     np.testing.assert_allclose(saved.predict_proba(np.zeros((1, CHIP, CHIP, 3), np.uint8)),
                                result.model.predict_proba(np.zeros((1, CHIP, CHIP, 3),
                                                                    np.uint8)))
+
+
+def test_a_cascade_is_adapted_whole(port, tmp_path):
+    chips = make_ships(300, image_size=CHIP, random_state=0)
+    detector = CNNShipClassifier(filters=(8, 16), pooling="max", epochs=3, random_state=0)
+    base = VerifiedShipClassifier(detector, make_baseline(C=0.1)).fit(chips.images,
+                                                                     chips.target)
+    save_model(base, tmp_path / "cascade.sklship")
+    result = adapt_model(port / "truth.json", model=tmp_path / "cascade.sklship", epochs=1,
+                         negatives_per_scene=10, cross_validate=False)
+    adapted = result.model
+    assert isinstance(adapted, VerifiedShipClassifier)
+    assert adapted.proposal_threshold == base.proposal_threshold
+    # The detector is fine-tuned, the verifier's head refitted, its first step kept.
+    before, after = base.detector_.model_.get_weights(), fitted_network(adapted).model_
+    assert not all(np.array_equal(a, b) for a, b in zip(before, after.get_weights(),
+                                                        strict=True))
+    verifier = adapted.verifier_.estimator
+    assert verifier.steps[0][0] == "flatten"
+    assert not np.allclose(verifier[-1].coef_, base.verifier_[-1].coef_)
 
 
 def test_one_acquisition_cannot_be_left_out(tmp_path, port):
