@@ -7,9 +7,10 @@ A model finds the ships it has learnt to see. The shipped PlanetScope model
 quays of another port can look different enough that it misses some. Mark
 the ships of a few scenes of that port, and :func:`sklship.shipped.adapt.adapt_model`
 (or ``sklship adapt truth.json --out port.sklship``) fine-tunes the shipped
-model on them (its detector, and its verifier's head). It also says how well the adapted model does on scenes it has
-not seen: each scene (acquisition) is left out in turn, the model is adapted
-on the others and scans the one left out.
+model on them (its detector, and its verifier's head). It also says how well
+the adapted model does on scenes it has not seen: each scene (acquisition) is
+left out in turn, the model is adapted on the others and scans the one left
+out.
 
 The scenes here are synthetic (:func:`sklship.make_scene`), written as PNG
 files with a ``truth.json`` beside them, as an analyst's marked scenes
