@@ -168,11 +168,12 @@ class VerifiedShipClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         Parameters
         ----------
         X : array-like
-            Chips, as in :meth:`fit`.
+            The chips to label (as :meth:`predict_proba` takes them).
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            ``classes_[1]`` (ship) or ``classes_[0]``.
         """
         check_is_fitted(self)
         return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
