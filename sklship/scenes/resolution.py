@@ -230,6 +230,10 @@ class ScanSource:
             pixels[~valid] = self.fill_value
         return pixels, valid
 
+    def read_pixels(self, rows, cols):
+        """Pixels of grid ``[rows, cols]`` as :meth:`read` gives them, without the mask."""
+        return self.read(rows, cols)[0]
+
     @functools.cached_property
     def fill_value(self):
         """What pixels outside the valid data are read as: the median valid colour.

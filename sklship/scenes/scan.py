@@ -380,9 +380,8 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
             min_distance=settings["min_distance"], min_neighbors=settings["min_neighbors"],
             smoothing=settings["smoothing"])
         if cascade is not None:
-            detections = verify_detections(detections, cascade,
-                                           lambda rows, cols: source.read(rows, cols)[0],
-                                           grid, threshold)
+            detections = verify_detections(detections, cascade, source.read_pixels, grid,
+                                           threshold)
     augmented = evaluated if evaluate.averages_symmetries else refined
     if source.crs is not None:
         detections = georeference(detections, source.crs, source.transform)
@@ -496,5 +495,4 @@ def _refine_near_candidates(source, grid, tile_size, engine, probabilities):
              for block in grid.tiles(tile_size, within=box)]
     if not boxes:
         return 0
-    return int(engine.refine(probabilities, boxes,
-                             lambda rows, cols: source.read(rows, cols)[0]).sum())
+    return int(engine.refine(probabilities, boxes, source.read_pixels).sum())

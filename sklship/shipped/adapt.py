@@ -145,7 +145,8 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
     chips = load_marked_scenes(marks, root=truth.parent, window=window,
                                negatives_per_scene=negatives_per_scene,
                                random_state=random_state)
-    features = _verifier_features(base, chips.images)
+    cascade = _cascade(base)
+    features = _verifier_features(cascade, chips.images)
     groups = {name: _group(scene_datetime(truth.parent / name), name) for name in marks}
     chip_groups = np.array([groups[name] for name in chips.groups], dtype=object)
     held_out = sorted(set(groups.values())) if cross_validate else []
@@ -160,8 +161,8 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
     found = []  # (scene, detections at the lowest threshold tried)
     for group in steps:
         rows = chip_groups != group
-        fitted = _verified(base, _fine_tune(_network(_load(model)), chips, rows, epochs,
-                                            learning_rate, random_state),
+        fitted = _verified(cascade, _fine_tune(_network(_load(model)), chips, rows, epochs,
+                                               learning_rate, random_state),
                            features, chips, rows)
         if group is None:
             break
@@ -231,29 +232,27 @@ def _network(model):
 
 def _cascade(model):
     """The cascade that gives ``model``'s probabilities, or None."""
-    from ..estimators.cascade import VerifiedShipClassifier
     from ..estimators.unwrap import probability_estimator
+    from ..scenes.verification import split_cascade
 
-    model = probability_estimator(model)
-    return model if isinstance(model, VerifiedShipClassifier) else None
+    return split_cascade(probability_estimator(model))[1]
 
 
-def _verifier_features(model, images):
+def _verifier_features(cascade, images):
     """The chips through the first step of a cascade's pipeline verifier, or None.
 
     Computed once, so that each adaptation refits only the steps after it.
     """
     from sklearn.pipeline import Pipeline
 
-    cascade = _cascade(model)
     if cascade is None or not isinstance(cascade.verifier_, Pipeline) \
             or len(cascade.verifier_.steps) < 2:
         return None
     return cascade.verifier_[0].transform(images)
 
 
-def _verified(base, detector, features, chips, rows):
-    """The adapted detector, in a cascade with ``base``'s verifier when ``base`` is one.
+def _verified(cascade, detector, features, chips, rows):
+    """The adapted detector, in a cascade with the base's verifier when it was one.
 
     A pipeline verifier keeps its first step (the frozen features) and has
     the steps after it refitted on the features of the chips of ``rows``,
@@ -265,7 +264,6 @@ def _verified(base, detector, features, chips, rows):
 
     from ..estimators.cascade import VerifiedShipClassifier
 
-    cascade = _cascade(base)
     if cascade is None:
         return detector
     verifier = cascade.verifier_
