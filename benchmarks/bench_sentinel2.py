@@ -4,7 +4,8 @@ Ports: leave one port out over the 8 shared sen2ships ports
 (``../shared/data/sentinel2``), with the configuration and threshold of the
 shipped model (``sklship/shipped/sentinel2_10m.json``) and the protocol of
 ``scripts/train_sentinel2.py`` (chips at 10 m, a fit, hard negatives mined on
-the 7 training ports, a second fit, the held-out port scanned). A detection
+the 7 training ports, a second fit, the held-out port scanned, taken at the
+shipped threshold with ``ScanResult.at_threshold``). A detection
 within 12 pixels at 10 m of a marked big vessel (>= 12 px) is a hit; near a
 small one it counts neither way. Vessels at berth are those whose box lies
 within 3 px of land (NDWI = (green - nir) / (green + nir) < 0, outside every
@@ -21,9 +22,9 @@ line per port, ``recall at berth``, ``recall at anchor`` and, last, the
 headline ``sentinel-2 ports: found A/B (recall R), false alarms F (f per
 scene)``.
 
-Run: python benchmarks/bench_sentinel2.py [--data DIR] [--oof CSV] [--quick]
-``--oof`` reads the out-of-fold detections that
-``scripts/train_sentinel2.py --oof CSV`` wrote instead of fitting again;
+Run: python benchmarks/bench_sentinel2.py [--data DIR] [--oof FILE] [--quick]
+``--oof`` reads the out-of-fold scans that ``scripts/train_sentinel2.py --oof
+FILE`` wrote instead of fitting again;
 ``--quick`` holds out one port, fits 1 epoch without mining and scans a
 1,098 px tile: a smoke run of every step, its numbers meaningless.
 """
@@ -38,7 +39,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from _quick import add_quick_flag
 
@@ -100,23 +100,14 @@ def at_berth(path, coco_path, big):
     return np.array(berth, bool)
 
 
-def out_of_fold(script, ports, config, keys):
-    """Out-of-fold detections as one table with a ``port`` column."""
-    found = script.leave_one_port_out(ports, config, keys,
-                                      log=lambda line: print(line, flush=True))
-    return pd.concat([table.assign(port=key) for key, table in found.items()],
-                     ignore_index=True)
-
-
-def port_lines(script, ports, detections, threshold, data):
-    """The ports, berth and anchor lines."""
+def port_lines(script, ports, found, threshold, data):
+    """The ports, berth and anchor lines of out-of-fold sweeps scanned at ``threshold``."""
     truth = json.loads((data / "truth.json").read_text())
     hits = marked = false = 0
     by_place = {"at berth": [0, 0], "at anchor": [0, 0]}
-    keys = sorted(set(detections["port"]))
+    keys = sorted(found)
     for key in keys:
-        found = detections[detections["port"] == key].drop(columns="port")
-        score = script.score(found, ports[key], threshold)
+        score = script.score(found[key], ports[key], threshold)
         hits, marked = hits + score.hits, marked + score.n_marked
         false += score.false_alarms
         hit = np.zeros(score.n_marked, bool)
@@ -206,7 +197,7 @@ def main():
     parser.add_argument("--data", type=Path,
                         default=ROOT.parent / "shared" / "data" / "sentinel2")
     parser.add_argument("--oof", type=Path, default=None,
-                        help="out-of-fold detections written by the training script")
+                        help="out-of-fold scans written by the training script (joblib)")
     add_quick_flag(parser)
     parser.add_argument("--tile", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -223,13 +214,15 @@ def main():
         config.update(epochs=1, negatives_per_scene=100, rounds=0)
         keys = keys[:1]
     if args.oof is not None:
-        detections = pd.read_csv(args.oof)
+        import joblib
+
+        found = joblib.load(args.oof)
     else:
-        detections = out_of_fold(script, ports, config, keys)
-    print(f"ports: {len(set(detections['port']))}, config {sidecar['config']}, "
-          f"threshold {threshold:.2f}")
+        found = script.leave_one_port_out(ports, config, keys,
+                                          log=lambda line: print(line, flush=True))
+    print(f"ports: {len(found)}, config {sidecar['config']}, threshold {threshold:.2f}")
     tile_line(TILE // 10 if args.quick else TILE)
-    port_lines(script, ports, detections, threshold, args.data)
+    port_lines(script, ports, found, threshold, args.data)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ SCENE_FLOORS = {
     "input": {"bands", "dates", "footprint", "stack", "source_base", "dataarray", "sources",
               "stac", "masks",
               "resolution", "geo"},
-    "detection": {"suppression", "verification", "convolutional", "engines", "defaults",
+    "detection": {"suppression", "verification", "convolutional", "engines", "tiles", "defaults",
                   "settings", "scan"},
     "outputs": {"activity", "display", "export", "survey"},
 }

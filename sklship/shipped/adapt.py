@@ -158,7 +158,7 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
         from tqdm.auto import tqdm
 
         steps = tqdm(steps, desc="adapt", unit="model")
-    found = []  # (scene, detections at the lowest threshold tried)
+    found = []  # (scene, its scan at the lowest threshold tried)
     for group in steps:
         rows = chip_groups != group
         fitted = _verified(cascade, _fine_tune(_network(_load(model)), chips, rows, epochs,
@@ -166,7 +166,7 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
                            features, chips, rows)
         if group is None:
             break
-        found += [(name, _detections(fitted, truth.parent / name))
+        found += [(name, _scan(fitted, truth.parent / name))
                   for name, g in groups.items() if g == group]
     if not cross_validate:
         return AdaptResult(model=fitted, scores=None, chips=len(chips.target))
@@ -185,28 +185,26 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
 THRESHOLDS = np.round(np.arange(0.1, 0.96, 0.05), 2)
 
 
-def _detections(model, scene):
-    """Detections of ``scene`` at the lowest threshold tried (higher ones filter them)."""
+def _scan(model, scene):
+    """The scan of ``scene`` at the lowest threshold tried (higher ones are taken from it)."""
     from ..scenes.scan import scan_scene
 
-    return scan_scene(model, scene, threshold=THRESHOLDS[0]).detections
+    return scan_scene(model, scene, threshold=THRESHOLDS[0])
 
 
 def _tuned(found, marks, tolerance):
     """The threshold of the best F1 over the left-out scans, and their scores there.
 
-    The scans ran once at the lowest threshold; a higher threshold keeps the
-    detections that reach it (the suppression of lower ones is not redone,
-    which can only drop detections that a scan at that threshold would
-    keep beside a stronger one).
+    The scans ran once at the lowest threshold; each threshold scores what a
+    scan at it finds (:meth:`~sklship.scenes.scan.ScanResult.at_threshold`).
     """
     from ..evaluation.scoring import score_detections
 
     def scores_at(threshold):
         rows = []
-        for name, detections in found:
-            kept = detections[detections["probability"] >= threshold]
-            score = score_detections(kept, marks[name]["big"], ignore=marks[name]["small"],
+        for name, result in found:
+            score = score_detections(result.at_threshold(threshold).detections,
+                                     marks[name]["big"], ignore=marks[name]["small"],
                                      tolerance=tolerance)
             rows.append(dict(scene=name, marked=score.n_marked, found=score.hits,
                              false_alarms=score.false_alarms, duplicates=score.duplicates))

@@ -1,5 +1,7 @@
 """Scene scanning: both engines equal per-window predict_proba, detection quality."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -287,3 +289,30 @@ def test_scan_settings_are_checked_once_with_the_scan_constraints():
         ScanSettings(stride=0)
     with pytest.raises(ValueError, match="'engine' parameter of ScanSettings"):
         ScanSettings(engine="fast")
+
+
+@pytest.fixture
+def moored_pair(tmp_path, write_geotiff):
+    """Two hulls 22 px apart joined by a thin quay, as a 1.5 m GeoTIFF of a 3 m scene."""
+    scene = np.full((64, 80, 3), 30, dtype=np.uint8)
+    for col in (30, 52):
+        scene[30:34, col - 4:col + 4] = 220
+    scene[32, 34:48] = 220  # quay windows: 8 of 64 centre pixels bright, p 0.31
+    fine = np.kron(scene, np.ones((2, 2, 1), np.uint8))
+    return write_geotiff(tmp_path / "pair.tif", np.moveaxis(fine, -1, 0), res=1.5)
+
+
+def test_at_threshold_gives_what_a_scan_at_that_threshold_finds(bright_centre, moored_pair):
+    model = bright_centre()
+    low = scan_scene(model, moored_pair, threshold=0.1)
+    assert low.count == 1  # at 0.1 the quay joins the two hulls into one
+    high = scan_scene(model, moored_pair, threshold=0.6)
+    assert high.count == 2
+    again = low.at_threshold(0.6)
+    assert (again.threshold, again.count, again.counts["count"].tolist()) == (0.6, 2, [2])
+    pd.testing.assert_frame_equal(again.detections, high.detections)
+    np.testing.assert_array_equal(again.probabilities, low.probabilities)
+    with pytest.raises(ValueError, match="below the scan's 0.6"):
+        high.at_threshold(0.5)
+    with pytest.raises(ValueError, match="areas of interest"):
+        replace(low, areas={}).at_threshold(0.6)

@@ -1,6 +1,7 @@
 """Scans with a cascade: the detector proposes, the verifier scores the proposed windows."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 
@@ -67,3 +68,11 @@ def test_detections_are_the_proposals_the_verifier_confirms(cascade, ship_scene,
 def test_nothing_proposed_nothing_verified(cascade):
     water = np.full((64, 64, 3), 30, np.uint8)
     assert scan_scene(cascade, water, stride=4).detections.empty
+
+
+def test_a_cascade_scan_at_a_higher_threshold_keeps_the_verified_detections_above_it(
+        cascade, ship_scene):
+    scene, _ = ship_scene
+    low, high = (scan_scene(cascade, scene, stride=4, threshold=t) for t in (0.3, 0.6))
+    assert (low.count, high.count) == (3, 1)
+    pd.testing.assert_frame_equal(low.at_threshold(0.6).detections, high.detections)
