@@ -36,7 +36,11 @@ from .grid import WindowGrid
 from .masks import usable_mask
 from .resolution import model_chip_resolution, prepare, scene_pixels
 from .settings import ScanSettings, keyword_signature
-from .sources import open_checked, read_scene  # noqa: F401 (read_scene's old home)
+from .sources import (  # noqa: F401 (read_scene's old home)
+    bounded_gdal_cache,
+    open_checked,
+    read_scene,
+)
 from .stac import StacScene, stac_scene
 from .suppression import non_max_suppression
 from .tables import COUNT_COLUMNS
@@ -410,26 +414,28 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
 
     # Resolution and usable-data mask: sklship.scenes.resolution, sklship.scenes.masks.
     network = fitted_network(estimator)
-    opened = open_checked(scene, window, expected_channels, fitted_dtype(network),
-                          bands=given.bands, scale=given.scale,
-                          date_pattern=given.date_pattern)
-    with prepare(opened, model_chip_resolution(network), given.resolution,
-                 usable_mask(scene, given.mask)) as source:
-        pixel_aois = aois_in_pixels(source, aois)
-        grid = WindowGrid(window, stride, source.height, source.width, source.pixel_scale)
-        probabilities, evaluated = scan_tiles(source, grid, given.tile_size, evaluate,
-                                               given.progress, pixel_aois)
-        refined = refine_near_candidates(source, grid, given.tile_size, evaluate,
-                                          probabilities)
-        valid, clear = source.valid_overview(), source.clear_overview()
-        detections = non_max_suppression(
-            probabilities, window=window, stride=stride,
-            threshold=threshold if cascade is None else cascade.proposal_threshold,
-            min_distance=settings["min_distance"], min_neighbors=settings["min_neighbors"],
-            smoothing=settings["smoothing"])
-        if cascade is not None:
-            detections = verify_detections(detections, cascade, source.read_pixels, grid,
-                                           threshold)
+    # GDAL's block cache bounded while a file is read (sklship.scenes.sources).
+    with bounded_gdal_cache(scene):
+        opened = open_checked(scene, window, expected_channels, fitted_dtype(network),
+                              bands=given.bands, scale=given.scale,
+                              date_pattern=given.date_pattern)
+        with prepare(opened, model_chip_resolution(network), given.resolution,
+                     usable_mask(scene, given.mask)) as source:
+            pixel_aois = aois_in_pixels(source, aois)
+            grid = WindowGrid(window, stride, source.height, source.width, source.pixel_scale)
+            probabilities, evaluated = scan_tiles(source, grid, given.tile_size, evaluate,
+                                                  given.progress, pixel_aois)
+            refined = refine_near_candidates(source, grid, given.tile_size, evaluate,
+                                             probabilities)
+            valid, clear = source.valid_overview(), source.clear_overview()
+            detections = non_max_suppression(
+                probabilities, window=window, stride=stride,
+                threshold=threshold if cascade is None else cascade.proposal_threshold,
+                min_distance=settings["min_distance"], min_neighbors=settings["min_neighbors"],
+                smoothing=settings["smoothing"])
+            if cascade is not None:
+                detections = verify_detections(detections, cascade, source.read_pixels, grid,
+                                               threshold)
     augmented = evaluated if evaluate.averages_symmetries else refined
     if source.crs is not None:
         detections = georeference(detections, source.crs, source.transform)

@@ -34,8 +34,10 @@ The acquisition time (:func:`scene_datetime`) comes from the file's tags or
 its name, or is missing (NaT); it is never guessed.
 """
 
+import os
 import re
 from collections.abc import Sequence
+from contextlib import nullcontext
 from os import PathLike
 from pathlib import Path
 
@@ -56,17 +58,53 @@ from .footprint import footprint
 from .source_base import OVERVIEW_SIDE, PERCENTILES, _Source
 from .stack import is_file_list, is_vrt_xml, vrt_name
 
-__all__ = ["OVERVIEW_SIDE", "PERCENTILES", "PILLOW_SUFFIXES", "REFLECTANCE", "is_remote",
-           "open_checked", "open_scene", "read_scene", "scene_datetime"]
+__all__ = ["GDAL_CACHE", "OVERVIEW_SIDE", "PERCENTILES", "PILLOW_SUFFIXES", "REFLECTANCE",
+           "bounded_gdal_cache", "is_remote", "open_checked", "open_scene", "read_scene",
+           "scene_datetime"]
 
 #: File endings read with Pillow; every other file goes through rasterio.
 PILLOW_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+#: GDAL's block cache while a scan reads a file, in bytes (GDAL's own default
+#: is 5 % of the machine's memory). A scan reads each tile once and keeps the
+#: decimated overview it reads, so it needs little cache: a synthetic
+#: Sentinel-2 tile (10,980 px a side, 4 bands) peaked at 2.69 GiB in 35 s with
+#: GDAL's default on a 24 GB machine, 1.95 GiB in 39 to 42 s with 256 MB and
+#: 1.82 GiB in 38 s with 128 MB.
+GDAL_CACHE = 128 * 2**20
 
 
 
 # --------------------------------------------------------------------------
 # Opening
 # --------------------------------------------------------------------------
+
+
+def bounded_gdal_cache(scene):
+    """A context in which reading ``scene`` keeps GDAL's block cache to :data:`GDAL_CACHE`.
+
+    Only for scene files (arrays and DataArrays need no GDAL cache), and only
+    when the user has not set ``GDAL_CACHEMAX`` in the environment or in an
+    enclosing ``rasterio.Env``: theirs wins. The cache is as it was afterwards.
+
+    Parameters
+    ----------
+    scene : array-like, path or list of paths
+        What a scan reads.
+
+    Returns
+    -------
+    context : rasterio.Env or contextlib.nullcontext
+    """
+    if not (isinstance(scene, str | PathLike) or is_file_list(scene)) \
+            or "GDAL_CACHEMAX" in os.environ:
+        return nullcontext()
+    import rasterio
+    from rasterio.env import getenv, hasenv
+
+    if hasenv() and "GDAL_CACHEMAX" in getenv():
+        return nullcontext()
+    return rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE)
 
 
 def open_scene(scene, *, bands=None, scale=None, date_pattern=None, reflectance=None):

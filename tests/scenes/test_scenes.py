@@ -10,6 +10,8 @@ from sklship.datasets import make_scene
 from sklship.scenes.scan import scan_scene
 from sklship.scenes.sources import open_scene, scene_datetime
 
+from ..conftest import BrightCentre
+
 WINDOW = 32
 BORDER = 16  # nodata border of the 16-bit scene, pixels
 
@@ -189,3 +191,38 @@ def test_transparent_png_pixels_are_nodata(cnn, scene, tmp_path):
     assert result.valid_fraction == pytest.approx((136 - border) / 136)
     opaque = scan_scene(cnn, tmp_path / "opaque.png", stride=4)
     assert opaque.valid_fraction == 1.0 and not np.isnan(opaque.probabilities).any()
+
+
+class CacheWatcher(BrightCentre):
+    """BrightCentre that records GDAL's block cache size whenever it is asked."""
+
+    def predict_proba(self, X):
+        from rasterio._env import get_gdal_config
+
+        self.seen.add(get_gdal_config("GDAL_CACHEMAX"))
+        return super().predict_proba(X)
+
+
+def test_scans_of_files_bound_gdals_cache_unless_the_user_set_it(ship_scene, write_geotiff,
+                                                                 tmp_path, monkeypatch):
+    import rasterio
+    from rasterio._env import get_gdal_config
+
+    from sklship.scenes.sources import GDAL_CACHE
+
+    monkeypatch.delenv("GDAL_CACHEMAX", raising=False)
+    scene, _ = ship_scene
+    path = write_geotiff(tmp_path / "ships.tif", np.moveaxis(scene, -1, 0))
+    before = get_gdal_config("GDAL_CACHEMAX")
+    model = CacheWatcher()
+    model.seen = set()
+    assert scan_scene(model, path).count == 3
+    assert model.seen == {GDAL_CACHE} != {before}
+    assert get_gdal_config("GDAL_CACHEMAX") == before
+    model.seen = set()
+    with rasterio.Env(GDAL_CACHEMAX=64 * 2**20):  # the user's setting wins
+        scan_scene(model, path)
+    assert model.seen == {64 * 2**20}
+    model.seen = set()
+    scan_scene(model, scene)  # an array: no GDAL, nothing changed
+    assert model.seen == {before}
