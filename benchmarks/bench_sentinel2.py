@@ -211,7 +211,8 @@ def main():
     ports = script.load_ports(args.data)
     keys = list(ports)
     if args.quick:
-        config.update(epochs=1, negatives_per_scene=100, rounds=0)
+        config.update(epochs=1, negatives_per_scene=100, rounds=0, positives_per_ship=1,
+                      verifier_background=20)
         keys = keys[:1]
     if args.oof is not None:
         import joblib
@@ -219,7 +220,8 @@ def main():
         found = joblib.load(args.oof)
     else:
         found = script.leave_one_port_out(ports, config, keys,
-                                          log=lambda line: print(line, flush=True))
+                                          None if args.quick else script.WEIGHTS,
+                                          log=lambda line: print(line, flush=True))[1]
     print(f"ports: {len(found)}, config {sidecar['config']}, threshold {threshold:.2f}")
     tile_line(TILE // 10 if args.quick else TILE)
     port_lines(script, ports, found, threshold, args.data)

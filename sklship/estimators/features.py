@@ -23,7 +23,7 @@ from .backbones import BACKBONES, extract_features, load_backbone, run_extractor
 from .inputs import check_image_shape, images_or_rows
 from .layers import BackbonePreprocessing
 
-__all__ = ["ImageNetFeatures", "logistic_head"]
+__all__ = ["ImageNetFeatures", "logistic_head", "true_colour"]
 
 
 class ImageNetFeatures(TransformerMixin, BaseEstimator):
@@ -250,3 +250,42 @@ def logistic_head(features, labels, sample_weight=None, *, C=1.0):
     loss = log_loss(labels, regression.predict_proba(standardised),
                     sample_weight=sample_weight, labels=regression.classes_)
     return coef.T.astype(np.float32), bias.astype(np.float32), float(loss)
+
+
+def true_colour(X, gain=4.0):
+    """Reflectance chips as the true-colour pictures an ImageNet backbone expects.
+
+    Surface reflectance of water and land lies mostly below 0.25; a picture
+    of it is nearly black. The first three channels (red, green, blue) are
+    multiplied by ``gain`` and clipped to [0, 1], the float range
+    :class:`ImageNetFeatures` reads as 0..255, so that
+    ``make_pipeline(FunctionTransformer(true_colour), ImageNetFeatures(...),
+    ...)`` learns from 4-band Sentinel-2 chips.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, height, width, channels), channels >= 3
+        Reflectance chips, red, green and blue first.
+    gain : float, default=4.0
+        Factor before clipping: reflectance 0.25 becomes white.
+
+    Returns
+    -------
+    pictures : ndarray of shape (n_samples, height, width, 3), float32
+
+    Raises
+    ------
+    ValueError
+        If the chips are not 4-dimensional with at least 3 channels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> true_colour(np.full((1, 2, 2, 4), 0.1)).ravel()[:3]
+    array([0.4, 0.4, 0.4], dtype=float32)
+    """
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim != 4 or X.shape[-1] < 3:
+        raise ValueError("true_colour needs chips of shape (n_samples, height, width, "
+                         f"channels >= 3), red, green, blue first; got shape {X.shape}.")
+    return np.clip(X[..., :3] * np.float32(gain), 0.0, 1.0)
