@@ -236,25 +236,37 @@ def _cascade(model):
     return split_cascade(probability_estimator(model))[1]
 
 
-def _verifier_features(cascade, images):
-    """The chips through the first step of a cascade's pipeline verifier, or None.
-
-    Computed once, so that each adaptation refits only the steps after it.
-    """
+def _frozen_steps(verifier):
+    """How many first steps of a pipeline verifier stay as they are: through its
+    last ImageNet feature step (1 without one); 0 for any other verifier."""
     from sklearn.pipeline import Pipeline
 
-    if cascade is None or not isinstance(cascade.verifier_, Pipeline) \
-            or len(cascade.verifier_.steps) < 2:
+    from ..estimators.features import ImageNetFeatures
+
+    if not isinstance(verifier, Pipeline) or len(verifier.steps) < 2:
+        return 0
+    found = [k for k, (_, step) in enumerate(verifier.steps)
+             if isinstance(step, ImageNetFeatures)]
+    return found[-1] + 1 if found and found[-1] + 1 < len(verifier.steps) else 1
+
+
+def _verifier_features(cascade, images):
+    """The chips through the frozen steps of a cascade's pipeline verifier, or None.
+
+    Computed once, so that each adaptation refits only the steps after them.
+    """
+    if cascade is None or not _frozen_steps(cascade.verifier_):
         return None
-    return cascade.verifier_[0].transform(images)
+    return cascade.verifier_[:_frozen_steps(cascade.verifier_)].transform(images)
 
 
 def _verified(cascade, detector, features, chips, rows):
     """The adapted detector, in a cascade with the base's verifier when it was one.
 
-    A pipeline verifier keeps its first step (the frozen features) and has
-    the steps after it refitted on the features of the chips of ``rows``,
-    weighted as the detector's; any other verifier is kept as it is.
+    A pipeline verifier keeps its frozen steps (the features, and what prepares
+    the chips for them) and has the steps after them refitted on the features of
+    the chips of ``rows``, weighted as the detector's; any other verifier is
+    kept as it is.
     """
     from sklearn.base import clone
     from sklearn.frozen import FrozenEstimator
@@ -266,10 +278,11 @@ def _verified(cascade, detector, features, chips, rows):
         return detector
     verifier = cascade.verifier_
     if features is not None:
-        head = clone(Pipeline(verifier.steps[1:]))
+        frozen = _frozen_steps(verifier)
+        head = clone(Pipeline(verifier.steps[frozen:]))
         head.fit(features[rows], chips.target[rows],
                  **{f"{head.steps[-1][0]}__sample_weight": chips.sample_weight[rows]})
-        verifier = Pipeline([verifier.steps[0], *head.steps])
+        verifier = Pipeline([*verifier.steps[:frozen], *head.steps])
     both = [int(np.argmin(chips.target)), int(np.argmax(chips.target))]
     return VerifiedShipClassifier(FrozenEstimator(detector), FrozenEstimator(verifier),
                                   proposal_threshold=cascade.proposal_threshold).fit(

@@ -107,3 +107,19 @@ def test_cli_refuses_an_unknown_base(tmp_path, port, capsys):
                    "--model", str(tmp_path / "missing.sklship")])
     assert status in (1, 2)
     assert "missing.sklship" in capsys.readouterr().err
+
+
+def test_a_verifier_keeps_its_steps_through_the_imagenet_features():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    from sklship.estimators.features import ImageNetFeatures, true_colour
+    from sklship.shipped.adapt import _frozen_steps
+
+    # sentinel2-10m's verifier: true colour, features, then the head refitted
+    sentinel2 = make_pipeline(FunctionTransformer(true_colour), ImageNetFeatures(weights=None),
+                              StandardScaler(), LogisticRegression())
+    assert _frozen_steps(sentinel2) == 2
+    assert _frozen_steps(make_pipeline(StandardScaler(), LogisticRegression())) == 1
+    assert _frozen_steps(LogisticRegression()) == 0
