@@ -113,6 +113,11 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
         incomplete).
     model : str or path, default="planetscope-3m"
         The model to start from: a shipped model's name or a model file.
+        Scenes are read as the shipped model reads them (``sentinel2-10m``:
+        bands red, green, blue, nir by description, as reflectance; a model
+        file: as ``scan_scene`` reads them by default), and georeferenced
+        scenes resampled to the model's ground resolution, for the chips and
+        for the scans of the scenes left out.
     epochs : int, default=EPOCHS
         Fine-tuning epochs.
     learning_rate : float, default=LEARNING_RATE
@@ -140,11 +145,16 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
 
     truth = Path(truth)
     marks = read_truth(truth)
-    base = _load(model)
-    window = _network(base).input_shape_[0]
+    base, options = _load(model), _read_options(model)
+    network = _network(base)
+    window = network.input_shape_[0]
+    # Chips as the scan sees the scenes: read as the model reads them, and
+    # georeferenced scenes resampled to its ground resolution.
     chips = load_marked_scenes(marks, root=truth.parent, window=window,
+                               resolution=network.chip_resolution,
+                               scene_resolution=network.chip_resolution,
                                negatives_per_scene=negatives_per_scene,
-                               random_state=random_state)
+                               random_state=random_state, **options)
     cascade = _cascade(base)
     features = _verifier_features(cascade, chips.images)
     groups = {name: _group(scene_datetime(truth.parent / name), name) for name in marks}
@@ -166,7 +176,7 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
                            features, chips, rows)
         if group is None:
             break
-        found += [(name, _scan(fitted, truth.parent / name))
+        found += [(name, _scan(fitted, truth.parent / name, options))
                   for name, g in groups.items() if g == group]
     if not cross_validate:
         return AdaptResult(model=fitted, scores=None, chips=len(chips.target))
@@ -185,11 +195,11 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
 THRESHOLDS = np.round(np.arange(0.1, 0.96, 0.05), 2)
 
 
-def _scan(model, scene):
+def _scan(model, scene, options):
     """The scan of ``scene`` at the lowest threshold tried (higher ones are taken from it)."""
     from ..scenes.scan import scan_scene
 
-    return scan_scene(model, scene, threshold=THRESHOLDS[0])
+    return scan_scene(model, scene, threshold=THRESHOLDS[0], **options)
 
 
 def _tuned(found, marks, tolerance):
@@ -287,6 +297,14 @@ def _verified(cascade, detector, features, chips, rows):
     return VerifiedShipClassifier(FrozenEstimator(detector), FrozenEstimator(verifier),
                                   proposal_threshold=cascade.proposal_threshold).fit(
         chips.images[both], chips.target[both])
+
+
+def _read_options(model):
+    """``bands`` and ``scale`` that read scenes for a shipped model (by name), else none."""
+    from .registry import shipped_models
+
+    shipped = shipped_models()
+    return shipped[model].read_options if isinstance(model, str) and model in shipped else {}
 
 
 def _load(model):

@@ -123,3 +123,37 @@ def test_a_verifier_keeps_its_steps_through_the_imagenet_features():
     assert _frozen_steps(sentinel2) == 2
     assert _frozen_steps(make_pipeline(StandardScaler(), LogisticRegression())) == 1
     assert _frozen_steps(LogisticRegression()) == 0
+
+
+@pytest.mark.slow
+def test_the_sentinel2_model_is_taught_from_reflectance_geotiffs(tmp_path, write_geotiff):
+    import rasterio
+
+    # Two acquisitions of a 10 m port at 5 m (resampled to the model's 10 m):
+    # dark water, five bright 70 x 20 m hulls; uint16 reflectance x 10000 with
+    # band scales and descriptions, as Sentinel-2 L2A files come.
+    truth, rng = {}, np.random.default_rng(0)
+    for k, date in enumerate(("2023:07:01 10:00:00", "2023:08:01 10:00:00")):
+        values = np.full((4, 256, 256), 300.0) + rng.normal(0, 20, (4, 256, 256))
+        ships = [(40 + 40 * i, 60 + 30 * k + 20 * i) for i in range(5)]
+        for row, col in ships:
+            values[:, row - 2:row + 2, col - 7:col + 7] = 2500
+        path = write_geotiff(tmp_path / f"s2_{k}.tif", values.astype(np.uint16), res=5,
+                             tags={"TIFFTAG_DATETIME": date})
+        with rasterio.open(path, "r+") as dataset:
+            dataset.scales, dataset.offsets = (1e-4,) * 4, (0.0,) * 4
+            for band, name in enumerate(("red", "green", "blue", "nir"), start=1):
+                dataset.set_band_description(band, name)
+        truth[path.name] = {"big": [[col, row] for row, col in ships]}
+    (tmp_path / "truth.json").write_text(json.dumps(truth))
+    result = adapt_model(tmp_path / "truth.json", model="sentinel2-10m", epochs=1,
+                         negatives_per_scene=10)
+    # Chips read as reflectance at 10 m: 5 ships x 8 + 10 per scene, 24 x 24 x 4.
+    assert result.chips == 2 * (5 * 8 + 10)
+    assert sorted(result.scores["scene"]) == ["s2_0.tif", "s2_1.tif"]
+    # Each acquisition left out and scanned as reflectance: its five hulls found.
+    assert (result.scores["found"] == 5).all() and (result.scores["marked"] == 5).all()
+    assert fitted_network(result.model).input_shape_ == (24, 24, 4)
+    scan = scan_scene(result.model, tmp_path / "s2_0.tif", bands=("red", "green", "blue", "nir"),
+                      scale="reflectance")
+    assert scan.resolution == 5.0 and scan.pixel_scale == 2.0
