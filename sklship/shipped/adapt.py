@@ -207,6 +207,8 @@ def _tuned(found, marks, tolerance):
 
     The scans ran once at the lowest threshold; each threshold scores what a
     scan at it finds (:meth:`~sklship.scenes.scan.ScanResult.at_threshold`).
+    ``tolerance`` is in the model's pixels; a resampled scene's marks are in
+    its own, ``pixel_scale`` to one of the model's.
     """
     from ..evaluation.scoring import score_detections
 
@@ -215,7 +217,7 @@ def _tuned(found, marks, tolerance):
         for name, result in found:
             score = score_detections(result.at_threshold(threshold).detections,
                                      marks[name]["big"], ignore=marks[name]["small"],
-                                     tolerance=tolerance)
+                                     tolerance=tolerance * result.pixel_scale)
             rows.append(dict(scene=name, marked=score.n_marked, found=score.hits,
                              false_alarms=score.false_alarms, duplicates=score.duplicates))
         return pd.DataFrame(rows)
