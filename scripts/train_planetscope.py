@@ -53,15 +53,12 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.frozen import FrozenEstimator
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from sklship import load_shipsnet, recommended_model, save_model
 from sklship.datasets import load_marked_scenes
 from sklship.datasets.copy_paste import paste_ships, ship_cutouts
 from sklship.estimators.cascade import VerifiedShipClassifier
-from sklship.estimators.features import ImageNetFeatures
+from sklship.estimators.features import forget_weights_path, imagenet_verifier
 from sklship.evaluation.mining import fit_with_hard_negatives, mine_hard_negatives
 from sklship.evaluation.scoring import read_truth
 
@@ -156,7 +153,7 @@ def verified(detector, X, y, scenes, weights):
         np.concatenate([y, np.zeros(len(proposed), dtype=y.dtype)]))
     # The file keeps the weights' name, not this machine's path to them.
     for pipeline in (model.verifier, model.verifier_):
-        pipeline.set_params(imagenetfeatures__weights=weights.name)
+        forget_weights_path(pipeline)
     print(f"verifier fitted in {time.perf_counter() - start:.0f} s with {len(proposed)} "
           "proposed windows far from every vessel as no-ship chips")
     return model
@@ -164,10 +161,7 @@ def verified(detector, X, y, scenes, weights):
 
 def make_verifier(weights):
     """The verifier, unfitted: MobileNetV2's pooled features and a logistic regression."""
-    return make_pipeline(ImageNetFeatures(weights=weights, input_size=VERIFIER_INPUT),
-                         StandardScaler(),
-                         LogisticRegression(C=VERIFIER_C, class_weight="balanced",
-                                            max_iter=3000))
+    return imagenet_verifier(weights, input_size=VERIFIER_INPUT, C=VERIFIER_C)
 
 
 def cross_validate(chips, seed, weights):

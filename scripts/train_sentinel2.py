@@ -61,18 +61,20 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from sklearn.frozen import FrozenEstimator  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import FunctionTransformer, StandardScaler  # noqa: E402
+from sklearn.preprocessing import FunctionTransformer  # noqa: E402
 
 from sklship import CNNShipClassifier, save_model  # noqa: E402
 from sklship.datasets import load_marked_scenes  # noqa: E402
 from sklship.datasets.marked_scenes import _resampled  # noqa: E402
 from sklship.estimators.cascade import VerifiedShipClassifier  # noqa: E402
-from sklship.estimators.features import ImageNetFeatures, true_colour  # noqa: E402
+from sklship.estimators.features import (  # noqa: E402
+    forget_weights_path,
+    imagenet_verifier,
+    true_colour,
+)
 from sklship.evaluation.scoring import score_detections  # noqa: E402
 from sklship.scenes.scan import scan_scene  # noqa: E402
-from sklship.scenes.verification import verify_detections  # noqa: E402
+from sklship.scenes.verification import detection_windows, verify_detections  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "sentinel2"
 #: ImageNet MobileNetV2 (Apache-2.0), the verifier's features.
@@ -178,15 +180,15 @@ def make_model(config, seed=SEED):
 
 
 def scan(model, grid, threshold=SCAN_THRESHOLD):
-    """Detections (row, col, probability in grid pixels) of ``model`` on a 10 m grid."""
-    return scan_scene(model, grid, stride=STRIDE, threshold=threshold).detections
+    """The scan of a 10 m grid by ``model`` (detections in grid pixels)."""
+    return scan_scene(model, grid, stride=STRIDE, threshold=threshold)
 
 
 def mine(model, ports, keys, window):
     """Hard negatives: {key: [[col, row], ...]} scored high away from every mark."""
     negatives = {}
     for key in keys:
-        found = scan(model, ports[key]["grid"], MINE_THRESHOLD)
+        found = scan(model, ports[key]["grid"], MINE_THRESHOLD).detections
         marks = ports[key]["marks"]
         points = np.concatenate([marks["big"], marks["small"],
                                  (marks["boxes"][:, :2] + marks["boxes"][:, 2:]) / 2])
@@ -237,8 +239,7 @@ def leave_one_port_out(ports, config, keys=None, weights=WEIGHTS, log=print):
     for held_out in keys:
         log(f" {held_out}:")
         models[held_out] = fit(ports, [k for k in ports if k != held_out], config, log=log)
-        found[held_out] = scan_scene(models[held_out], ports[held_out]["grid"], stride=STRIDE,
-                                     threshold=SCAN_THRESHOLD)
+        found[held_out] = scan(models[held_out], ports[held_out]["grid"])
     if not config.get("verifier"):
         return found, found
     for t in (0.7, 0.9):
@@ -267,19 +268,15 @@ def fit_shipped(ports, config, found, weights=WEIGHTS, log=print):
         np.concatenate([X for X, _ in data]), np.concatenate([y for _, y in data]))
     # The file keeps the weights' name, not this machine's path to them.
     for pipeline in (model.verifier, model.verifier_):
-        pipeline.set_params(imagenetfeatures__weights=Path(weights).name)
+        forget_weights_path(pipeline)
     return model
 
 
 def make_verifier(weights):
     """The verifier, unfitted: MobileNetV2 features of the true-colour chips, a logistic
     regression."""
-    return make_pipeline(FunctionTransformer(true_colour),
-                         ImageNetFeatures(weights=None if weights is None else str(weights),
-                                          input_size=VERIFIER_INPUT),
-                         StandardScaler(),
-                         LogisticRegression(C=VERIFIER_C, class_weight="balanced",
-                                            max_iter=3000))
+    return imagenet_verifier(weights, input_size=VERIFIER_INPUT, C=VERIFIER_C,
+                             prepare=FunctionTransformer(true_colour))
 
 
 def verifier_chips(ports, key, config, result=None):
@@ -294,11 +291,11 @@ def verifier_chips(ports, key, config, result=None):
     scored = score_detections(proposed.detections, marks["big"], ignore=marks["small"],
                               tolerance=TOLERANCE).detections
     wrong = scored[scored["outcome"] == "false alarm"]
-    grid = proposed.grid
-    i, j = grid.nearest(wrong["row"].to_numpy(), wrong["col"].to_numpy())
-    hard = [ports[key]["grid"][grid.window_pixels(a, b)] for a, b in zip(i, j, strict=True)]
-    return (np.concatenate([X, np.stack(hard)]) if hard else X,
-            np.concatenate([y, np.zeros(len(hard), y.dtype)]))
+    if wrong.empty:
+        return X, y
+    grid = ports[key]["grid"]
+    hard = detection_windows(wrong, lambda rows, cols: grid[rows, cols], proposed.grid)
+    return np.concatenate([X, hard]), np.concatenate([y, np.zeros(len(hard), y.dtype)])
 
 
 def verified_scan(cascade, result, grid):

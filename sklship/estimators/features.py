@@ -23,7 +23,8 @@ from .backbones import BACKBONES, extract_features, load_backbone, run_extractor
 from .inputs import check_image_shape, images_or_rows
 from .layers import BackbonePreprocessing
 
-__all__ = ["ImageNetFeatures", "logistic_head", "true_colour"]
+__all__ = ["ImageNetFeatures", "forget_weights_path", "imagenet_verifier", "logistic_head",
+           "true_colour"]
 
 
 class ImageNetFeatures(TransformerMixin, BaseEstimator):
@@ -289,3 +290,59 @@ def true_colour(X, gain=4.0):
         raise ValueError("true_colour needs chips of shape (n_samples, height, width, "
                          f"channels >= 3), red, green, blue first; got shape {X.shape}.")
     return np.clip(X[..., :3] * np.float32(gain), 0.0, 1.0)
+
+
+def imagenet_verifier(weights, *, input_size, C=0.01, prepare=None):
+    """A cascade's verifier, unfitted: ImageNet features and a logistic regression.
+
+    The verifier of the shipped cascades
+    (:class:`~sklship.estimators.cascade.VerifiedShipClassifier`):
+    ``planetscope-3m`` with ``input_size=160``; ``sentinel2-10m`` with
+    ``input_size=96`` and ``prepare=FunctionTransformer(true_colour)``.
+
+    Parameters
+    ----------
+    weights : "imagenet", None or path
+        As for :class:`ImageNetFeatures` (MobileNetV2).
+    input_size : int
+        Side the chips are enlarged to.
+    C : float, default=0.01
+        Inverse regularisation of the logistic regression (balanced classes).
+    prepare : transformer or None, default=None
+        A first step that makes the chips pictures (e.g. from reflectance).
+
+    Returns
+    -------
+    verifier : sklearn.pipeline.Pipeline
+        ``[prepare,] ImageNetFeatures, StandardScaler, LogisticRegression``.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    steps = [] if prepare is None else [prepare]
+    return make_pipeline(*steps, ImageNetFeatures(weights=weights, input_size=input_size),
+                         StandardScaler(),
+                         LogisticRegression(C=C, class_weight="balanced", max_iter=3000))
+
+
+def forget_weights_path(pipeline):
+    """Keep only the file name of the weights of a pipeline's ImageNet feature steps.
+
+    A fitted step holds its network, so a saved model needs no weights file;
+    the path would be the training machine's.
+
+    Parameters
+    ----------
+    pipeline : sklearn.pipeline.Pipeline
+        Changed in place.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+    """
+    for name, step in pipeline.steps:
+        if isinstance(step, ImageNetFeatures) and isinstance(step.weights, str | os.PathLike) \
+                and step.weights != "imagenet":
+            pipeline.set_params(**{f"{name}__weights": os.path.basename(step.weights)})
+    return pipeline

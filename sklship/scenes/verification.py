@@ -10,7 +10,7 @@ import numpy as np
 from ..estimators.cascade import VerifiedShipClassifier
 from ..estimators.unwrap import probability_estimator
 
-__all__ = ["split_cascade", "verify_detections"]
+__all__ = ["detection_windows", "split_cascade", "verify_detections"]
 
 
 def split_cascade(estimator):
@@ -31,6 +31,26 @@ def split_cascade(estimator):
     if isinstance(estimator, VerifiedShipClassifier):
         return probability_estimator(estimator.detector_), estimator
     return estimator, None
+
+
+def detection_windows(detections, read, grid):
+    """The window of each detection, as the verifier sees it.
+
+    Parameters
+    ----------
+    detections : pandas.DataFrame
+        Not empty; ``row``, ``col`` of window centres in ``grid`` pixels.
+    read : callable
+        ``read(rows, cols)`` -> the pixels of those slices (rows, cols, channels).
+    grid : sklship.scenes.grid.WindowGrid
+        The scan's grid.
+
+    Returns
+    -------
+    windows : ndarray of shape (n_detections, window, window, channels)
+    """
+    i, j = grid.nearest(detections["row"].to_numpy(), detections["col"].to_numpy())
+    return np.stack([read(*grid.window_pixels(a, b)) for a, b in zip(i, j, strict=True)])
 
 
 def verify_detections(detections, cascade, read, grid, threshold):
@@ -60,8 +80,7 @@ def verify_detections(detections, cascade, read, grid, threshold):
     """
     if detections.empty:
         return detections
-    i, j = grid.nearest(detections["row"].to_numpy(), detections["col"].to_numpy())
-    chips = np.stack([read(*grid.window_pixels(a, b)) for a, b in zip(i, j, strict=True)])
+    chips = detection_windows(detections, read, grid)
     probability = cascade.combine(detections["probability"].to_numpy(), chips)
     verified = detections.assign(probability=probability)[probability >= threshold]
     return verified.sort_values("probability", ascending=False, kind="stable").reset_index(

@@ -267,9 +267,8 @@ def _verifier_features(cascade, images):
 
     Computed once, so that each adaptation refits only the steps after them.
     """
-    if cascade is None or not _frozen_steps(cascade.verifier_):
-        return None
-    return cascade.verifier_[:_frozen_steps(cascade.verifier_)].transform(images)
+    frozen = 0 if cascade is None else _frozen_steps(cascade.verifier_)
+    return cascade.verifier_[:frozen].transform(images) if frozen else None
 
 
 def _verified(cascade, detector, features, chips, rows):

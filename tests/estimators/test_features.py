@@ -124,3 +124,23 @@ def test_fine_tuning_augments_and_prediction_averages_the_symmetries(chips):
     clf.set_params(test_time_augmentation=True)
     np.testing.assert_allclose(clf.predict_proba(X[:8]), expected, rtol=0, atol=1e-5)
     assert not np.allclose(plain, expected)
+
+
+def test_the_shipped_verifier_recipe_and_a_weights_file_saved_by_name(tmp_path):
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sklship.estimators.features import forget_weights_path, imagenet_verifier, true_colour
+
+    weights = tmp_path / "weights" / "mobilenet.tflite"
+    verifier = imagenet_verifier(weights, input_size=96, C=0.5,
+                                 prepare=FunctionTransformer(true_colour))
+    assert [name for name, _ in verifier.steps] == [
+        "functiontransformer", "imagenetfeatures", "standardscaler", "logisticregression"]
+    params = verifier.get_params()
+    assert (params["imagenetfeatures__input_size"], params["logisticregression__C"],
+            params["logisticregression__class_weight"]) == (96, 0.5, "balanced")
+    assert forget_weights_path(verifier) is verifier
+    assert verifier.get_params()["imagenetfeatures__weights"] == "mobilenet.tflite"
+    keras_weights = imagenet_verifier("imagenet", input_size=160)
+    assert forget_weights_path(keras_weights).get_params()["imagenetfeatures__weights"] == \
+        "imagenet"
