@@ -45,6 +45,11 @@ OPTIMIZERS = {
 # small enough that padding a few rows costs little.
 PREDICT_BATCH_SIZE = 64
 
+# Training steps a fit needs before it runs whole epochs per TensorFlow call
+# (see _steps_per_call): tracing the loop of steps costs about 0.2 s more than
+# tracing one step, which a short fit does not win back.
+WHOLE_EPOCH_MIN_STEPS = 100
+
 # Seeds handed to Keras and TensorFlow lie in 1 .. 2**31 - 2 (positive int32).
 _MAX_SEED = 2**31 - 1
 
@@ -212,18 +217,27 @@ def make_optimizer(optimizer, learning_rate):
 
 
 def predict_in_full_batches(model, X, batch_size=PREDICT_BATCH_SIZE):
-    """``model.predict`` on batches of one fixed size, the last one padded.
+    """The model's outputs for X, batch by batch, each batch padded to one size.
 
     On the CPU a row's float32 result can depend in the last bits on where
     it sits in a batch (matrix kernels treat a short remainder differently).
     Padding every batch to the same size keeps each prediction independent
     of the other rows, so reordering or subsetting X gives the same numbers.
+
+    Each batch goes through Keras' ``predict_on_batch``: the same traced
+    prediction step that ``model.predict`` runs, without the data pipeline and
+    callbacks that ``predict`` sets up on every call (about 60 ms, which is
+    most of the time of predicting a few chips with a small network). Floats
+    are cast to Keras' float type first, as ``predict`` casts them.
     """
     n_samples = len(X)
     padding = -n_samples % batch_size
-    if padding:
-        X = np.concatenate([X, np.zeros((padding,) + X.shape[1:], dtype=X.dtype)])
-    raw = model.predict(X, batch_size=batch_size, verbose=0)
+    if padding or not n_samples:
+        X = np.concatenate([X, np.zeros((padding or batch_size,) + X.shape[1:], dtype=X.dtype)])
+    if np.issubdtype(X.dtype, np.floating):
+        X = X.astype(keras.config.floatx(), copy=False)
+    raw = np.concatenate([model.predict_on_batch(X[start:start + batch_size])
+                          for start in range(0, len(X), batch_size)])
     return raw[:n_samples]
 
 
@@ -232,9 +246,10 @@ def _steps_per_call(model, steps):
     """Run ``steps`` training steps per TensorFlow call during a ``fit``.
 
     A step of these small networks costs Keras as much Python work per call
-    as a third of the step itself; a whole epoch per call (``train_model``
-    does so unless the user passed callbacks, which expect every batch, or
-    asked for a progress bar) trains 1.3 times faster with the same weights.
+    as a third of the step itself; a whole epoch per call trains 1.3 times
+    faster with the same weights. ``train_model`` does so unless the user
+    passed callbacks, which expect every batch, or asked for a progress bar,
+    or the fit has fewer than :data:`WHOLE_EPOCH_MIN_STEPS` steps.
     The count (Keras' ``steps_per_execution``) must divide the epoch's
     steps, else Keras runs into the next epoch's batches; training and
     evaluation functions traced with another count are dropped. Prediction
@@ -422,7 +437,7 @@ def train_model(model, X, y, sample_weight, call, *, batch_size, validation_spli
     history : dict of str to list of float
         Keras' ``History.history`` of this call.
     """
-    whole_epochs = not callbacks and not verbose  # see _steps_per_call
+    every_step = bool(callbacks) or bool(verbose)  # see _steps_per_call
     callbacks = list(callbacks)
     validation_data = None
     if validation_split > 0:
@@ -445,6 +460,7 @@ def train_model(model, X, y, sample_weight, call, *, batch_size, validation_spli
     arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
     batches, steps_per_epoch = shuffled_batches(
         arrays, batch_size, call.epochs, seed=int(call.rng.integers(1, _MAX_SEED)))
+    whole_epochs = not every_step and call.epochs * steps_per_epoch >= WHOLE_EPOCH_MIN_STEPS
     build_optimizer(model)
     with _steps_per_call(model, steps_per_epoch if whole_epochs else 1):
         history = model.fit(

@@ -21,6 +21,7 @@ from sklship import (
     make_baseline,
     make_ships,
 )
+from sklship.estimators import training
 
 SIZE = 16  # small chips keep every fit here well under a second
 
@@ -163,12 +164,14 @@ def test_training_step_is_traced_once_per_fit(chips, monkeypatch):
     assert traces == ["DenseShipClassifier"]
 
 
-def test_whole_epochs_per_call_train_the_same_network(chips):
-    # Without user callbacks an epoch runs in one TensorFlow call; with one
-    # (which expects every batch) a step per call. Same weights, history and
-    # predictions, also when the steps of an epoch (124 training rows in
-    # batches of 32: 4, the last one short) do not divide the call.
+def test_whole_epochs_per_call_train_the_same_network(chips, monkeypatch):
+    # Without user callbacks an epoch runs in one TensorFlow call (from
+    # WHOLE_EPOCH_MIN_STEPS steps on; lowered here); with one (which expects
+    # every batch) a step per call. Same weights, history and predictions, also
+    # when the steps of an epoch (124 training rows in batches of 32: 4, the
+    # last one short) do not divide the call.
     X, y = chips
+    monkeypatch.setattr(training, "WHOLE_EPOCH_MIN_STEPS", 12)
 
     class Nothing(keras.callbacks.Callback):
         pass
@@ -177,11 +180,21 @@ def test_whole_epochs_per_call_train_the_same_network(chips):
                   patience=5)
     whole, stepwise = (small_cnn(**params, callbacks=callbacks).fit(X[:155], y[:155])
                        for callbacks in (None, [Nothing()]))
+    assert whole.model_._sklship_steps_per_call == 4
+    assert stepwise.model_._sklship_steps_per_call == 1
     for a, b in zip(whole.model_.get_weights(), stepwise.model_.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert dict(whole.history_) == dict(stepwise.history_)
     np.testing.assert_array_equal(whole.predict_proba(X), stepwise.predict_proba(X))
     assert whole.model_.steps_per_execution == 1  # prediction: a batch per call
+
+
+def test_short_fits_take_a_step_per_call(chips):
+    # 3 epochs of 4 steps: tracing the loop of steps would cost more than it saves.
+    X, y = chips
+    clf = small_cnn(batch_size=32, epochs=3).fit(X[:128], y[:128])
+    assert 3 * 4 < training.WHOLE_EPOCH_MIN_STEPS
+    assert clf.model_._sklship_steps_per_call == 1
 
 
 def test_string_labels_are_kept(chips):
