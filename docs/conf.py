@@ -198,4 +198,7 @@ sphinx_gallery_conf = {
     "min_reported_time": 1,
     "matplotlib_animations": False,
     "plot_gallery": "True",
+    # The examples run in two processes, one per core of a two-core machine:
+    # each trains small networks that keep one core busy.
+    "parallel": 2,
 }

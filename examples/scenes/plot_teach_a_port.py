@@ -18,8 +18,8 @@ would be. Two epochs keep the example quick; the default is more.
 """
 
 # %%
-# Three marked scenes of a "new port"
-# -----------------------------------
+# Two marked scenes of a "new port"
+# ---------------------------------
 import json
 import tempfile
 from pathlib import Path
@@ -33,7 +33,7 @@ from sklship.shipped.adapt import adapt_model
 
 folder = Path(tempfile.mkdtemp())
 truth = {}
-for k in range(3):
+for k in range(2):
     scene, ships = make_scene(400, 400, n_ships=4, n_distractors=2, random_state=10 + k)
     Image.fromarray(scene).save(folder / f"port_{k}.png")
     truth[f"port_{k}.png"] = {"big": ships[["col", "row"]].to_numpy().tolist()}
@@ -47,8 +47,8 @@ print(result.summary())
 result.scores
 
 # %%
-# A fourth scene, unseen by both models
-# -------------------------------------
+# A third scene, unseen by both models
+# ------------------------------------
 scene, ships = make_scene(400, 400, n_ships=4, n_distractors=2, random_state=20)
 marks = ships[["col", "row"]].to_numpy()
 for label, model in [("shipped", load_shipped_model("planetscope-3m")),

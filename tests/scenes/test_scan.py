@@ -12,6 +12,8 @@ from sklship.datasets import make_scene
 from sklship.scenes.scan import ScanResult, non_max_suppression, scan_scene
 
 WINDOW = 32
+# One worker trains the module's book_cnn once for every test here.
+pytestmark = pytest.mark.xdist_group("scan")
 
 
 @pytest.fixture(scope="module")

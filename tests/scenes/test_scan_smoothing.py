@@ -13,6 +13,9 @@ from sklship.scenes.grid import WindowGrid
 from sklship.scenes.scan import scan_scene
 from sklship.scenes.suppression import neighbourhood_mean, non_max_suppression
 
+# One worker trains the module's shifted_cnn (about 10 s of training) once for every test here.
+pytestmark = pytest.mark.xdist_group("scan_smoothing")
+
 
 def test_smoothing_keeps_blobs_and_drops_lone_windows():
     grid = np.zeros((12, 12))
