@@ -146,7 +146,7 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
 
     truth = Path(truth)
     marks = read_truth(truth)
-    base, options = _load(model), _read_options(model)
+    base, options = _load(model)
     network = _network(base)
     window = network.input_shape_[0]
     # Chips as the scan sees the scenes: read as the model reads them, and
@@ -303,23 +303,19 @@ def _verified(cascade, detector, features, chips, rows):
         chips.images[both], chips.target[both])
 
 
-def _read_options(model):
-    """``bands`` and ``scale`` that read scenes for a shipped model (by name), else none."""
-    from .registry import shipped_models
-
-    shipped = shipped_models()
-    return shipped[model].read_options if isinstance(model, str) and model in shipped else {}
-
-
 def _load(model):
-    """A fresh copy of a shipped model (by name) or of a model file."""
+    """A fresh copy of the model to start from, and the options that read scenes for it.
+
+    A shipped model (by name) reads scenes with its ``read_options`` (bands,
+    scale); a model file as ``scan_scene`` reads them by default.
+    """
     from ..estimators.persistence import load_model
     from .registry import shipped_models
 
     shipped = shipped_models()
     if isinstance(model, str) and model in shipped:
-        return shipped[model].load(copy=True)
-    return load_model(model)
+        return shipped[model].load(copy=True), shipped[model].read_options
+    return load_model(model), {}
 
 
 def _group(when, name):
