@@ -155,12 +155,12 @@ def write_tile(path, size, seed=0):
     return path
 
 
-def scan_tile(model, path, settings):
-    """Ships counted in a tile file read as reflectance of its described bands."""
+def scan_tile(model, path, sidecar):
+    """Ships counted in a tile file, its described bands read as the model reads them."""
     from sklship.scenes.scan import scan_scene
 
-    return scan_scene(model, path, bands=("red", "green", "blue", "nir"),
-                      scale="reflectance", **settings).count
+    return scan_scene(model, path, bands=tuple(sidecar["bands"]), scale=sidecar["input"],
+                      **sidecar["scan"]).count
 
 
 def tile_line(size):
@@ -186,7 +186,7 @@ def tile_process(size):
     with tempfile.TemporaryDirectory() as folder:
         path = write_tile(Path(folder) / "tile.tif", size)
         started = time.perf_counter()
-        count = scan_tile(model, path, sidecar["scan"])
+        count = scan_tile(model, path, sidecar)
         seconds = time.perf_counter() - started
     print(f"tile {size} x {size} px, 4 bands uint16, 10 m: {count} detections")
     print(f"sentinel-2 tile: {seconds:.1f} s")

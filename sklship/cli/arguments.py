@@ -129,14 +129,14 @@ def band_list(text):
 
 
 def scale_range(text):
-    if text in ("percentile", "reflectance"):
+    if text in ("percentile", "reflectance", "dark-object"):
         return text
     try:
         low, high = (float(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected LOW,HIGH (e.g. 0,3000) or 'percentile' (or 'reflectance'); "
-            f"got {text!r}"
+            f"expected LOW,HIGH (e.g. 0,3000), 'percentile', 'reflectance' or "
+            f"'dark-object'; got {text!r}"
         ) from None
     if not low < high:
         raise argparse.ArgumentTypeError(f"LOW must be below HIGH; got {text!r}")

@@ -31,6 +31,15 @@ Reflectance
     In 16-bit reflectance products 65535 flags saturated or clipped pixels
     (ESA's SATURATED value, Sentinel Hub's clip): :data:`SATURATED`; such
     pixels count as not valid.
+
+Haze
+    ``scale="dark-object"`` gives the same reflectance less each band's dark
+    level: the percentile :data:`DARK_PERCENTILE` (the 1st) of the band over
+    the scene's valid pixels (those of the decimated overview that are not
+    zero in every band), a first-order haze correction (dark-object
+    subtraction, Chavez 1988). Haze adds a roughly even offset to every
+    pixel; after the subtraction, open water reads near 0 in every band, as
+    in a clear scene.
 """
 
 import re
@@ -38,9 +47,10 @@ from numbers import Integral, Real
 
 import numpy as np
 
-__all__ = ["BAND_ALIASES", "REFLECTANCE", "SATURATED", "band_aliases", "band_indexes",
+__all__ = ["BAND_ALIASES", "DARK_OBJECT", "DARK_PERCENTILE", "REFLECTANCE",
+           "REFLECTANCE_SCALES", "SATURATED", "band_aliases", "band_indexes",
            "check_band_range", "check_bands", "check_reflectance", "check_reflectance_scale",
-           "is_band_names", "reflectance_scaling"]
+           "dark_levels", "is_band_names", "reflectance_scaling"]
 
 #: Other names of the common bands (lower case): Sentinel-2 band ids.
 BAND_ALIASES = {
@@ -51,6 +61,12 @@ BAND_ALIASES = {
 }
 #: The ``scale`` that returns surface reflectance (float32) instead of 8 bits.
 REFLECTANCE = "reflectance"
+#: The ``scale`` that returns reflectance less each band's dark level.
+DARK_OBJECT = "dark-object"
+#: The scales whose pixels are float32 reflectance.
+REFLECTANCE_SCALES = (REFLECTANCE, DARK_OBJECT)
+#: Percentile of a band's valid pixels taken as its dark level.
+DARK_PERCENTILE = 1
 #: Value that flags saturated or clipped pixels, by dtype of 16-bit reflectance.
 SATURATED = {np.dtype(np.uint16): 65535}
 _VALUE_SCALE = re.compile(r"reflectance\s*[*x\u00d7]\s*(\d+(?:\.\d*)?)", re.IGNORECASE)
@@ -160,11 +176,44 @@ def check_reflectance(reflectance, count):
 
 
 def check_reflectance_scale(scale, reflectance):
-    """``scale``, or "reflectance" when ``reflectance`` is given; a ValueError on a clash."""
-    if reflectance is not None and scale not in (None, REFLECTANCE):
-        raise ValueError(f"reflectance=(scale, offset) goes with scale='reflectance' "
-                         f"(or None); got scale={scale!r}.")
-    return REFLECTANCE if reflectance is not None else scale
+    """``scale``, or "reflectance" when ``reflectance`` is given alone; a ValueError
+    on a clash."""
+    if reflectance is not None and scale not in (None, *REFLECTANCE_SCALES):
+        raise ValueError(f"reflectance=(scale, offset) goes with scale='reflectance', "
+                         f"'dark-object' or None; got scale={scale!r}.")
+    return REFLECTANCE if reflectance is not None and scale is None else scale
+
+
+def dark_levels(reflectance, what):
+    """Each band's dark level: the percentile :data:`DARK_PERCENTILE` of its values.
+
+    Parameters
+    ----------
+    reflectance : ndarray of shape (n_pixels, channels)
+        Reflectance of a scene's valid pixels (a sample of them will do).
+    what : str
+        The scene, for the error message.
+
+    Returns
+    -------
+    levels : ndarray of shape (channels,), float32
+
+    Raises
+    ------
+    ValueError
+        If there is no pixel to take them from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> water = np.full((100, 2), [0.05, 0.10], dtype=np.float32)
+    >>> dark_levels(water + np.linspace(0, 0.5, 100)[:, None], "scene")
+    array([0.055, 0.105], dtype=float32)
+    """
+    if len(reflectance) == 0:
+        raise ValueError(f"{what} has no valid pixel to take its dark levels "
+                         "(scale='dark-object') from.")
+    return np.percentile(reflectance, DARK_PERCENTILE, axis=0).astype(np.float32)
 
 
 def reflectance_scaling(explicit, scales, offsets, tags, what):

@@ -18,7 +18,7 @@ not valid. Install with ``pip install sklship[xarray]``.
 import numpy as np
 import pandas as pd
 
-from .bands import REFLECTANCE, band_indexes, check_band_range, is_band_names
+from .bands import REFLECTANCE_SCALES, band_indexes, check_band_range, is_band_names
 from .source_base import OVERVIEW_SIDE, _Source
 
 __all__ = ["DataArraySource"]
@@ -75,14 +75,15 @@ class DataArraySource(_Source):
         dtype = np.dtype(array.dtype)
         self.scale = None if scale is None else self._check_scale(
             scale, *self.overview_raw(), dtype)
-        if self.scale == REFLECTANCE:
+        if self.scale in REFLECTANCE_SCALES:
             own = (None, None)
             if reflectance is None and np.issubdtype(dtype, np.integer):
                 own = ([float(array.attrs.get("scale_factor", 1.0))] * self.channels,
                        [float(array.attrs.get("add_offset", 0.0))] * self.channels)
             self._set_reflectance(reflectance, dtype, *own)
+            self._subtract_dark(*self.overview_raw())
         self.dtype = (dtype if self.scale is None else np.dtype(
-            np.float32 if self.scale == REFLECTANCE else np.uint8))
+            np.float32 if self.scale in REFLECTANCE_SCALES else np.uint8))
 
     @property
     def pixels(self):

@@ -314,14 +314,17 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
         file's band descriptions, e.g. ``("red", "green", "blue", "nir")``
         (see :mod:`sklship.scenes.bands`). None: the first three bands of a
         file, every channel of an array.
-    scale : (low, high), "percentile", "reflectance" or None, default=None
+    scale : (low, high), "percentile", "reflectance", "dark-object" or None, \
+            default=None
         Required for a scene file that is not uint8: ``(low, high)`` maps
         low..high linearly to 0..255 and clips values outside;
         ``"percentile"`` takes low and high as the 2nd and 98th percentiles
         of a decimated overview (:data:`sklship.scenes.sources.PERCENTILES`);
         ``"reflectance"`` gives float32 surface reflectance from the file's
-        or STAC item's scale and offset, for models fitted on reflectance
-        (the shipped Sentinel-2 model).
+        or STAC item's scale and offset, for models fitted on reflectance;
+        ``"dark-object"`` the same less each band's dark level, a haze
+        correction (the shipped Sentinel-2 model's input; see
+        :mod:`sklship.scenes.bands`).
     aoi : path, shapely geometry, list or dict of them, or None, default=None
         Areas of interest in lon/lat (see :func:`sklship.scenes.geo.read_aoi`): a
         GeoJSON file of polygons named by their ``name`` property, or

@@ -127,11 +127,12 @@ resolution, date_pattern, asset, progress
         "descriptions, e.g. red,green,blue,nir (default: the first three)",
         parse="bands", metavar="B,G,R")
     scale: tuple | str | None = _setting(
-        None, [tuple, list, StrOptions({"percentile", "reflectance"}), None],
+        None, [tuple, list, StrOptions({"percentile", "reflectance", "dark-object"}), None],
         "map LOW..HIGH to 0..255 (clipping outside), 'percentile' (percentiles 2 "
-        "and 98), or 'reflectance' (float surface reflectance, from the file's or "
-        "STAC item's scale and offset); required for scenes that are not 8-bit",
-        parse="scale", metavar="LOW,HIGH|percentile|reflectance")
+        "and 98), 'reflectance' (float surface reflectance, from the file's or "
+        "STAC item's scale and offset), or 'dark-object' (reflectance less each "
+        "band's dark level: haze removed); required for scenes that are not 8-bit",
+        parse="scale", metavar="LOW,HIGH|percentile|reflectance|dark-object")
     aoi: object = _setting(
         None, [*_AREAS, None],
         "areas of interest (e.g. port waters): GeoJSON polygons in lon/lat named by "

@@ -7,7 +7,14 @@
 
 import numpy as np
 
-from .bands import REFLECTANCE, SATURATED, check_reflectance, reflectance_scaling
+from .bands import (
+    DARK_OBJECT,
+    REFLECTANCE_SCALES,
+    SATURATED,
+    check_reflectance,
+    dark_levels,
+    reflectance_scaling,
+)
 
 __all__ = ["OVERVIEW_SIDE", "PERCENTILES"]
 
@@ -37,13 +44,13 @@ class _Source:
     def shape(self):
         return (self.height, self.width, self.channels)
 
-    gain = bias = saturated = reflectance_from = None
+    gain = bias = saturated = reflectance_from = dark_level = None
 
     def convert(self, pixels):
         """Raw pixels (..., channels) as returned: unchanged, 8-bit or reflectance."""
         if self.scale is None:
             return pixels
-        if self.scale == REFLECTANCE:
+        if self.scale in REFLECTANCE_SCALES:
             if self.gain is None:  # float data that is reflectance already
                 return pixels.astype(np.float32, copy=False)
             return pixels.astype(np.float32) * self.gain + self.bias
@@ -64,6 +71,24 @@ class _Source:
         self.gain, self.bias, self.reflectance_from = reflectance_scaling(
             explicit, scales, offsets, tags, self.what)
         self.saturated = SATURATED.get(np.dtype(dtype))
+
+    def _subtract_dark(self, raw, valid):
+        """With ``scale="dark-object"``, lower the reflectance by each band's dark level.
+
+        ``raw``, ``valid``: a decimated overview and its valid mask. Pixels
+        that are zero in every band (outside the footprint) are left out.
+        """
+        if self.scale != DARK_OBJECT:
+            return
+        keep = raw.any(axis=-1)
+        usable = self._valid(raw, valid)
+        if usable is not None:
+            keep &= usable
+        self.dark_level = dark_levels(self.convert(raw[keep]), self.what)
+        if self.gain is None:  # float reflectance already
+            self.gain = np.ones(self.channels, np.float32)
+            self.bias = np.zeros(self.channels, np.float32)
+        self.bias = (self.bias - self.dark_level).astype(np.float32)
 
     def _valid(self, raw, valid):
         """``valid`` without the saturated pixels of ``raw`` (reflectance only)."""
@@ -88,11 +113,11 @@ class _Source:
                 )
             return None
         if isinstance(scale, str):
-            if scale == REFLECTANCE:
-                return REFLECTANCE
+            if scale in REFLECTANCE_SCALES:
+                return scale
             if scale != "percentile":
                 raise ValueError(f"scale must be (low, high), 'percentile', "
-                                 f"'reflectance' or None; got {scale!r}.")
+                                 f"'reflectance', 'dark-object' or None; got {scale!r}.")
             picked = sample[valid] if valid is not None else sample.reshape(-1, 1)
             if picked.size == 0:
                 raise ValueError(f"{self.what} has no valid pixel to take "

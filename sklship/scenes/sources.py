@@ -47,6 +47,7 @@ import pandas as pd
 from .._io import read_rgb
 from .bands import (
     REFLECTANCE,
+    REFLECTANCE_SCALES,
     band_indexes,
     check_band_range,
     check_bands,
@@ -126,12 +127,15 @@ def open_scene(scene, *, bands=None, scale=None, date_pattern=None, reflectance=
         "blue", "nir")`` (see :mod:`sklship.scenes.bands`). None takes the
         first three bands of a file, every file of a stack and every
         channel of an array.
-    scale : (float, float), "percentile", "reflectance" or None, default=None
+    scale : (float, float), "percentile", "reflectance", "dark-object" or None, \
+            default=None
         How to bring a scene that is not uint8 to 0..255: ``(low, high)``
         maps linearly and clips outside; ``"percentile"`` uses the
         :data:`PERCENTILES` of a decimated overview. Required for files whose
         bands are not uint8; an array without ``scale`` is passed unchanged.
-        ``"reflectance"`` returns float32 surface reflectance instead.
+        ``"reflectance"`` returns float32 surface reflectance instead, and
+        ``"dark-object"`` the same less each band's dark level (a haze
+        correction; see :mod:`sklship.scenes.bands`).
     date_pattern : str or None, default=None
         A regular expression with named groups ``year``, ``month``, ``day``
         (and optionally ``hour``, ``minute``, ``second``) that finds the
@@ -147,7 +151,9 @@ def open_scene(scene, *, bands=None, scale=None, date_pattern=None, reflectance=
         A context manager with ``name``, ``shape`` (height, width, channels),
         ``dtype`` (of the pixels it returns), ``crs`` (str or None),
         ``transform`` (affine.Affine or None), ``datetime`` (pandas.Timestamp
-        or NaT), ``scale`` ((low, high) or None), ``read(rows, cols)`` ->
+        or NaT), ``scale`` ((low, high), a name or None), ``dark_level``
+        (with ``scale="dark-object"``, the reflectance subtracted from each
+        band; else None), ``read(rows, cols)`` ->
         (pixels, valid mask or None) and ``overview(max_side)``.
 
     Raises
@@ -222,10 +228,11 @@ class _ArraySource(_Source):
         self.channels = pixels.shape[2] if pixels.ndim == 3 else 0
         self.scale = (None if scale is None or pixels.ndim != 3 else
                       self._check_scale(scale, pixels, None, pixels.dtype))
-        if self.scale == REFLECTANCE:
+        if self.scale in REFLECTANCE_SCALES:
             self._set_reflectance(reflectance, pixels.dtype)
+            self._subtract_dark(pixels, self.valid)
         self.dtype = (pixels.dtype if self.scale is None else np.dtype(
-            np.float32 if self.scale == REFLECTANCE else np.uint8))
+            np.float32 if self.scale in REFLECTANCE_SCALES else np.uint8))
 
     def read(self, rows, cols):
         """Pixels of ``[rows, cols]`` (slices) and their valid mask (None: all valid)."""
@@ -285,12 +292,13 @@ class _RasterioSource(_Source):
                                            tags=dataset.tags(), date_pattern=pattern)
             dtypes = {np.dtype(dataset.dtypes[b - 1]) for b in bands}
             raw_dtype = max(dtypes, key=lambda d: d.itemsize)
-            if scale == REFLECTANCE:
-                self.scale = REFLECTANCE
+            if scale in REFLECTANCE_SCALES:
+                self.scale = scale
                 self._set_reflectance(
                     reflectance, raw_dtype, [dataset.scales[b - 1] for b in bands],
                     [dataset.offsets[b - 1] for b in bands],
                     [dataset.tags()] + [dataset.tags(b) for b in bands])
+                self._subtract_dark(*self._raw_overview(OVERVIEW_SIDE))
                 self.dtype = np.dtype(np.float32)
                 return
             needs = scale is not None or raw_dtype != np.uint8

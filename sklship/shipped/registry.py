@@ -43,9 +43,10 @@ class ShippedModel:
         ``"nir"``).
     resolution : float
         Ground metres per pixel of its chips; scenes are resampled to it.
-    input : {"uint8", "reflectance"}
-        The values it takes: 8-bit pixels (rescaled inside the model) or
-        surface reflectance (float, 1.0 = 100 %).
+    input : {"uint8", "reflectance", "dark-object"}
+        The values it takes: 8-bit pixels (rescaled inside the model),
+        surface reflectance (float, 1.0 = 100 %), or reflectance less each
+        band's dark level (the ``scale`` of that name).
     window : int
         Side of its square windows, in pixels.
     scan : dict
@@ -75,8 +76,8 @@ class ShippedModel:
     @property
     def read_options(self):
         """``bands`` and ``scale`` that read a scene into this model's inputs."""
-        if self.input == "reflectance":
-            return {"bands": self.bands, "scale": "reflectance"}
+        if self.input in ("reflectance", "dark-object"):
+            return {"bands": self.bands, "scale": self.input}
         return {}
 
     @property

@@ -362,7 +362,7 @@ def test_activity_leaves_out_rows_without_datetime(tmp_path, capsys):
     (["explain"], "the following arguments are required: MODEL_FILE"),
     (["scan", "--bands", "3,x,1"], "band numbers separated by commas"),
     (["scan", "--scale", "5,1"], "LOW must be below HIGH"),
-    (["scan", "--scale", "max"], "LOW,HIGH (e.g. 0,3000) or 'percentile'"),
+    (["scan", "--scale", "max"], "'percentile', 'reflectance' or 'dark-object'"),
     (["activity", "c.csv", "--freq", "Y"], "invalid choice: 'Y'"),
     (["scan", "--resolution", "0"], "--resolution: must be above 0; got 0"),
     (["scan", "--resolution", "-3"], "--resolution: must be above 0"),

@@ -61,6 +61,14 @@ def test_dataarray_reflectance_float_nan_and_attributes(numbers):
     raw.attrs.update(scale_factor=1e-4, add_offset=-0.01)  # rioxarray, mask_and_scale=False
     with open_scene(raw, scale="reflectance") as source:
         assert source.read(slice(24, 25), slice(30, 31))[0][0, 0, 0] == pytest.approx(0.29)
+    # Less the dark level, the water (0.03 as floats, NaNs left out; 0.02 with the
+    # raw offset of -0.01): a hull reads 0.27 either way.
+    with open_scene(floats, scale="dark-object") as source:
+        assert source.dark_level.tolist() == pytest.approx([0.03] * 4)
+        assert source.read(slice(24, 25), slice(30, 31))[0][0, 0, 0] == pytest.approx(0.27)
+    with open_scene(raw, scale="dark-object") as source:
+        assert source.dark_level.tolist() == pytest.approx([0.02] * 4)
+        assert source.read(slice(24, 25), slice(30, 31))[0][0, 0, 0] == pytest.approx(0.27)
 
 
 def test_dataarray_in_degrees_without_crs_is_refused(numbers):

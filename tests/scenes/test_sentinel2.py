@@ -141,6 +141,36 @@ def test_reflectance_argument_file_scales_and_unknown(tmp_path, write_geotiff, r
         open_scene(path, bands=NAMES, reflectance=[(1e-4, 0)] * 3)
 
 
+def test_dark_object_reads_a_hazy_scene_as_the_clear_one(tmp_path, write_geotiff,
+                                                         reflectance):
+    # Haze adds an offset per band; the dark level (1st percentile: the water,
+    # 0.03 + haze) takes it out. The zero border (DN 0 = reflectance -0.1 in
+    # this convention) is outside the footprint and must not set the level.
+    haze = np.array([0.06, 0.05, 0.04, 0.05])[:, None, None]
+    expected = reflectance - 0.03
+    for name, values in {"clear": reflectance, "hazy": reflectance + haze}.items():
+        numbers = to_numbers(values, 1e-4, -0.1)
+        numbers[:, :, :12] = 0
+        (tmp_path / name).mkdir()
+        path = write_bands(tmp_path / name, numbers, write_geotiff,
+                           tags={"BOA_QUANTIFICATION_VALUE": "10000",
+                                 "BOA_ADD_OFFSET": "-1000"})
+        with open_scene(path, bands=NAMES, scale="dark-object") as source:
+            pixels = source.read(slice(None), slice(None))[0]
+            np.testing.assert_allclose(source.dark_level, 0.03 + (haze.ravel() if name == "hazy"
+                                                            else 0), atol=1e-4)
+        assert pixels.dtype == np.float32
+        np.testing.assert_allclose(pixels[:, 12:], np.moveaxis(expected, 0, -1)[:, 12:],
+                                   atol=2e-4)
+    hazy = np.moveaxis(reflectance + haze, 0, -1).astype(np.float32)
+    with open_scene(hazy, scale="dark-object") as source:  # float reflectance in memory
+        np.testing.assert_allclose(source.read(slice(0, 2), slice(0, 2))[0],
+                                   np.moveaxis(expected, 0, -1)[:2, :2], atol=1e-6)
+    with pytest.raises(ValueError) as error:
+        open_scene(np.zeros((8, 8, 4), np.float32), scale="dark-object")
+    assert "no valid pixel" in str(error.value) and "dark-object" in str(error.value)
+
+
 # ------------------------------------------------------------- STAC band assets
 def write_item(folder, name, values, convention, write_geotiff, *, cloud=5.0, scl=None,
                ids=False, proj=False):

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from sklship.shipped import load_shipped_model, pick_shipped_model, shipped_models
-from sklship.shipped.registry import RESOLUTION_FACTOR_WARNING
+from sklship.shipped.registry import RESOLUTION_FACTOR_WARNING, ShippedModel
 
 PLANETSCOPE = "planetscope-3m"
 
@@ -17,13 +17,24 @@ def test_every_shipped_model_is_described_and_carded():
     assert PLANETSCOPE in models
     for name, model in models.items():
         assert model.name == name
-        assert model.input in {"uint8", "reflectance"}
+        assert model.input in {"uint8", "reflectance", "dark-object"}
         assert set(model.bands) <= {"red", "green", "blue", "nir"}
         assert model.resolution > 0 and model.window > 0
         assert model.file.stat().st_size < 5e6, f"{name} is 5 MB or more"
         card = model.card
         for heading in ("Intended use", "Training data", "Evaluation", "Limits", "Licence"):
             assert heading in card, f"{name}'s card has no {heading!r} section"
+
+
+@pytest.mark.parametrize("values, options", [
+    ("uint8", {}),
+    ("reflectance", {"bands": ("red", "nir"), "scale": "reflectance"}),
+    ("dark-object", {"bands": ("red", "nir"), "scale": "dark-object"}),
+])
+def test_read_options_follow_the_input(values, options):
+    spec = ShippedModel(name="m", stem="m", sensor="s", bands=("red", "nir"),
+                        resolution=10.0, input=values, window=24)
+    assert spec.read_options == options
 
 
 def test_shipped_models_are_in_order_of_resolution():
