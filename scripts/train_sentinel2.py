@@ -44,6 +44,24 @@ With today's scan it finds 74/181 with 82 false alarms at 0.91 (18 minutes);
 a verifier halved the false alarms of that run's detections in a first probe.
 Running every configuration takes well over 30 minutes.
 
+Haze (measured 2026-12-06, all 8 ports left out in turn, ``cnn24-neg-verified``
+with the scenes read as ``scale="dark-object"``: each band less its 1st
+percentile, which takes 0.05 from Algiers' bands and 0.09 to 0.11 from
+Cartagena's): the CNN alone found more, 99/181 with 259 false alarms at 0.7
+and 79/181 with 93 at 0.9 (plain reflectance: 89/181 with 285, 75/181 with
+93). The cascade did not: its best F1 was 73/181 with 77 false alarms at 0.72
+(plain reflectance: 71/181 with 43 at 0.81), and at about 44 false alarms it
+found 60 against 71. It found more on the hazy ports, Algiers 10/27 (7 false
+alarms) and Cartagena 1/6 (6), against 3/27 and 0/6 with none. Three other
+verifier inputs (reflectance + 0.03 before the true-colour gain, a per-chip
+stretch, gain 8) did no better (69/181 with 62, 68 with 63, 76 with 116 at
+their best F1). The shipped model reads plain reflectance.
+
+One mining round instead of two (``cnn24-neg1-verified``, same day): the CNN
+alone found 85/181 with 186 false alarms at 0.9 (two rounds: 75/181 with 93),
+the cascade at its best F1 (0.79) 70/181 with 57 (two rounds: 71/181 with
+43). Not adopted.
+
 Run: python scripts/train_sentinel2.py [--data DIR] [--configs NAME ...]
 [--ports NAME ...] [--weights FILE] [--quick] [--no-save] [--oof FILE]
 """
@@ -105,6 +123,8 @@ CONFIGS = {
                   "negatives_per_scene": 2000, "rounds": 2},
     "cnn24-neg-verified": {"window": 24, "filters": (16, 32, 64), "epochs": 12,
                            "negatives_per_scene": 2000, "rounds": 2, "verifier": True},
+    "cnn24-neg1-verified": {"window": 24, "filters": (16, 32, 64), "epochs": 12,
+                            "negatives_per_scene": 2000, "rounds": 1, "verifier": True},
     "cnn40-neg": {"window": 40, "filters": (16, 32, 64, 64), "epochs": 12,
                   "negatives_per_scene": 2000, "rounds": 2},
 }
