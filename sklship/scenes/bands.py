@@ -190,7 +190,8 @@ def dark_levels(reflectance, what):
     Parameters
     ----------
     reflectance : ndarray of shape (n_pixels, channels)
-        Reflectance of a scene's valid pixels (a sample of them will do).
+        Reflectance of a scene's valid pixels (a sample of them will do);
+        rows with a NaN or an infinity are left out.
     what : str
         The scene, for the error message.
 
@@ -210,6 +211,7 @@ def dark_levels(reflectance, what):
     >>> dark_levels(water + np.linspace(0, 0.5, 100)[:, None], "scene")
     array([0.055, 0.105], dtype=float32)
     """
+    reflectance = reflectance[np.isfinite(reflectance).all(axis=-1)]
     if len(reflectance) == 0:
         raise ValueError(f"{what} has no valid pixel to take its dark levels "
                          "(scale='dark-object') from.")

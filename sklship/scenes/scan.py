@@ -321,10 +321,9 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
         ``"percentile"`` takes low and high as the 2nd and 98th percentiles
         of a decimated overview (:data:`sklship.scenes.sources.PERCENTILES`);
         ``"reflectance"`` gives float32 surface reflectance from the file's
-        or STAC item's scale and offset, for models fitted on reflectance;
-        ``"dark-object"`` the same less each band's dark level, a haze
-        correction (the shipped Sentinel-2 model's input; see
-        :mod:`sklship.scenes.bands`).
+        or STAC item's scale and offset, for models fitted on reflectance
+        (the shipped Sentinel-2 model); ``"dark-object"`` the same less each
+        band's dark level, a haze correction (see :mod:`sklship.scenes.bands`).
     aoi : path, shapely geometry, list or dict of them, or None, default=None
         Areas of interest in lon/lat (see :func:`sklship.scenes.geo.read_aoi`): a
         GeoJSON file of polygons named by their ``name`` property, or

@@ -157,8 +157,8 @@ def test_dark_object_reads_a_hazy_scene_as_the_clear_one(tmp_path, write_geotiff
                                  "BOA_ADD_OFFSET": "-1000"})
         with open_scene(path, bands=NAMES, scale="dark-object") as source:
             pixels = source.read(slice(None), slice(None))[0]
-            np.testing.assert_allclose(source.dark_level, 0.03 + (haze.ravel() if name == "hazy"
-                                                            else 0), atol=1e-4)
+            added = haze.ravel() if name == "hazy" else 0
+            np.testing.assert_allclose(source.dark_level, 0.03 + added, atol=1e-4)
         assert pixels.dtype == np.float32
         np.testing.assert_allclose(pixels[:, 12:], np.moveaxis(expected, 0, -1)[:, 12:],
                                    atol=2e-4)
@@ -166,6 +166,9 @@ def test_dark_object_reads_a_hazy_scene_as_the_clear_one(tmp_path, write_geotiff
     with open_scene(hazy, scale="dark-object") as source:  # float reflectance in memory
         np.testing.assert_allclose(source.read(slice(0, 2), slice(0, 2))[0],
                                    np.moveaxis(expected, 0, -1)[:2, :2], atol=1e-6)
+    hazy[:2] = np.nan  # pixels without data in a float array: left out
+    with open_scene(hazy, scale="dark-object") as source:
+        np.testing.assert_allclose(source.dark_level, 0.03 + haze.ravel(), atol=1e-6)
     with pytest.raises(ValueError) as error:
         open_scene(np.zeros((8, 8, 4), np.float32), scale="dark-object")
     assert "no valid pixel" in str(error.value) and "dark-object" in str(error.value)
