@@ -81,7 +81,7 @@ class DataArraySource(_Source):
                 own = ([float(array.attrs.get("scale_factor", 1.0))] * self.channels,
                        [float(array.attrs.get("add_offset", 0.0))] * self.channels)
             self._set_reflectance(reflectance, dtype, *own)
-            self._subtract_dark(*self.overview_raw())
+            self._subtract_dark(self.overview_raw)
         self.dtype = (dtype if self.scale is None else np.dtype(
             np.float32 if self.scale in REFLECTANCE_SCALES else np.uint8))
 

@@ -72,14 +72,17 @@ class _Source:
             explicit, scales, offsets, tags, self.what)
         self.saturated = SATURATED.get(np.dtype(dtype))
 
-    def _subtract_dark(self, raw, valid):
+    def _subtract_dark(self, overview):
         """With ``scale="dark-object"``, lower the reflectance by each band's dark level.
 
-        ``raw``, ``valid``: a decimated overview and its valid mask. Pixels
-        that are zero in every band (outside the footprint) are left out.
+        ``overview``: a function returning a decimated overview's raw pixels
+        and valid mask, called only for this scale (a plain reflectance scene
+        reads no overview when it is opened). Pixels that are zero in every
+        band (outside the footprint) are left out.
         """
         if self.scale != DARK_OBJECT:
             return
+        raw, valid = overview()
         keep = raw.any(axis=-1)
         usable = self._valid(raw, valid)
         if usable is not None:

@@ -230,7 +230,7 @@ class _ArraySource(_Source):
                       self._check_scale(scale, pixels, None, pixels.dtype))
         if self.scale in REFLECTANCE_SCALES:
             self._set_reflectance(reflectance, pixels.dtype)
-            self._subtract_dark(pixels, self.valid)
+            self._subtract_dark(lambda: (pixels, self.valid))
         self.dtype = (pixels.dtype if self.scale is None else np.dtype(
             np.float32 if self.scale in REFLECTANCE_SCALES else np.uint8))
 
@@ -298,7 +298,7 @@ class _RasterioSource(_Source):
                     reflectance, raw_dtype, [dataset.scales[b - 1] for b in bands],
                     [dataset.offsets[b - 1] for b in bands],
                     [dataset.tags()] + [dataset.tags(b) for b in bands])
-                self._subtract_dark(*self._raw_overview(OVERVIEW_SIDE))
+                self._subtract_dark(lambda: self._raw_overview(OVERVIEW_SIDE))
                 self.dtype = np.dtype(np.float32)
                 return
             needs = scale is not None or raw_dtype != np.uint8
