@@ -11,7 +11,7 @@ from ..estimators.unwrap import decision_threshold, fitted_network, probability_
 from .suppression import default_min_distance
 
 __all__ = ["check_window", "default_candidate_threshold", "default_smoothing",
-           "default_stride", "fitted_dtype", "resolve_defaults"]
+           "default_stride", "fitted_dtype", "model_read_options", "resolve_defaults"]
 
 
 def resolve_defaults(estimator, window=None, stride=None, threshold=None,
@@ -48,6 +48,28 @@ candidate_threshold
     return {"window": window, "stride": stride, "threshold": float(threshold),
             "min_distance": float(min_distance), "min_neighbors": min_neighbors,
             "smoothing": smoothing, "candidate_threshold": float(candidate_threshold)}
+
+
+def model_read_options(estimator):
+    """The ``bands`` and ``scale`` a model asks its scenes to be read with.
+
+    A model adapted from one that reads reflectance
+    (:func:`sklship.adapt_model` from ``sentinel2-10m``, say) records them in
+    its network's ``read_options_``, so that its file scans as the model it
+    came from does, without ``bands`` and ``scale`` being given again.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+        The model to scan with.
+
+    Returns
+    -------
+    options : dict
+        ``bands`` and ``scale`` where the model records them; empty for
+        models that take 8-bit RGB as scenes come (every model but these).
+    """
+    return dict(getattr(fitted_network(estimator), "read_options_", None) or {})
 
 
 def default_stride(window: int) -> int:

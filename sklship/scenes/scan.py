@@ -398,7 +398,8 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
     ((13, 17), 'shared')
     """
     start = time.perf_counter()
-    given = ScanSettings.of(settings, keywords)
+    # bands and scale a model adapted from a reflectance model records.
+    given = ScanSettings.of(settings, keywords).read_as(estimator)
     if is_stac_item(scene):
         return _scan_stac(estimator, scene, given)
     settings = given.model_defaults(estimator)

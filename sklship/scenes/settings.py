@@ -23,7 +23,7 @@ from os import PathLike
 from .._validation import HasMethods, Interval, StrOptions, validate_parameter_constraints
 from ..estimators.unwrap import fitted_network
 from .bands import check_bands
-from .defaults import resolve_defaults
+from .defaults import model_read_options, resolve_defaults
 from .engines import BATCH_SIZE, ENGINES
 from .resolution import model_chip_resolution
 from .stac import DEFAULT_ASSET
@@ -227,6 +227,19 @@ resolution, date_pattern, asset, progress
         """The settings as keyword arguments of :func:`~sklship.scenes.scan.scan_scene`."""
         return {name: getattr(self, name) for name in self.names()}
 
+    def read_as(self, estimator):
+        """These settings, with ``bands`` and ``scale`` the model records where not given.
+
+        See :func:`~sklship.scenes.defaults.model_read_options`.
+
+        Returns
+        -------
+        settings : ScanSettings
+        """
+        asks = {name: value for name, value in model_read_options(estimator).items()
+                if getattr(self, name) is None}
+        return replace(self, **asks) if asks else self
+
     def model_defaults(self, estimator):
         """The settings whose default depends on the model, resolved for ``estimator``.
 
@@ -245,7 +258,7 @@ resolution, date_pattern, asset, progress
         """Every setting a scan with ``estimator`` actually uses, JSON-ready.
 
         Defaults that depend on the model are resolved
-        (:meth:`model_defaults`); areas and masks given as files are recorded
+        (:meth:`read_as`, :meth:`model_defaults`); areas and masks given as files are recorded
         by their paths, in-memory areas by their names; the model's own
         ground resolution is added as ``model_resolution``.
 
@@ -259,8 +272,9 @@ resolution, date_pattern, asset, progress
         record : dict
             One entry per field, and ``model_resolution``.
         """
-        record = {name: _json_ready(getattr(self, name)) for name in self.names()}
-        record.update(self.model_defaults(estimator))
+        given = self.read_as(estimator)
+        record = {name: _json_ready(getattr(given, name)) for name in self.names()}
+        record.update(given.model_defaults(estimator))
         record["model_resolution"] = model_chip_resolution(fitted_network(estimator))
         return record
 
@@ -273,7 +287,7 @@ def _json_ready(value):
         return str(value)
     if isinstance(value, dict):
         return sorted(str(name) for name in value)
-    if isinstance(value, list | tuple) and all(isinstance(v, Real) for v in value):
+    if isinstance(value, list | tuple) and all(isinstance(v, Real | str) for v in value):
         return [v.item() if hasattr(v, "item") else v for v in value]
     return type(value).__name__  # geometries in memory
 

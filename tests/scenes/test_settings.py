@@ -94,3 +94,13 @@ def test_settings_object_and_keywords_scan_alike(bright_centre, ship_scene):
         scan_scene(model, scene, strid=4)
     with pytest.raises(TypeError, match="settings must be a ScanSettings"):
         ScanSettings.of({"stride": 4})
+
+
+def test_bands_and_scale_a_model_records_fill_the_settings_not_given(bright_centre):
+    model = bright_centre()
+    assert ScanSettings().read_as(model) == ScanSettings()
+    model.read_options_ = {"bands": ["red", "green", "blue"], "scale": "reflectance"}
+    record = provenance(model, ScanSettings(stride=4))
+    assert (record["bands"], record["scale"]) == (["red", "green", "blue"], "reflectance")
+    given = ScanSettings(bands=[3, 2, 1]).read_as(model)
+    assert (given.bands, given.scale) == ((3, 2, 1), "reflectance")

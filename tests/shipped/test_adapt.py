@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -18,6 +19,7 @@ from sklship import (
 from sklship.cli import main
 from sklship.estimators.cascade import VerifiedShipClassifier
 from sklship.estimators.unwrap import fitted_network
+from sklship.scenes.defaults import model_read_options
 from sklship.shipped.adapt import THRESHOLDS, adapt_model
 
 CHIP = 32
@@ -159,3 +161,20 @@ def test_the_sentinel2_model_is_taught_from_reflectance_geotiffs(tmp_path, write
     scan = scan_scene(result.model, tmp_path / "s2_0.tif", bands=("red", "green", "blue", "nir"),
                       scale="reflectance")
     assert scan.resolution == 5.0 and scan.pixel_scale == 2.0
+    # Its file remembers how its base reads scenes: scanned without bands and
+    # scale, as reflectance of the four named bands, the same detections.
+    result.save(tmp_path / "port.sklship")
+    saved = load_model(tmp_path / "port.sklship")
+    assert model_read_options(saved) == {"bands": ["red", "green", "blue", "nir"],
+                                         "scale": "reflectance"}
+    again = scan_scene(saved, tmp_path / "s2_0.tif")
+    assert again.scale == scan.scale and again.bands == scan.bands
+    pd.testing.assert_frame_equal(again.detections, scan.detections)
+    # ... and so does `sklship scan --model FILE SCENE`, with no flags.
+    assert main(["scan", "--model", str(tmp_path / "port.sklship"), str(tmp_path / "s2_0.tif"),
+                 "--out", str(tmp_path / "scan")]) == 0
+    written = pd.read_csv(tmp_path / "scan" / "detections.csv")
+    assert len(written) == len(scan.detections)
+    # Given ones win: the first three bands, 8-bit range, fail the 4-channel model.
+    with pytest.raises(ValueError, match="channel"):
+        scan_scene(saved, tmp_path / "s2_0.tif", bands=(1, 2, 3), scale=(0, 255))
