@@ -11,7 +11,8 @@ from ..estimators.unwrap import decision_threshold, fitted_network, probability_
 from .suppression import default_min_distance
 
 __all__ = ["check_window", "default_candidate_threshold", "default_smoothing",
-           "default_stride", "fitted_dtype", "model_read_options", "resolve_defaults"]
+           "default_stride", "fitted_dtype", "model_read_options", "record_read_options",
+           "resolve_defaults"]
 
 
 def resolve_defaults(estimator, window=None, stride=None, threshold=None,
@@ -53,10 +54,11 @@ candidate_threshold
 def model_read_options(estimator):
     """The ``bands`` and ``scale`` a model asks its scenes to be read with.
 
-    A model adapted from one that reads reflectance
-    (:func:`sklship.adapt_model` from ``sentinel2-10m``, say) records them in
-    its network's ``read_options_``, so that its file scans as the model it
-    came from does, without ``bands`` and ``scale`` being given again.
+    A model that reads reflectance (``sentinel2-10m``, and a model adapted
+    from it with :func:`sklship.adapt_model`) records them in its network's
+    ``read_options_`` (:func:`record_read_options`), so that it and its file
+    scan scenes as it was trained on them, without ``bands`` and ``scale``
+    being given.
 
     Parameters
     ----------
@@ -70,6 +72,34 @@ def model_read_options(estimator):
         models that take 8-bit RGB as scenes come (every model but these).
     """
     return dict(getattr(fitted_network(estimator), "read_options_", None) or {})
+
+
+def record_read_options(estimator, options):
+    """Record in a model the ``bands`` and ``scale`` its scenes are read with.
+
+    They go to its network's ``read_options_`` (see
+    :func:`model_read_options`), as lists and text, so that saved files keep
+    them. The shipped models get theirs when loaded, and models adapted from
+    them inherit them.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+        Changed in place.
+    options : dict
+        ``bands`` and/or ``scale``, as :func:`~sklship.scenes.scan.scan_scene`
+        takes them; empty records nothing.
+
+    Returns
+    -------
+    estimator : fitted classifier
+        The same object.
+    """
+    if options:
+        fitted_network(estimator).read_options_ = {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in options.items()}
+    return estimator
 
 
 def default_stride(window: int) -> int:

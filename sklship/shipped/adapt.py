@@ -147,10 +147,9 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
     truth = Path(truth)
     marks = read_truth(truth)
     base, options = _load(model)
+    # Copies of its network inherit how it reads scenes: the adapted file scans
+    # as its base does (sklship.scenes.defaults.model_read_options).
     network = _network(base)
-    # The adapted file scans as its base does (sklship.scenes.defaults.model_read_options).
-    network.read_options_ = {name: list(value) if isinstance(value, tuple) else value
-                             for name, value in options.items()}
     window = network.input_shape_[0]
     # Chips as the scan sees the scenes: read as the model reads them, and
     # georeferenced scenes resampled to its ground resolution.
@@ -309,18 +308,18 @@ def _verified(cascade, detector, features, chips, rows):
 def _load(model):
     """A fresh copy of the model to start from, and the options that read scenes for it.
 
-    A shipped model (by name) reads scenes with its ``read_options`` (bands,
-    scale); a model file with those it records (an adapted one), else as
-    ``scan_scene`` reads them by default.
+    A shipped model (by name) or a model file reads scenes with the bands and
+    scale it records (:func:`~sklship.scenes.defaults.model_read_options`:
+    ``sentinel2-10m`` and what was adapted from it), else as ``scan_scene``
+    reads them by default.
     """
     from ..estimators.persistence import load_model
     from ..scenes.defaults import model_read_options
     from .registry import shipped_models
 
     shipped = shipped_models()
-    if isinstance(model, str) and model in shipped:
-        return shipped[model].load(copy=True), shipped[model].read_options
-    loaded = load_model(model)
+    loaded = (shipped[model].load(copy=True) if isinstance(model, str) and model in shipped
+              else load_model(model))
     return loaded, model_read_options(loaded)
 
 

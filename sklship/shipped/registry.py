@@ -103,7 +103,11 @@ class ShippedModel:
         -------
         estimator : fitted classifier
         """
-        return _read(self.stem) if copy else _shared(self.stem)
+        from ..scenes.defaults import record_read_options
+
+        # Scans read scenes as this model takes them, files adapted from it too.
+        return record_read_options(_read(self.stem) if copy else _shared(self.stem),
+                                   self.read_options)
 
 
 def _read(stem):

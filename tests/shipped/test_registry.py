@@ -92,3 +92,13 @@ def test_pick_for_scenes_reads_the_georeference(tmp_path, write_geotiff):
         pick_for_scenes([planet, sentinel])
     with pytest.raises(ValueError, match="cannot read scene file"):
         pick_for_scenes([tmp_path / "missing.tif"])
+
+
+def test_a_loaded_shipped_model_records_how_it_reads_scenes():
+    from sklship.scenes.defaults import model_read_options
+
+    assert model_read_options(load_shipped_model("sentinel2-10m")) == {
+        "bands": ["red", "green", "blue", "nir"], "scale": "reflectance"}
+    assert model_read_options(shipped_models()["sentinel2-10m"].load(copy=True))["scale"] == (
+        "reflectance")
+    assert model_read_options(load_shipped_model("planetscope-3m")) == {}
