@@ -231,7 +231,8 @@ def _model(args, scenes):
             else fitting(lambda: pick_for_scenes(scenes)))
     if spec is not None:
         log.info(f"Model: the shipped {spec.name!r} ({spec.sensor}, {spec.resolution:g} m).")
-        return spec.load(), spec.file, spec.window, {**spec.read_options, **spec.scan}
+        # The loaded model records its bands and scale (read_options_).
+        return spec.load(), spec.file, spec.window, dict(spec.scan)
     model = load_estimator(Path(args.model))
     shape = getattr(fitted_network(model), "input_shape_", None)
     return model, Path(args.model), None if shape is None else shape[0], {}
@@ -240,8 +241,8 @@ def _model(args, scenes):
 def _settings(args, asks=None):
     """The :class:`~sklship.scenes.settings.ScanSettings` of the flags given.
 
-    ``asks``: what a shipped model's description asks for (bands, scale,
-    threshold, ...), under the flags given.
+    ``asks``: what a shipped model's description asks for (threshold,
+    candidate_threshold, ...), under the flags given.
     """
     from ..scenes.settings import ScanSettings
 

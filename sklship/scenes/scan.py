@@ -398,7 +398,7 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
     ((13, 17), 'shared')
     """
     start = time.perf_counter()
-    # bands and scale a model adapted from a reflectance model records.
+    # bands and scale the model records (shipped ones, and what was adapted from them).
     given = ScanSettings.of(settings, keywords).read_as(estimator)
     if is_stac_item(scene):
         return _scan_stac(estimator, scene, given)

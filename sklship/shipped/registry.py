@@ -15,6 +15,8 @@ import warnings
 from dataclasses import dataclass, field, fields
 from importlib import resources
 
+from ..scenes.bands import REFLECTANCE_SCALES
+
 __all__ = ["ShippedModel", "load_shipped_model", "pick_for_scenes", "pick_shipped_model",
            "shipped_models"]
 
@@ -76,7 +78,7 @@ class ShippedModel:
     @property
     def read_options(self):
         """``bands`` and ``scale`` that read a scene into this model's inputs."""
-        if self.input in ("reflectance", "dark-object"):
+        if self.input in REFLECTANCE_SCALES:
             return {"bands": self.bands, "scale": self.input}
         return {}
 
