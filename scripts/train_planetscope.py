@@ -24,7 +24,12 @@ Data, all CC BY-SA 4.0 (Planet Labs / ShipsNet):
 
 That model, :func:`sklship.recommended_model` with the same seed (``--seed``,
 default 0), is the detector of a cascade
-(:class:`sklship.estimators.cascade.VerifiedShipClassifier`). Its verifier is
+(:class:`sklship.estimators.cascade.VerifiedShipClassifier`). With
+``--members N`` (default 1), N such models (seeded ``--seed``, ``--seed +
+1``, ...) are fitted, and their average, a soft-voting
+``sklearn.ensemble.VotingClassifier`` that the scan runs member by member
+with its shared engine, is the detector (measured, not shipped: see the model
+card). Its verifier is
 a logistic regression on the pooled features of Google's ImageNet
 MobileNetV2 (``--weights``, the quantized TFLite file, Apache-2.0; chips
 enlarged to 160 px), fitted on the same chips plus the windows of the three
@@ -37,12 +42,12 @@ the package's ``sklship/shipped`` folder); the model card
 (``benchmarks/bench_real_scenes.py``).
 
 Run: python scripts/train_planetscope.py [--data DIR] [--scenes DIR] [--weights FILE]
-[--out DIR] [--seed 0] [--cv]
+[--out DIR] [--seed 0] [--members 1] [--cv]
 
 ``--cv`` trains nothing to keep: it prints the recipe's 5-fold cross-validated
 chip accuracy on ShipsNet, folds grouped by scene, with ships pasted from the
 training folds only and without the mining step, for the detector alone and
-for the cascade (about 11 minutes).
+for the cascade (about 11 minutes a member).
 """
 
 import argparse
@@ -52,6 +57,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.ensemble import VotingClassifier
 from sklearn.frozen import FrozenEstimator
 
 from sklship import load_shipsnet, recommended_model, save_model
@@ -108,14 +114,17 @@ def main():
                         help="ImageNet MobileNetV2 weights for the verifier (TFLite or .h5)")
     parser.add_argument("--out", type=Path, default=HERE.parent / "sklship" / "shipped")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--members", type=int, default=1,
+                        help="detectors averaged, seeded --seed, --seed + 1, ...")
     parser.add_argument("--cv", action="store_true",
                         help="print the recipe's 5-fold group CV accuracy on ShipsNet, no mining "
                              "(detector and cascade)")
     args = parser.parse_args()
 
     chips = load_shipsnet(args.data)
+    seeds = list(range(args.seed, args.seed + args.members))
     if args.cv:
-        return cross_validate(chips, args.seed, args.weights)
+        return cross_validate(chips, seeds, args.weights)
     X, y = training_chips(chips, args.seed)
     truth = read_truth(args.scenes / "truth.json")
     berth = berth_chips(truth, args.scenes, args.seed)
@@ -126,19 +135,31 @@ def main():
     start = time.perf_counter()
     scenes = [(args.scenes / name, [marks["big"], marks["small"]])
               for name, marks in truth.items()]
-    detector = fit_with_hard_negatives(recommended_model(random_state=args.seed), X, y,
-                                       scenes, repeat=REPEAT)
-    print(f"detector fitted twice in {time.perf_counter() - start:.0f} s, "
-          f"{detector.hard_negatives_} hard negatives from {sorted(truth)}")
-    model = verified(detector, X, y, scenes, args.weights)
+    members = []
+    for seed in seeds:
+        members.append(fit_with_hard_negatives(recommended_model(random_state=seed), X, y,
+                                               scenes, repeat=REPEAT))
+        print(f"detector (seed {seed}) fitted twice in {time.perf_counter() - start:.0f} s, "
+              f"{members[-1].hard_negatives_} hard negatives from {sorted(truth)}", flush=True)
+    model = verified(averaged(members, seeds, X, y), X, y, scenes, args.weights)
     args.out.mkdir(parents=True, exist_ok=True)
     save_model(model, args.out / "planetscope_3m.sklship")
     description = dict(DESCRIPTION, code_version=_code_version(),
-                       training_chips=int(len(X)), hard_negatives=detector.hard_negatives_,
-                       seed=args.seed)
+                       training_chips=int(len(X)),
+                       hard_negatives=sum(member.hard_negatives_ for member in members),
+                       seed=args.seed, **({"members": len(seeds)} if len(seeds) > 1 else {}))
     (args.out / "planetscope_3m.json").write_text(json.dumps(description, indent=2) + "\n")
     print(f"wrote {args.out / 'planetscope_3m.sklship'} "
           f"({(args.out / 'planetscope_3m.sklship').stat().st_size / 1e6:.2f} MB)")
+
+
+def averaged(detectors, seeds, X, y):
+    """The fitted ``detectors`` as one: a soft-voting ensemble (one alone as it is)."""
+    if len(detectors) == 1:
+        return detectors[0]
+    return VotingClassifier([(f"seed{seed}", FrozenEstimator(detector))
+                             for seed, detector in zip(seeds, detectors, strict=True)],
+                            voting="soft").fit(X, y)
 
 
 def verified(detector, X, y, scenes, weights):
@@ -164,21 +185,22 @@ def make_verifier(weights):
     return imagenet_verifier(weights, input_size=VERIFIER_INPUT, C=VERIFIER_C)
 
 
-def cross_validate(chips, seed, weights):
+def cross_validate(chips, seeds, weights):
     """Print the 5-fold group CV accuracy (by ShipsNet scene) of the recipe without mining.
 
-    For the detector alone and for the cascade with the verifier, both fitted
-    on the training folds' chips and pasted ships.
+    For the detector alone (the members' average) and for the cascade with
+    the verifier, both fitted on the training folds' chips and pasted ships.
     """
     from sklearn.model_selection import StratifiedGroupKFold
     from sklearn.utils import Bunch
 
-    folds = StratifiedGroupKFold(5, shuffle=True, random_state=seed)
+    folds = StratifiedGroupKFold(5, shuffle=True, random_state=seeds[0])
     scores = {"detector": [], "cascade": []}
     for train, test in folds.split(chips.images, chips.target, groups=chips.scene_id):
         X, y = training_chips(Bunch(images=chips.images[train], target=chips.target[train]),
-                              seed)
-        detector = recommended_model(random_state=seed).fit(X, y)
+                              seeds[0])
+        detector = averaged([recommended_model(random_state=seed).fit(X, y) for seed in seeds],
+                            seeds, X, y)
         cascade = VerifiedShipClassifier(FrozenEstimator(detector), make_verifier(weights),
                                          proposal_threshold=PROPOSAL).fit(X, y)
         for name, model in (("detector", detector), ("cascade", cascade)):

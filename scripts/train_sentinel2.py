@@ -78,6 +78,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from sklearn.ensemble import VotingClassifier  # noqa: E402
 from sklearn.frozen import FrozenEstimator  # noqa: E402
 from sklearn.preprocessing import FunctionTransformer  # noqa: E402
 
@@ -123,6 +124,9 @@ CONFIGS = {
                   "negatives_per_scene": 2000, "rounds": 2},
     "cnn24-neg-verified": {"window": 24, "filters": (16, 32, 64), "epochs": 12,
                            "negatives_per_scene": 2000, "rounds": 2, "verifier": True},
+    "cnn24-neg-verified-x2": {"window": 24, "filters": (16, 32, 64), "epochs": 12,
+                              "negatives_per_scene": 2000, "rounds": 2, "verifier": True,
+                              "members": 2},
     "cnn24-neg1-verified": {"window": 24, "filters": (16, 32, 64), "epochs": 12,
                             "negatives_per_scene": 2000, "rounds": 1, "verifier": True},
     "cnn40-neg": {"window": 40, "filters": (16, 32, 64, 64), "epochs": 12,
@@ -220,7 +224,23 @@ def mine(model, ports, keys, window):
 
 
 def fit(ports, keys, config, seed=SEED, log=print):
-    """Steps 1 and 2 of the protocol on ``keys``: the fitted model and its negatives."""
+    """Steps 1 and 2 of the protocol on ``keys``: the fitted detector.
+
+    With ``members`` in ``config``, that many detectors (seeded ``seed``,
+    ``seed + 1``, ...), each with its own mining, averaged by a soft-voting
+    ``VotingClassifier``.
+    """
+    members = [fit_member(ports, keys, config, seed + k, log)
+               for k in range(config.get("members", 1))]
+    if len(members) == 1:
+        return members[0]
+    X, y, _ = chips(ports, keys[:1], dict(config, negatives_per_scene=1))
+    return VotingClassifier([(f"seed{seed + k}", FrozenEstimator(member))
+                             for k, member in enumerate(members)], voting="soft").fit(X, y)
+
+
+def fit_member(ports, keys, config, seed, log):
+    """One detector fitted on ``keys``, then again with the hard negatives it mined."""
     started = time.perf_counter()
     X, y, w = chips(ports, keys, config, seed=seed)
     model = make_model(config, seed).fit(X, y, sample_weight=w)

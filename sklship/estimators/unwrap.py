@@ -13,13 +13,15 @@ evaluation both import them from below.
 """
 
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import VotingClassifier
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
 
 from .cascade import VerifiedShipClassifier
 
 __all__ = ["DEFAULT_THRESHOLD", "decision_threshold", "fitted_network",
-           "probability_estimator", "thresholded_labels"]
+           "probability_estimator", "soft_vote", "test_time_augmented",
+           "thresholded_labels"]
 
 #: Threshold of an estimator that chose none: the most probable class.
 DEFAULT_THRESHOLD = 0.5
@@ -98,9 +100,10 @@ def fitted_network(estimator):
         An sklship classifier, or ``CalibratedClassifierCV``,
         ``TunedThresholdClassifierCV``, ``FixedThresholdClassifier`` or
         ``FrozenEstimator`` around one (nested in any order). The members of
-        a calibrated ensemble share their input form; the first is returned,
-        and of a :class:`~sklship.estimators.cascade.VerifiedShipClassifier`
-        its detector's network (the verifier takes the same chips).
+        a calibrated ensemble and of a ``VotingClassifier`` share their
+        input form; the first is returned, and of a
+        :class:`~sklship.estimators.cascade.VerifiedShipClassifier` its
+        detector's network (the verifier takes the same chips).
 
     Returns
     -------
@@ -114,8 +117,62 @@ def fitted_network(estimator):
             estimator = estimator.detector_
         elif isinstance(estimator, CalibratedClassifierCV):
             estimator = estimator.calibrated_classifiers_[0].estimator
+        elif isinstance(estimator, VotingClassifier):
+            estimator = estimator.estimators_[0]
         else:
             return estimator
+
+
+def soft_vote(estimator):
+    """The members and weights of a fitted soft-voting ensemble, or None.
+
+    ``VotingClassifier(voting="soft")``'s probability is the weighted mean of
+    its members' probabilities (members with ``"drop"`` left out), so a scan
+    can run each member's network and average them.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+
+    Returns
+    -------
+    members : list of (estimator, float) or None
+        Each member's probability estimator (:func:`probability_estimator`)
+        and its weight, the weights summing to 1; None for anything but a
+        soft ``VotingClassifier``.
+    """
+    if not isinstance(estimator, VotingClassifier) or estimator.voting != "soft":
+        return None
+    weights = estimator.weights
+    if weights is None:
+        weights = [1.0] * len(estimator.estimators_)
+    else:  # a member given as "drop" has no fitted copy and its weight no part
+        weights = [weight for (_, member), weight in zip(estimator.estimators, weights,
+                                                          strict=True) if member != "drop"]
+    total = float(sum(weights))
+    return [(probability_estimator(member), float(weight) / total)
+            for member, weight in zip(estimator.estimators_, weights, strict=True)]
+
+
+def test_time_augmented(estimator):
+    """Whether ``predict_proba`` averages each chip's 8 flips and rotations.
+
+    True for an sklship network with ``test_time_augmentation`` and for a
+    soft-voting ensemble (:func:`soft_vote`) whose every member is one.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+        The probability estimator (wrappers unwrapped).
+
+    Returns
+    -------
+    augmented : bool
+    """
+    members = soft_vote(estimator)
+    if members is not None:
+        return all(test_time_augmented(member) for member, _ in members)
+    return bool(getattr(estimator, "test_time_augmentation", False))
 
 
 def thresholded_labels(estimator, proba, threshold=None):

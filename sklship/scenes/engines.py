@@ -18,7 +18,9 @@ the rest, and it keeps no state between calls:
     (:func:`sklship.scenes.convolutional.fully_convolutional`), runs once
     over the whole tile. An estimator with ``test_time_augmentation`` gets
     the same average of 8 flips and rotations: the tile is flipped and
-    rotated as a whole.
+    rotated as a whole. A soft-voting ``VotingClassifier`` of such networks
+    runs each member's copy and takes their weighted mean, as its
+    ``predict_proba`` does.
 ``"batched"`` (:class:`BatchedEngine`)
     Anything else (pretrained backbones, pipelines, calibrated wrappers, other
     layers): the windows of a tile are viewed without copying
@@ -34,6 +36,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import binary_dilation, find_objects, label
 
+from ..estimators.unwrap import soft_vote, test_time_augmented
 from .grid import WindowGrid
 from .suppression import neighbourhood_mean
 
@@ -75,7 +78,7 @@ class BatchedEngine:
     @property
     def averages_symmetries(self):
         """Whether the estimator's ``predict_proba`` averages the 8 symmetries."""
-        return bool(getattr(self.estimator, "test_time_augmentation", False))
+        return test_time_augmented(self.estimator)
 
     def candidate_boxes(self, probabilities):
         """No boxes: the batched engine refines nothing (see the module)."""
@@ -268,7 +271,8 @@ def make_engine(estimator, window, stride, *, engine="auto", batch_size=BATCH_SI
     if engine in ("auto", "shared"):
         run, reason = _shared_run(estimator, window, stride)
         if run is not None:
-            symmetric = getattr(estimator, "test_time_augmentation", False)
+            members = soft_vote(estimator) or [(estimator, 1.0)]
+            symmetric = any(test_time_augmented(member) for member, _ in members)
             return SharedEngine(run, window, stride, symmetric,
                                 candidates if symmetric else None)
         if engine == "shared":
@@ -282,6 +286,9 @@ def make_engine(estimator, window, stride, *, engine="auto", batch_size=BATCH_SI
 def _shared_run(estimator, window, stride):
     """A fully convolutional copy of the estimator's network, or (None, reason).
 
+    Of a soft-voting ensemble (:func:`~sklship.estimators.unwrap.soft_vote`),
+    the weighted mean of its members' copies (:func:`_averaged`).
+
     The copy holds a snapshot of the weights, so it is cached per Keras model
     object (a weak reference: the cache dies with the model) and stride, under
     a cheap version of the weights (:func:`weights_version`) rather than a
@@ -290,6 +297,16 @@ def _shared_run(estimator, window, stride):
     step counter; both rebuild the copy. Weights written by hand
     (``model_.set_weights``) change neither: call :func:`forget_model` after.
     """
+    members = soft_vote(estimator)
+    if members is not None:
+        runs = []
+        for member, _ in members:
+            run, reason = _shared_run(member, window, stride)
+            if run is None:
+                return None, f"a member of the VotingClassifier: {reason}"
+            runs.append(run)
+        return _averaged(runs, [weight for _, weight in members],
+                         [test_time_augmented(member) for member, _ in members]), None
     model = getattr(estimator, "model_", None)
     import keras
 
@@ -308,6 +325,30 @@ def _shared_run(estimator, window, stride):
     run = _compiled(fcn, window, stride)
     _FCN_CACHE[model][stride] = (version, run)
     return run, None
+
+
+def _averaged(runs, weights, symmetric):
+    """The weighted mean of members' runs (see :func:`_compiled`), a run itself.
+
+    ``others`` sums the 7 other flips and rotations of each member that
+    averages them (``symmetric``), and 7 times the single pass of a member
+    that does not, so that ``(run + others) / 8`` is the ensemble's
+    ``predict_proba``, each member with or without test-time augmentation as
+    it was fitted.
+    """
+    members = list(zip(runs, weights, symmetric, strict=True))
+
+    def run(tiles):
+        return sum(weight * np.asarray(member(tiles), np.float64)
+                   for member, weight, _ in members)
+
+    def others(tiles):
+        return sum(weight * np.asarray(member.others(tiles) if augmented else 7 * member(tiles),
+                                       np.float64)
+                   for member, weight, augmented in members)
+
+    run.others = others
+    return run
 
 
 def weights_version(model):

@@ -158,7 +158,7 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
                                scene_resolution=network.chip_resolution,
                                negatives_per_scene=negatives_per_scene,
                                random_state=random_state, **options)
-    cascade = _cascade(base)
+    detector, cascade = _split(base)
     features = _verifier_features(cascade, chips.images)
     groups = {name: _group(scene_datetime(truth.parent / name), name) for name in marks}
     chip_groups = np.array([groups[name] for name in chips.groups], dtype=object)
@@ -174,9 +174,7 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
     found = []  # (scene, its scan at the lowest threshold tried)
     for group in steps:
         rows = chip_groups != group
-        # A copy of the base's network (reading the file again would rebuild
-        # the verifier's backbone too: about 1.5 s more per adaptation).
-        fitted = _verified(cascade, _fine_tune(copy.deepcopy(network), chips, rows, epochs,
+        fitted = _verified(cascade, _fine_tune(detector, chips, rows, epochs,
                                                learning_rate, random_state),
                            features, chips, rows)
         if group is None:
@@ -245,12 +243,12 @@ def _network(model):
     return fitted_network(model)
 
 
-def _cascade(model):
-    """The cascade that gives ``model``'s probabilities, or None."""
+def _split(model):
+    """What scans every window of ``model`` (a cascade's detector), and its cascade or None."""
     from ..estimators.unwrap import probability_estimator
     from ..scenes.verification import split_cascade
 
-    return split_cascade(probability_estimator(model))[1]
+    return split_cascade(probability_estimator(model))
 
 
 def _frozen_steps(verifier):
@@ -327,13 +325,30 @@ def _group(when, name):
     return name if pd.isna(when) else when.isoformat()
 
 
-def _fine_tune(model, chips, rows, epochs, learning_rate, random_state):
-    """Continue training ``model`` on the chips of ``rows`` (in place; returned)."""
+def _fine_tune(detector, chips, rows, epochs, learning_rate, random_state):
+    """A copy of ``detector`` trained further on the chips of ``rows``.
+
+    Each member network of a soft-voting ensemble (seeded ``random_state +
+    k`` for member ``k``), else the network at the bottom of the detector's
+    wrappers (:func:`~sklship.estimators.unwrap.fitted_network`). The copy
+    is made in memory: reading the file again would rebuild the verifier's
+    backbone too (about 1.5 s more per adaptation).
+    """
+    from ..estimators.unwrap import fitted_network, soft_vote
+
     if not rows.any():
         raise ValueError("no chips left to adapt on.")
-    model.set_params(warm_start=True, epochs=epochs, learning_rate=learning_rate,
-                     random_state=random_state)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return model.fit(chips.images[rows], chips.target[rows],
-                         sample_weight=chips.sample_weight[rows])
+    if soft_vote(detector) is None:
+        detector = copy.deepcopy(fitted_network(detector))
+        networks = [detector]
+    else:
+        detector = copy.deepcopy(detector)
+        networks = [member for member, _ in soft_vote(detector)]
+    for k, network in enumerate(networks):
+        network.set_params(warm_start=True, epochs=epochs, learning_rate=learning_rate,
+                           random_state=random_state + k)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            network.fit(chips.images[rows], chips.target[rows],
+                        sample_weight=chips.sample_weight[rows])
+    return detector

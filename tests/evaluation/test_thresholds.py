@@ -200,3 +200,37 @@ def test_thresholded_labels_cut_where_the_model_says_or_where_asked():
     assert probability.tolist() == [0.5] and labels.tolist() == ["b"]
     with pytest.raises(ValueError, match="threshold needs a binary model; this one has 3"):
         thresholded_labels(three, np.array([[0.2, 0.5, 0.3]]), 0.5)
+
+
+def test_a_soft_vote_of_networks_as_a_cascade_detector_saves_and_scans(fitted, tmp_path):
+    from sklearn.ensemble import VotingClassifier
+
+    from sklship import make_baseline
+    from sklship.estimators.cascade import VerifiedShipClassifier
+    from sklship.estimators.unwrap import soft_vote, test_time_augmented
+
+    network, _ = fitted["cnn"]
+    other = CNNShipClassifier((4,), epochs=1, random_state=1, test_time_augmentation=True)
+    X, y = make_ships(40, image_size=16, random_state=2, return_X_y=True)
+    vote = VotingClassifier([("a", FrozenEstimator(network)), ("b", other)],
+                            voting="soft", weights=[1, 3]).fit(X, y)
+    assert fitted_network(vote) is network  # the members share their input form
+    assert [(member, weight) for member, weight in soft_vote(vote)] == [
+        (network, 0.25), (vote.estimators_[1], 0.75)]
+    assert not test_time_augmented(vote) and test_time_augmented(vote.estimators_[1])
+    cascade = VerifiedShipClassifier(FrozenEstimator(vote), make_baseline(),
+                                     proposal_threshold=0.05).fit(X, y)
+    loaded = load_model(save_model(cascade, tmp_path / "cascade.sklship"))
+    np.testing.assert_allclose(loaded.predict_proba(X), cascade.predict_proba(X), atol=1e-6)
+    scene, _ = make_scene(48, 64, n_ships=2, chip_size=16, random_state=1)
+    before, result = (scan_scene(model, scene, stride=4, threshold=0.05)
+                      for model in (cascade, loaded))
+    assert result.engine == before.engine == "shared" and len(result.detections) > 0
+    # The detector's probabilities are the vote's predict_proba on every window.
+    windows = sliding_window_view(scene, (16, 16, 3))[::4, ::4, 0]
+    np.testing.assert_allclose(
+        result.probabilities,
+        vote.predict_proba(windows.reshape(-1, 16, 16, 3))[:, 1].reshape(windows.shape[:2]),
+        atol=1e-5)
+    np.testing.assert_allclose(result.detections["probability"],
+                               before.detections["probability"], atol=1e-6)

@@ -86,6 +86,30 @@ def test_a_cascade_is_adapted_whole(port, tmp_path):
     assert not np.allclose(verifier[-1].coef_, base.verifier_[-1].coef_)
 
 
+def test_every_member_of_an_averaging_detector_is_fine_tuned(port, tmp_path):
+    from sklearn.ensemble import VotingClassifier
+
+    from sklship.estimators.unwrap import soft_vote
+
+    chips = make_ships(200, image_size=CHIP, random_state=0)
+    vote = VotingClassifier([(f"seed{k}", CNNShipClassifier(filters=(4, 8), pooling="max",
+                                                            epochs=1, random_state=k))
+                             for k in range(2)], voting="soft", weights=[1, 2])
+    base = VerifiedShipClassifier(vote, make_baseline(C=0.1)).fit(chips.images, chips.target)
+    save_model(base, tmp_path / "ensemble.sklship")
+    adapted = adapt_model(port / "truth.json", model=tmp_path / "ensemble.sklship",
+                          epochs=1, negatives_per_scene=10, cross_validate=False).model
+    members = soft_vote(adapted.detector_.estimator)
+    assert [weight for _, weight in members] == pytest.approx([1 / 3, 2 / 3])
+    # Each member trained further (seeded 0 and 1), not only the first.
+    assert [member.random_state for member, _ in members] == [0, 1]
+    for (member, _), (old, _) in zip(members, soft_vote(base.detector_), strict=True):
+        assert not all(np.array_equal(a, b) for a, b in zip(
+            old.model_.get_weights(), member.model_.get_weights(), strict=True))
+    saved = load_model(save_model(adapted, tmp_path / "adapted.sklship"))
+    assert scan_scene(saved, port / "port_0.png").engine == "shared"
+
+
 def test_one_acquisition_cannot_be_left_out(tmp_path, port):
     one = {"port_0.png": json.loads((port / "truth.json").read_text())["port_0.png"]}
     (tmp_path / "port_0.png").write_bytes((port / "port_0.png").read_bytes())
