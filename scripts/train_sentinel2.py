@@ -463,11 +463,19 @@ def write(model, result, name, elapsed):
         recall=hits / marked, false=false, per=false / n_ports, n_ports=n_ports,
         threshold=result["threshold"], stride=STRIDE, rows=lines, commit=commit,
         minutes=elapsed / 60, size=path.stat().st_size / 1e6, seed=SEED,
+        members=MEMBERS_CARD.format(n=config["members"], seeds=", ".join(
+            str(SEED + k) for k in range(config["members"]))) if "members" in config else "",
         ports="\n".join(f"- {key.split('_')[0]}: {s.hits}/{s.n_marked}, {s.false_alarms} "
                         "false alarms" for key, s in result["scores"].items()),
         **(VERIFIER_CARD if config.get("verifier") else dict.fromkeys(VERIFIER_CARD, ""))))
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB), its sidecar and card")
 
+
+MEMBERS_CARD = """
+The detector is the average of {n} such CNNs, trained alike with seeds
+{seeds} (each with its own chips and mining): a soft-voting
+`sklearn.ensemble.VotingClassifier`, which the scan runs member by member.
+"""
 
 VERIFIER_CARD = {
     "verifier": f"""
@@ -498,7 +506,7 @@ reflectance (red, green, blue, nir; float32, reflectance = DN x scale +
 offset) holds a vessel at its centre. Scanned with
 `scan_scene(model, scene, threshold={threshold:.2f}, stride={stride})` on
 scenes resampled to 10 m on the ground, it counts vessels in ports.
-{verifier}
+{members}{verifier}
 ## Intended use
 - Counting vessels of about 70 m and more (12 px at 10 m) in ports and
   anchorages, at berth and at anchor, from Sentinel-2 L2A (any scale

@@ -129,14 +129,16 @@ def band_list(text):
 
 
 def scale_range(text):
-    if text in ("percentile", "reflectance", "dark-object"):
+    from ..scenes.bands import NAMED_SCALES
+
+    if text in NAMED_SCALES:
         return text
     try:
         low, high = (float(part) for part in text.split(","))
     except ValueError:
+        names = ", ".join(repr(name) for name in NAMED_SCALES)
         raise argparse.ArgumentTypeError(
-            f"expected LOW,HIGH (e.g. 0,3000), 'percentile', 'reflectance' or "
-            f"'dark-object'; got {text!r}"
+            f"expected LOW,HIGH (e.g. 0,3000) or one of {names}; got {text!r}"
         ) from None
     if not low < high:
         raise argparse.ArgumentTypeError(f"LOW must be below HIGH; got {text!r}")

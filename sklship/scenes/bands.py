@@ -49,7 +49,8 @@ import numpy as np
 
 __all__ = ["BAND_ALIASES", "DARK_OBJECT", "DARK_PERCENTILE", "REFLECTANCE",
            "REFLECTANCE_SCALES", "SATURATED", "band_aliases", "band_indexes",
-           "check_band_range", "check_bands", "check_reflectance", "check_reflectance_scale",
+           "NAMED_SCALES", "check_band_range", "check_bands", "check_reflectance",
+           "check_reflectance_scale",
            "dark_levels", "is_band_names", "reflectance_scaling"]
 
 #: Other names of the common bands (lower case): Sentinel-2 band ids.
@@ -65,6 +66,8 @@ REFLECTANCE = "reflectance"
 DARK_OBJECT = "dark-object"
 #: The scales whose pixels are float32 reflectance.
 REFLECTANCE_SCALES = (REFLECTANCE, DARK_OBJECT)
+#: The scales given by name (the others are a LOW, HIGH range).
+NAMED_SCALES = ("percentile", *REFLECTANCE_SCALES)
 #: Percentile of a band's valid pixels taken as its dark level.
 DARK_PERCENTILE = 1
 #: Value that flags saturated or clipped pixels, by dtype of 16-bit reflectance.

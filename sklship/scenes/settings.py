@@ -22,7 +22,7 @@ from os import PathLike
 
 from .._validation import HasMethods, Interval, StrOptions, validate_parameter_constraints
 from ..estimators.unwrap import fitted_network
-from .bands import check_bands
+from .bands import NAMED_SCALES, check_bands
 from .defaults import model_read_options, resolve_defaults
 from .engines import BATCH_SIZE, ENGINES
 from .resolution import model_chip_resolution
@@ -127,7 +127,7 @@ resolution, date_pattern, asset, progress
         "descriptions, e.g. red,green,blue,nir (default: the first three)",
         parse="bands", metavar="B,G,R")
     scale: tuple | str | None = _setting(
-        None, [tuple, list, StrOptions({"percentile", "reflectance", "dark-object"}), None],
+        None, [tuple, list, StrOptions(set(NAMED_SCALES)), None],
         "map LOW..HIGH to 0..255 (clipping outside), 'percentile' (percentiles 2 "
         "and 98), 'reflectance' (float surface reflectance, from the file's or "
         "STAC item's scale and offset), or 'dark-object' (reflectance less each "
