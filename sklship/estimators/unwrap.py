@@ -19,9 +19,8 @@ from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClas
 
 from .cascade import VerifiedShipClassifier
 
-__all__ = ["DEFAULT_THRESHOLD", "decision_threshold", "fitted_network",
-           "probability_estimator", "soft_vote", "test_time_augmented",
-           "thresholded_labels"]
+__all__ = ["DEFAULT_THRESHOLD", "averages_symmetries", "decision_threshold",
+           "fitted_network", "probability_estimator", "soft_vote", "thresholded_labels"]
 
 #: Threshold of an estimator that chose none: the most probable class.
 DEFAULT_THRESHOLD = 0.5
@@ -154,7 +153,7 @@ def soft_vote(estimator):
             for member, weight in zip(estimator.estimators_, weights, strict=True)]
 
 
-def test_time_augmented(estimator):
+def averages_symmetries(estimator):
     """Whether ``predict_proba`` averages each chip's 8 flips and rotations.
 
     True for an sklship network with ``test_time_augmentation`` and for a
@@ -171,7 +170,7 @@ def test_time_augmented(estimator):
     """
     members = soft_vote(estimator)
     if members is not None:
-        return all(test_time_augmented(member) for member, _ in members)
+        return all(averages_symmetries(member) for member, _ in members)
     return bool(getattr(estimator, "test_time_augmentation", False))
 
 

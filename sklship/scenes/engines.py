@@ -36,7 +36,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import binary_dilation, find_objects, label
 
-from ..estimators.unwrap import soft_vote, test_time_augmented
+from ..estimators.unwrap import averages_symmetries, soft_vote
 from .grid import WindowGrid
 from .suppression import neighbourhood_mean
 
@@ -78,7 +78,7 @@ class BatchedEngine:
     @property
     def averages_symmetries(self):
         """Whether the estimator's ``predict_proba`` averages the 8 symmetries."""
-        return test_time_augmented(self.estimator)
+        return averages_symmetries(self.estimator)
 
     def candidate_boxes(self, probabilities):
         """No boxes: the batched engine refines nothing (see the module)."""
@@ -272,7 +272,7 @@ def make_engine(estimator, window, stride, *, engine="auto", batch_size=BATCH_SI
         run, reason = _shared_run(estimator, window, stride)
         if run is not None:
             members = soft_vote(estimator) or [(estimator, 1.0)]
-            symmetric = any(test_time_augmented(member) for member, _ in members)
+            symmetric = any(averages_symmetries(member) for member, _ in members)
             return SharedEngine(run, window, stride, symmetric,
                                 candidates if symmetric else None)
         if engine == "shared":
@@ -306,7 +306,7 @@ def _shared_run(estimator, window, stride):
                 return None, f"a member of the VotingClassifier: {reason}"
             runs.append(run)
         return _averaged(runs, [weight for _, weight in members],
-                         [test_time_augmented(member) for member, _ in members]), None
+                         [averages_symmetries(member) for member, _ in members]), None
     model = getattr(estimator, "model_", None)
     import keras
 

@@ -207,7 +207,7 @@ def test_a_soft_vote_of_networks_as_a_cascade_detector_saves_and_scans(fitted, t
 
     from sklship import make_baseline
     from sklship.estimators.cascade import VerifiedShipClassifier
-    from sklship.estimators.unwrap import soft_vote, test_time_augmented
+    from sklship.estimators.unwrap import averages_symmetries, soft_vote
 
     network, _ = fitted["cnn"]
     other = CNNShipClassifier((4,), epochs=1, random_state=1, test_time_augmentation=True)
@@ -217,7 +217,7 @@ def test_a_soft_vote_of_networks_as_a_cascade_detector_saves_and_scans(fitted, t
     assert fitted_network(vote) is network  # the members share their input form
     assert [(member, weight) for member, weight in soft_vote(vote)] == [
         (network, 0.25), (vote.estimators_[1], 0.75)]
-    assert not test_time_augmented(vote) and test_time_augmented(vote.estimators_[1])
+    assert not averages_symmetries(vote) and averages_symmetries(vote.estimators_[1])
     cascade = VerifiedShipClassifier(FrozenEstimator(vote), make_baseline(),
                                      proposal_threshold=0.05).fit(X, y)
     loaded = load_model(save_model(cascade, tmp_path / "cascade.sklship"))
