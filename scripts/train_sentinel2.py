@@ -62,6 +62,16 @@ alone found 85/181 with 186 false alarms at 0.9 (two rounds: 75/181 with 93),
 the cascade at its best F1 (0.79) 70/181 with 57 (two rounds: 71/181 with
 43). Not adopted.
 
+Two detectors averaged (``cnn24-neg-verified-x2``, measured 2026-12-07: seeds
+0 and 1, each with its own chips and mining, a soft-voting
+``VotingClassifier``; the verifier fitted on the average's out-of-fold
+proposals; 35 minutes of cross-validation): the same curve as one detector.
+The cascade found 92/181 with 235 false alarms at 0.3, 89 with 164 at 0.5,
+76 with 86 at 0.7 and 55 with 20 at 0.9 (one detector, ``cnn24-neg-verified``:
+91 with 262, 86 with 172, 77 with 80, 56 with 20); at its best F1 (0.62),
+86/181 with 110. Not adopted: it would double the detector's share of every
+scan for no ship more.
+
 Run: python scripts/train_sentinel2.py [--data DIR] [--configs NAME ...]
 [--ports NAME ...] [--weights FILE] [--quick] [--no-save] [--oof FILE]
 """
