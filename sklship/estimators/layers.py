@@ -37,7 +37,7 @@ WIDE_LAYER = "wide_logits"
 
 @keras.saving.register_keras_serializable(package="sklship")
 class ChipAugmentation(keras.layers.Layer):
-    """Random flips, 90-degree rotations, brightness, shifts and zoom per chip.
+    """Random flips, 90-degree rotations, brightness, haze, shifts and zoom per chip.
 
     Seen from above, a ship is the same ship mirrored or turned by a right
     angle, and under slightly different light. Active in training only;
@@ -53,6 +53,13 @@ class ChipAugmentation(keras.layers.Layer):
     brightness : float, default=0.0
         Multiply each chip by a factor drawn from
         ``[1 - brightness, 1 + brightness]``.
+    haze : float, default=0.0
+        Add to each chip an offset of up to ``haze`` (in the network's
+        rescaled input: 8-bit pixels / 255, or reflectance), each band's
+        drawn from ``[0.5, 1]`` of the chip's: thin haze brightens dark
+        water and lowers its contrast with a hull, and not equally in every
+        band. Sentinel-2's hazy scenes have dark levels of 0.05 to 0.11 in
+        reflectance.
     shift : float, default=0.0
         Move each chip's content by up to ``shift`` times its side along
         each axis (uniform, sub-pixel, bilinear; the border is filled by
@@ -75,11 +82,12 @@ class ChipAugmentation(keras.layers.Layer):
     _FILL_MODE = "reflect"
 
     def __init__(self, flip=True, rot90=True, brightness=0.0, seed=None, shift=0.0,
-                 scale=0.0, **kwargs):
+                 scale=0.0, haze=0.0, **kwargs):
         super().__init__(**kwargs)
         self.flip = flip
         self.rot90 = rot90
         self.brightness = brightness
+        self.haze = haze
         self.shift = shift
         self.scale = scale
         self.seed = seed
@@ -102,9 +110,20 @@ class ChipAugmentation(keras.layers.Layer):
                 seed=self.seed_generator, dtype=x.dtype,
             )
             x = x * factor
+        if self.haze:
+            x = x + self._haze(x)
         if self.shift or self.scale:
             x = self._shift_and_scale(x)
         return x
+
+    def _haze(self, x):
+        """Each chip's offset: up to ``haze``, each band 0.5 to 1 of it."""
+        n, bands = ops.shape(x)[0], x.shape[3]
+        depth = keras.random.uniform((n, 1, 1, 1), 0.0, self.haze,
+                                     seed=self.seed_generator, dtype=x.dtype)
+        tint = keras.random.uniform((n, 1, 1, bands), 0.5, 1.0,
+                                    seed=self.seed_generator, dtype=x.dtype)
+        return depth * tint
 
     def _symmetry(self, x):
         """Each chip transposed (``rot90``), then flipped along each axis, each 1 time in 2.
@@ -160,7 +179,7 @@ class ChipAugmentation(keras.layers.Layer):
         config = super().get_config()
         config.update(flip=self.flip, rot90=self.rot90,
                       brightness=self.brightness, seed=self.seed,
-                      shift=self.shift, scale=self.scale)
+                      shift=self.shift, scale=self.scale, haze=self.haze)
         return config
 
 

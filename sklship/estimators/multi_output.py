@@ -66,10 +66,12 @@ class MultiOutputShipClassifier(CNNShipClassifier):
     dropout : float in [0, 1) or None, default=None
         Dropout before each dense layer (hidden and output) while training.
     augmentation : sequence of {"flip", "rot90", "brightness", "shift", \
-            "scale"} or None, default=None
+            "scale", "haze"} or None, default=None
         Random changes applied to training chips: flips, 90-degree
         rotations (square chips only), brightness within +-10 %, shifts by
-        up to 7.5 % of the side (reflected border) and zoom within +-10 %.
+        up to 7.5 % of the side (reflected border), zoom within +-10 % and
+        an offset of up to 0.1 of the rescaled input ("haze", each band
+        0.5 to 1 of it).
         With "shift", :func:`~sklship.scenes.scan.scan_scene` at a stride up to the
         shift averages each window with its grid neighbours by default.
     test_time_augmentation : bool, default=False

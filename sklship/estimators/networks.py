@@ -32,7 +32,7 @@ __all__ = ["AUGMENTATIONS", "backbone_body", "cnn_body", "dense_body", "dense_he
            "label_location_output", "wide_deep_network"]
 
 #: Names of the training-time augmentations :func:`cnn_body` takes.
-AUGMENTATIONS = ("flip", "rot90", "brightness", "shift", "scale")
+AUGMENTATIONS = ("flip", "rot90", "brightness", "shift", "scale", "haze")
 
 # Largest relative brightness change of the "brightness" augmentation.
 _BRIGHTNESS_DELTA = 0.1
@@ -45,6 +45,9 @@ _BRIGHTNESS_DELTA = 0.1
 _SHIFT_FRACTION = 0.075
 # Largest relative zoom of the "scale" augmentation.
 _SCALE_DELTA = 0.1
+# Largest offset of the "haze" augmentation, in rescaled input units: the
+# dark levels of the hazy Sentinel-2 ports (0.05 to 0.11 in reflectance).
+_HAZE_OFFSET = 0.1
 
 
 def dense_body(x, seeds, *, hidden_units=(256, 128, 64, 32), activation="relu",
@@ -118,7 +121,7 @@ def cnn_body(x, seeds, *, filters=(8, 4), kernel_size=3, first_stride=1,
     dropout : float in [0, 1) or None, default=None
         Dropout before each dense layer (hidden, and the output that follows).
     augmentation : sequence of {"flip", "rot90", "brightness", "shift", \
-            "scale"} or None, default=None
+            "scale", "haze"} or None, default=None
         Random changes applied to training images.
 
     Returns
@@ -328,4 +331,5 @@ def _augmentation_layer(augmentation, x, seed):
         brightness=_BRIGHTNESS_DELTA if "brightness" in names else 0.0, seed=seed,
         shift=_SHIFT_FRACTION if "shift" in names else 0.0,
         scale=_SCALE_DELTA if "scale" in names else 0.0,
+        haze=_HAZE_OFFSET if "haze" in names else 0.0,
     )

@@ -1,4 +1,5 @@
-"""ChipAugmentation: flips, right-angle rotations and brightness, in training only."""
+"""ChipAugmentation: flips, right-angle rotations, brightness, haze, shifts and zoom,
+in training only."""
 
 import numpy as np
 
@@ -41,6 +42,22 @@ def test_brightness_scales_each_chip_by_one_factor_in_range():
     np.testing.assert_array_equal(out, np.broadcast_to(factors[:, None, None, None],
                                                        out.shape))
     assert 0.9 <= factors.min() < 0.92 and 1.08 < factors.max() <= 1.1
+
+
+def test_haze_adds_each_chip_one_offset_per_band_up_to_its_depth():
+    image = np.full((400, 3, 3, 4), 0.02, dtype="float32")
+    layer = ChipAugmentation(flip=False, rot90=False, haze=0.1, seed=0)
+    np.testing.assert_array_equal(layer(image, training=False), image)
+    offsets = np.asarray(layer(image, training=True)) - image
+    # The same offset over every pixel of a chip's band.
+    np.testing.assert_allclose(offsets, np.broadcast_to(offsets[:, :1, :1], offsets.shape),
+                               atol=1e-7)
+    per_band = offsets[:, 0, 0]
+    assert per_band.min() >= 0 and 0.09 < per_band.max() <= 0.1
+    # Each band 0.5 to 1 of the chip's depth: tinted, not grey.
+    ratio = per_band.min(axis=1) / per_band.max(axis=1)
+    assert ratio.min() >= 0.5 - 1e-6 and ratio.mean() < 0.8
+    assert ChipAugmentation.from_config(layer.get_config()).haze == 0.1
 
 
 def test_shift_moves_chips_by_up_to_the_fraction_and_keeps_their_mass():
