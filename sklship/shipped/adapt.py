@@ -338,12 +338,9 @@ def _fine_tune(detector, chips, rows, epochs, learning_rate, random_state):
 
     if not rows.any():
         raise ValueError("no chips left to adapt on.")
-    if soft_vote(detector) is None:
-        detector = copy.deepcopy(fitted_network(detector))
-        networks = [detector]
-    else:
-        detector = copy.deepcopy(detector)
-        networks = [member for member, _ in soft_vote(detector)]
+    averaged = soft_vote(detector) is not None
+    detector = copy.deepcopy(detector if averaged else fitted_network(detector))
+    networks = [member for member, _ in soft_vote(detector)] if averaged else [detector]
     for k, network in enumerate(networks):
         network.set_params(warm_start=True, epochs=epochs, learning_rate=learning_rate,
                            random_state=random_state + k)
