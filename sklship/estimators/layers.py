@@ -37,7 +37,7 @@ WIDE_LAYER = "wide_logits"
 
 @keras.saving.register_keras_serializable(package="sklship")
 class ChipAugmentation(keras.layers.Layer):
-    """Random flips, 90-degree rotations, brightness, haze, shifts and zoom per chip.
+    """Random flips, 90-degree rotations, brightness, haze, contrast, blur, shifts and zoom.
 
     Seen from above, a ship is the same ship mirrored or turned by a right
     angle, and under slightly different light. Active in training only;
@@ -60,6 +60,15 @@ class ChipAugmentation(keras.layers.Layer):
         water and lowers its contrast with a hull, and not equally in every
         band. Sentinel-2's hazy scenes have dark levels of 0.05 to 0.11 in
         reflectance.
+    contrast : float, default=0.0
+        Scale each chip's departures from its own mean (per band) by a factor
+        drawn from ``[1 - contrast, 1 + contrast]``: another sensor, product
+        or exposure stretches the same scene differently.
+    blur : float, default=0.0
+        Soften each chip towards its Gaussian blur of standard deviation
+        ``blur`` pixels, by a share drawn from ``[0, 1]`` (edges reflected):
+        sharpness differs between sensors, and a scene resampled from a
+        coarser ground resolution is softer than the training chips.
     shift : float, default=0.0
         Move each chip's content by up to ``shift`` times its side along
         each axis (uniform, sub-pixel, bilinear; the border is filled by
@@ -82,12 +91,14 @@ class ChipAugmentation(keras.layers.Layer):
     _FILL_MODE = "reflect"
 
     def __init__(self, flip=True, rot90=True, brightness=0.0, seed=None, shift=0.0,
-                 scale=0.0, haze=0.0, **kwargs):
+                 scale=0.0, haze=0.0, contrast=0.0, blur=0.0, **kwargs):
         super().__init__(**kwargs)
         self.flip = flip
         self.rot90 = rot90
         self.brightness = brightness
         self.haze = haze
+        self.contrast = contrast
+        self.blur = blur
         self.shift = shift
         self.scale = scale
         self.seed = seed
@@ -112,6 +123,10 @@ class ChipAugmentation(keras.layers.Layer):
             x = x * factor
         if self.haze:
             x = x + self._haze(x)
+        if self.contrast:
+            x = self._contrast(x)
+        if self.blur:
+            x = self._blur(x)
         if self.shift or self.scale:
             x = self._shift_and_scale(x)
         return x
@@ -124,6 +139,30 @@ class ChipAugmentation(keras.layers.Layer):
         tint = keras.random.uniform((n, 1, 1, bands), 0.5, 1.0,
                                     seed=self.seed_generator, dtype=x.dtype)
         return depth * tint
+
+    def _contrast(self, x):
+        """Each chip's departures from its band means scaled by ``1 +- contrast``."""
+        factor = keras.random.uniform((ops.shape(x)[0], 1, 1, 1), 1 - self.contrast,
+                                      1 + self.contrast, seed=self.seed_generator,
+                                      dtype=x.dtype)
+        mean = ops.mean(x, axis=(1, 2), keepdims=True)
+        return mean + (x - mean) * factor
+
+    def _blur(self, x):
+        """Each chip moved towards its Gaussian blur (``blur`` pixels) by a share in [0, 1]."""
+        radius = max(1, round(2 * self.blur))
+        taps = ops.exp(-0.5 * (ops.arange(-radius, radius + 1, dtype="float32")
+                               / self.blur) ** 2)
+        taps = ops.cast(taps / ops.sum(taps), x.dtype)
+        bands = x.shape[3]
+        padded = ops.pad(x, [(0, 0), (radius, radius), (radius, radius), (0, 0)],
+                         mode="reflect")
+        rows = ops.tile(ops.reshape(taps, (-1, 1, 1, 1)), (1, 1, bands, 1))
+        cols = ops.tile(ops.reshape(taps, (1, -1, 1, 1)), (1, 1, bands, 1))
+        blurred = ops.depthwise_conv(ops.depthwise_conv(padded, rows), cols)
+        share = keras.random.uniform((ops.shape(x)[0], 1, 1, 1), 0.0, 1.0,
+                                     seed=self.seed_generator, dtype=x.dtype)
+        return x + share * (blurred - x)
 
     def _symmetry(self, x):
         """Each chip transposed (``rot90``), then flipped along each axis, each 1 time in 2.
@@ -179,7 +218,8 @@ class ChipAugmentation(keras.layers.Layer):
         config = super().get_config()
         config.update(flip=self.flip, rot90=self.rot90,
                       brightness=self.brightness, seed=self.seed,
-                      shift=self.shift, scale=self.scale, haze=self.haze)
+                      shift=self.shift, scale=self.scale, haze=self.haze,
+                      contrast=self.contrast, blur=self.blur)
         return config
 
 

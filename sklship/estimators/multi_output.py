@@ -66,12 +66,13 @@ class MultiOutputShipClassifier(CNNShipClassifier):
     dropout : float in [0, 1) or None, default=None
         Dropout before each dense layer (hidden and output) while training.
     augmentation : sequence of {"flip", "rot90", "brightness", "shift", \
-            "scale", "haze"} or None, default=None
+            "scale", "haze", "contrast", "blur"} or None, default=None
         Random changes applied to training chips: flips, 90-degree
         rotations (square chips only), brightness within +-10 %, shifts by
-        up to 7.5 % of the side (reflected border), zoom within +-10 % and
-        an offset of up to 0.1 of the rescaled input ("haze", each band
-        0.5 to 1 of it).
+        up to 7.5 % of the side (reflected border), zoom within +-10 %, an
+        offset of up to 0.1 of the rescaled input ("haze", each band 0.5 to
+        1 of it), contrast about the chip's mean within +-30 % and a blur
+        of up to 1 pixel (a random share of a Gaussian blur of sigma 1).
         With "shift", :func:`~sklship.scenes.scan.scan_scene` at a stride up to the
         shift averages each window with its grid neighbours by default.
     test_time_augmentation : bool, default=False

@@ -32,7 +32,8 @@ __all__ = ["AUGMENTATIONS", "backbone_body", "cnn_body", "dense_body", "dense_he
            "label_location_output", "wide_deep_network"]
 
 #: Names of the training-time augmentations :func:`cnn_body` takes.
-AUGMENTATIONS = ("flip", "rot90", "brightness", "shift", "scale", "haze")
+AUGMENTATIONS = ("flip", "rot90", "brightness", "shift", "scale", "haze", "contrast",
+                 "blur")
 
 # Largest relative brightness change of the "brightness" augmentation.
 _BRIGHTNESS_DELTA = 0.1
@@ -48,6 +49,10 @@ _SCALE_DELTA = 0.1
 # Largest offset of the "haze" augmentation, in rescaled input units: the
 # dark levels of the hazy Sentinel-2 ports (0.05 to 0.11 in reflectance).
 _HAZE_OFFSET = 0.1
+# Largest relative change of the "contrast" augmentation.
+_CONTRAST_DELTA = 0.3
+# Standard deviation, in pixels, of the strongest "blur" augmentation.
+_BLUR_SIGMA = 1.0
 
 
 def dense_body(x, seeds, *, hidden_units=(256, 128, 64, 32), activation="relu",
@@ -121,7 +126,7 @@ def cnn_body(x, seeds, *, filters=(8, 4), kernel_size=3, first_stride=1,
     dropout : float in [0, 1) or None, default=None
         Dropout before each dense layer (hidden, and the output that follows).
     augmentation : sequence of {"flip", "rot90", "brightness", "shift", \
-            "scale", "haze"} or None, default=None
+            "scale", "haze", "contrast", "blur"} or None, default=None
         Random changes applied to training images.
 
     Returns
@@ -332,4 +337,6 @@ def _augmentation_layer(augmentation, x, seed):
         shift=_SHIFT_FRACTION if "shift" in names else 0.0,
         scale=_SCALE_DELTA if "scale" in names else 0.0,
         haze=_HAZE_OFFSET if "haze" in names else 0.0,
+        contrast=_CONTRAST_DELTA if "contrast" in names else 0.0,
+        blur=_BLUR_SIGMA if "blur" in names else 0.0,
     )

@@ -1,5 +1,5 @@
-"""ChipAugmentation: flips, right-angle rotations, brightness, haze, shifts and zoom,
-in training only."""
+"""ChipAugmentation: flips, right-angle rotations, brightness, haze, contrast, blur,
+shifts and zoom, in training only."""
 
 import numpy as np
 
@@ -58,6 +58,40 @@ def test_haze_adds_each_chip_one_offset_per_band_up_to_its_depth():
     ratio = per_band.min(axis=1) / per_band.max(axis=1)
     assert ratio.min() >= 0.5 - 1e-6 and ratio.mean() < 0.8
     assert ChipAugmentation.from_config(layer.get_config()).haze == 0.1
+
+
+def test_contrast_scales_each_chips_departures_from_its_band_means():
+    chips = np.random.default_rng(0).random((300, 6, 6, 3)).astype("float32")
+    layer = ChipAugmentation(flip=False, rot90=False, contrast=0.3, seed=0)
+    np.testing.assert_array_equal(layer(chips, training=False), chips)
+    out = np.asarray(layer(chips, training=True))
+    means = chips.mean(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(out.mean(axis=(1, 2), keepdims=True), means, atol=1e-5)
+    # One factor per chip, the same for every band and pixel.
+    drawn = ((out - means) * (chips - means)).sum(axis=(1, 2, 3)) / (
+        (chips - means) ** 2).sum(axis=(1, 2, 3))
+    np.testing.assert_allclose(out, means + (chips - means) * drawn[:, None, None, None],
+                               atol=1e-5)
+    assert 0.7 - 1e-5 <= drawn.min() < 0.72 and 1.28 < drawn.max() <= 1.3 + 1e-5
+    assert ChipAugmentation.from_config(layer.get_config()).contrast == 0.3
+
+
+def test_blur_softens_each_chip_by_its_own_share_and_keeps_flat_chips():
+    # A one-pixel line blurred: its peak falls and its neighbours rise, by a
+    # share drawn per chip from 0 (untouched) to 1 (the full Gaussian blur).
+    chips = np.zeros((300, 15, 15, 2), dtype="float32")
+    chips[:, :, 7] = 1
+    layer = ChipAugmentation(flip=False, rot90=False, blur=1.0, seed=0)
+    np.testing.assert_array_equal(layer(chips, training=False), chips)
+    out = np.asarray(layer(chips, training=True))
+    np.testing.assert_allclose(out.sum(axis=(1, 2)), 15, rtol=1e-4)   # mass kept
+    peak = out[:, 7, 7, 0]
+    # A unit Gaussian's centre tap over 5 taps (radius 2): 0.403.
+    assert 0.40 < peak.min() < 0.45 and peak.max() > 0.95
+    np.testing.assert_allclose(out[..., 0], out[..., 1])   # every band alike
+    flat = np.full((4, 9, 9, 3), 0.3, dtype="float32")
+    np.testing.assert_allclose(layer(flat, training=True), flat, atol=1e-6)
+    assert ChipAugmentation.from_config(layer.get_config()).blur == 1.0
 
 
 def test_shift_moves_chips_by_up_to_the_fraction_and_keeps_their_mass():
