@@ -113,7 +113,11 @@ DESCRIPTION = {
     # candidate_threshold: test-time augmentation wherever the single pass
     # reaches 0.002, not everywhere (the default below a threshold of 0.35):
     # the full scan's detections on a 32 MP port, in 0.6 times its time.
-    "scan": {"threshold": 0.2, "candidate_threshold": 0.002},
+    # threshold: on the East Asian port, F1 (averaged over its images as they
+    # are and 8 other looks: brighter, darker, gamma, haze, contrast, bluer,
+    # blurred) is within 0.01 from 0.2 to 0.35; from 0.3 up, the counts of
+    # the ShipsNet scenes move by at most 1 as the grid shifts (by 3 below).
+    "scan": {"threshold": 0.3, "candidate_threshold": 0.002},
     "licence": ("Training data: ShipsNet (Planet Labs / ShipsNet), CC BY-SA 4.0. "
                 "Verifier backbone: ImageNet MobileNetV2 (Google), Apache-2.0."),
 }
