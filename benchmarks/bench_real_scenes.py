@@ -248,19 +248,12 @@ def other_ports(model, asks, folder, epochs):
     """Print the other-ports and teach-a-port lines for the marked scenes of ``folder``."""
     truth = read_truth(folder / "truth.json")
     print(f"\nother port: {len(truth)} images in {folder}")
-    scores = [score_scan(scan_scene(model, folder / name, **asks), marks["big"],
-                         ignore=marks["small"]) for name, marks in truth.items()]
-    print(port_line("other ports", sum(s.hits for s in scores),
-                    sum(s.n_marked for s in scores),
-                    sum(s.false_alarms for s in scores), len(scores)))
+    print(scanned_line("other ports", model, asks, truth,
+                       {name: folder / name for name in truth}))
     with tempfile.TemporaryDirectory() as temporary:
         for look, change in LOOKS.items():
-            scores = [score_scan(scan_scene(model, looking(folder / name, change, temporary),
-                                            **asks), marks["big"], ignore=marks["small"])
-                      for name, marks in truth.items()]
-            print(port_line(f"other ports, {look}", sum(s.hits for s in scores),
-                            sum(s.n_marked for s in scores),
-                            sum(s.false_alarms for s in scores), len(scores)))
+            looks = {name: looking(folder / name, change, temporary) for name in truth}
+            print(scanned_line(f"other ports, {look}", model, asks, truth, looks))
         save_model(model, Path(temporary) / "base.sklship")
         start = time.perf_counter()
         taught = adapt_model(folder / "truth.json", model=Path(temporary) / "base.sklship",
@@ -271,6 +264,14 @@ def other_ports(model, asks, folder, epochs):
           f"{time.perf_counter() - start:.0f} s, threshold {taught.model.threshold}")
     print(port_line("teach a port", table["found"].sum(), table["marked"].sum(),
                     table["false_alarms"].sum(), len(table)))
+
+
+def scanned_line(label, model, asks, truth, scenes):
+    """The :func:`port_line` of ``model``'s scans of ``scenes`` (by name, as in ``truth``)."""
+    scores = [score_scan(scan_scene(model, scenes[name], **asks), marks["big"],
+                         ignore=marks["small"]) for name, marks in truth.items()]
+    return port_line(label, sum(s.hits for s in scores), sum(s.n_marked for s in scores),
+                     sum(s.false_alarms for s in scores), len(scores))
 
 
 def looking(path, change, folder):

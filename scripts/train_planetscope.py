@@ -188,7 +188,7 @@ def verified(detector, X, y, scenes, weights, seed):
     """The cascade of ``detector`` and a MobileNetV2 verifier fitted on its proposals.
 
     The verifier learns from every chip twice: as it is, and with another
-    sensor's look (:func:`sensor_looks`).
+    sensor's look (:func:`with_sensor_looks`).
     """
     start = time.perf_counter()
     proposed = np.concatenate([mine_hard_negatives(detector, scene, vessels,
@@ -198,7 +198,7 @@ def verified(detector, X, y, scenes, weights, seed):
     y = np.concatenate([y, np.zeros(len(proposed), dtype=y.dtype)])
     model = VerifiedShipClassifier(FrozenEstimator(detector), make_verifier(weights),
                                    proposal_threshold=PROPOSAL).fit(
-        np.concatenate([X, sensor_looks(X, seed)]), np.concatenate([y, y]))
+        *with_sensor_looks(X, y, seed))
     # The file keeps the weights' name, not this machine's path to them.
     for pipeline in (model.verifier, model.verifier_):
         forget_weights_path(pipeline)
@@ -207,13 +207,15 @@ def verified(detector, X, y, scenes, weights, seed):
     return model
 
 
-def sensor_looks(images, seed, batch=256):
-    """A copy of each uint8 chip blurred, stretched and brightened as ``SENSOR_LOOK`` draws."""
+def with_sensor_looks(images, target, seed, batch=256):
+    """The uint8 chips, then a copy of each blurred, stretched and brightened as
+    ``SENSOR_LOOK`` draws; and their targets, twice."""
     look = ChipAugmentation(flip=False, rot90=False, seed=seed, **SENSOR_LOOK)
     copies = np.concatenate([np.asarray(look(images[k:k + batch].astype(np.float32),
                                              training=True))
                              for k in range(0, len(images), batch)])
-    return np.clip(np.rint(copies), 0, 255).astype(np.uint8)
+    copies = np.clip(np.rint(copies), 0, 255).astype(np.uint8)
+    return np.concatenate([images, copies]), np.concatenate([target, target])
 
 
 def make_verifier(weights):
@@ -238,7 +240,7 @@ def cross_validate(chips, seeds, weights):
         detector = averaged([make_detector(seed).fit(X, y) for seed in seeds], seeds, X, y)
         cascade = VerifiedShipClassifier(FrozenEstimator(detector), make_verifier(weights),
                                          proposal_threshold=PROPOSAL).fit(
-            np.concatenate([X, sensor_looks(X, seeds[0])]), np.concatenate([y, y]))
+            *with_sensor_looks(X, y, seeds[0]))
         for name, model in (("detector", detector), ("cascade", cascade)):
             scores[name].append(float(np.mean(model.predict(chips.images[test])
                                               == chips.target[test])))

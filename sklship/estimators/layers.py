@@ -3,7 +3,8 @@
 The registered ones (``register_keras_serializable(package="sklship")``) are
 saved inside models by name, ``sklship>ClassName``, and come back with them:
 
-- :class:`ChipAugmentation`: training-time flips, rotations and brightness;
+- :class:`ChipAugmentation`: training-time flips, rotations, light, haze,
+  contrast, blur, shifts and zoom;
 - :class:`BackbonePreprocessing`: a ``keras.applications`` backbone's input
   scaling, resizing and ``preprocess_input``;
 - :class:`ColumnSlice`: the wide or the deep columns of wide & deep inputs;
