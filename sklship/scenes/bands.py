@@ -7,6 +7,13 @@ Bands by name
     B04, green B03, blue B02, nir B08), and ``"B04"`` matches a band
     described as red.
 
+Bands by default
+    A file read with no ``bands`` gives its red, green and blue bands
+    (:func:`default_bands`): those its band descriptions name, else, in a
+    PlanetScope analytic file (named as Planet names its assets,
+    ``..._AnalyticMS_SR_clip.tif``), Planet's order (blue, green, red, nir
+    in 4 bands; red 6, green 4, blue 2 in 8), else bands 1, 2 and 3.
+
 Reflectance
     ``scale="reflectance"`` gives float32 surface reflectance, value x
     scale + offset per band (0 to about 1, not clipped at 1). Scale and
@@ -48,7 +55,8 @@ from numbers import Integral, Real
 import numpy as np
 
 __all__ = ["BAND_ALIASES", "DARK_OBJECT", "DARK_PERCENTILE", "REFLECTANCE",
-           "REFLECTANCE_SCALES", "SATURATED", "band_aliases", "band_indexes",
+           "PLANET_ASSET", "PLANET_RGB", "REFLECTANCE_SCALES", "SATURATED", "band_aliases",
+           "band_indexes", "default_bands",
            "NAMED_SCALES", "check_band_range", "check_bands", "check_reflectance",
            "check_reflectance_scale",
            "dark_levels", "is_band_names", "reflectance_scaling"]
@@ -60,6 +68,14 @@ BAND_ALIASES = {
     "blue": ("blue", "b02", "b2"),
     "nir": ("nir", "b08", "b8"),
 }
+#: A PlanetScope asset's part of a file name (Planet's naming):
+#: 20170705_180818_1041_3B_AnalyticMS_SR_clip.tif, ..._3B_Visual.tif.
+PLANET_ASSET = re.compile(r"_(AnalyticMS(_SR)?(_8b)?(_harmonized)?|Analytic|Visual)"
+                          r"(?=(_clip)?$)", re.IGNORECASE)
+#: Red, green and blue of Planet's analytic assets by band count (PSScene
+#: ``ortho_analytic_4b``: blue, green, red, nir; ``ortho_analytic_8b``:
+#: coastal blue, blue, green I, green, yellow, red, red edge, nir).
+PLANET_RGB = {4: (3, 2, 1), 8: (6, 4, 2)}
 #: The ``scale`` that returns surface reflectance (float32) instead of 8 bits.
 REFLECTANCE = "reflectance"
 #: The ``scale`` that returns reflectance less each band's dark level.
@@ -152,6 +168,46 @@ def band_indexes(names, descriptions, what):
                              "bands=(1, 2, 3, 4) (command line: --bands 1,2,3,4).")
         indexes.append(found[0])
     return tuple(indexes)
+
+
+def default_bands(descriptions, name):
+    """The red, green and blue bands of a file read with no ``bands``.
+
+    Parameters
+    ----------
+    descriptions : sequence of str or None
+        The file's band descriptions, band 1 first (one per band).
+    name : str
+        The file's name without its suffix.
+
+    Returns
+    -------
+    bands : tuple of int
+        1-based: those described as red, green and blue (or their
+        :data:`BAND_ALIASES`), else :data:`PLANET_RGB` of a Planet analytic
+        asset, else ``(1, 2, 3)``.
+    why : str or None
+        How they were found, for the log; None for ``(1, 2, 3)``.
+
+    Examples
+    --------
+    >>> default_bands(["blue", "green", "red", "nir"], "port")
+    ((3, 2, 1), 'its band descriptions')
+    >>> default_bands([None] * 4, "20181030_023205_1018_3B_AnalyticMS_SR")
+    ((3, 2, 1), "Planet's 4-band analytic order")
+    >>> default_bands([None] * 4, "port")
+    ((1, 2, 3), None)
+    """
+    try:
+        return band_indexes(("red", "green", "blue"), descriptions, ""), \
+            "its band descriptions"
+    except ValueError:
+        pass
+    asset = PLANET_ASSET.search(name)
+    count = len(descriptions)
+    if asset and not asset.group(1).lower().startswith("visual") and count in PLANET_RGB:
+        return PLANET_RGB[count], f"Planet's {count}-band analytic order"
+    return (1, 2, 3), None
 
 
 def check_reflectance(reflectance, count):

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .bands import PLANET_ASSET
 from .sources import is_remote
 from .stack import is_vrt_xml
 
@@ -48,10 +49,6 @@ UDM2_UNUSABLE = (2, 3, 5, 6)
 SCL_UNUSABLE = (0, 1, 3, 8, 9, 10, 11)
 _SCL_NAME = re.compile(r"(^|[_\-.])scl($|[_\-.])", re.IGNORECASE)
 _GEOJSON_SUFFIXES = (".geojson", ".json")
-# PlanetScope asset names: 20170705_180818_1041_3B_AnalyticMS_SR_clip.tif ->
-# 20170705_180818_1041_3B_udm2_clip.tif.
-_PLANET_ASSET = re.compile(r"_(AnalyticMS(_SR)?(_8b)?(_harmonized)?|Analytic|Visual)"
-                           r"(?=(_clip)?$)", re.IGNORECASE)
 
 
 def find_udm2(scene):
@@ -74,8 +71,8 @@ def find_udm2(scene):
         return None
     path = Path(scene)
     candidates = [path.with_name(f"{path.stem}_udm2.tif")]
-    if _PLANET_ASSET.search(path.stem):
-        candidates.append(path.with_name(_PLANET_ASSET.sub("_udm2", path.stem) + ".tif"))
+    if PLANET_ASSET.search(path.stem):
+        candidates.append(path.with_name(PLANET_ASSET.sub("_udm2", path.stem) + ".tif"))
     return next((c for c in candidates if c.is_file() and c != path), None)
 
 

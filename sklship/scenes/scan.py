@@ -312,8 +312,9 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
         (rasterio's convention), e.g. ``(3, 2, 1)`` for a 4-band PlanetScope
         analytic scene (blue, green, red, NIR), or names matched to the
         file's band descriptions, e.g. ``("red", "green", "blue", "nir")``
-        (see :mod:`sklship.scenes.bands`). None: the first three bands of a
-        file, every channel of an array.
+        (see :mod:`sklship.scenes.bands`). None: a file's red, green and
+        blue (by its band descriptions, or a Planet analytic asset's order,
+        else bands 1 to 3), every channel of an array.
     scale : (low, high), "percentile", "reflectance", "dark-object" or None, \
             default=None
         Required for a scene file that is not uint8: ``(low, high)`` maps

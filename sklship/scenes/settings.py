@@ -124,7 +124,8 @@ resolution, date_pattern, asset, progress
         None, ["array-like", None],
         "bands making the chips' channels: 1-based numbers, e.g. 3,2,1 for a 4-band "
         "PlanetScope analytic scene, or names matched to the file's band "
-        "descriptions, e.g. red,green,blue,nir (default: the first three)",
+        "descriptions, e.g. red,green,blue,nir (default: the bands described as "
+        "red, green and blue, or a Planet analytic file's, else 1,2,3)",
         parse="bands", metavar="B,G,R")
     scale: tuple | str | None = _setting(
         None, [tuple, list, StrOptions(set(NAMED_SCALES)), None],

@@ -13,7 +13,10 @@ scene larger than memory is scanned with memory bounded by the tile size:
 
 The chips' three channels are chosen with ``bands`` (1-based, in rasterio's
 convention; ``(3, 2, 1)`` for a 4-band PlanetScope analytic scene in blue,
-green, red, NIR order). A scene that is not 8-bit needs an explicit
+green, red, NIR order). Without ``bands``, a file gives the bands its
+descriptions call red, green and blue, or a Planet analytic asset's (by its
+file name), else bands 1 to 3 (:func:`~sklship.scenes.bands.default_bands`).
+A scene that is not 8-bit needs an explicit
 ``scale``: ``(low, high)`` maps low..high linearly to 0..255 and clips the
 rest, or ``"percentile"`` takes low and high as the 2nd and 98th percentiles
 (:data:`PERCENTILES`) of the valid pixels of all chosen bands in a decimated
@@ -34,6 +37,7 @@ The acquisition time (:func:`scene_datetime`) comes from the file's tags or
 its name, or is missing (NaT); it is never guessed.
 """
 
+import logging
 import os
 import re
 from collections.abc import Sequence
@@ -52,12 +56,15 @@ from .bands import (
     check_band_range,
     check_bands,
     check_reflectance_scale,
+    default_bands,
     is_band_names,
 )
 from .dates import _compile_date_pattern, scene_datetime
 from .footprint import footprint
 from .source_base import OVERVIEW_SIDE, PERCENTILES, _Source
 from .stack import is_file_list, is_vrt_xml, vrt_name
+
+log = logging.getLogger("sklship")
 
 __all__ = ["GDAL_CACHE", "OVERVIEW_SIDE", "PERCENTILES", "PILLOW_SUFFIXES", "REFLECTANCE",
            "bounded_gdal_cache", "is_remote", "open_checked", "open_scene", "read_scene",
@@ -124,9 +131,11 @@ def open_scene(scene, *, bands=None, scale=None, date_pattern=None, reflectance=
         The bands that make the chips' channels, in that order: 1-based
         numbers, e.g. ``(3, 2, 1)`` for a PlanetScope analytic scene, or
         names matched to the band descriptions, e.g. ``("red", "green",
-        "blue", "nir")`` (see :mod:`sklship.scenes.bands`). None takes the
-        first three bands of a file, every file of a stack and every
-        channel of an array.
+        "blue", "nir")`` (see :mod:`sklship.scenes.bands`). None takes a
+        file's red, green and blue
+        (:func:`~sklship.scenes.bands.default_bands`: by its band
+        descriptions, or a Planet analytic asset's order, else bands 1 to
+        3), every file of a stack and every channel of an array.
     scale : (float, float), "percentile", "reflectance", "dark-object" or None, \
             default=None
         How to bring a scene that is not uint8 to 0..255: ``(low, high)``
@@ -279,7 +288,10 @@ class _RasterioSource(_Source):
                         f"{'s' if dataset.count != 1 else ''}; chips need 3: pass "
                         "bands=(1, 1, 1) for a grey image, or the 3 bands to use "
                         "(command line: --bands 1,1,1).")
-                bands = (1, 2, 3)
+                bands, why = default_bands(dataset.descriptions, self.name)
+                if why is not None:
+                    log.info(f"{self.what}: red, green and blue are bands "
+                             f"{', '.join(map(str, bands))}, by {why}.")
             check_band_range(bands, dataset.count, self.what)
             self.bands = bands
             self.height, self.width, self.channels = (dataset.height, dataset.width,

@@ -72,6 +72,37 @@ def test_bands_by_description_alias_and_case(tmp_path, write_geotiff, reflectanc
         open_scene(np.zeros((8, 8, 4), np.uint8), bands=("red",))
 
 
+def test_default_bands_are_red_green_blue_by_description_or_planet_order(
+        tmp_path, write_geotiff, caplog):
+    # Band k holds k * 100, so the channels read say which bands they are.
+    numbers = (np.arange(1, 9, dtype=np.uint16)[:, None, None] * 100).repeat(8, 1).repeat(8, 2)
+
+    def opened(name, count, descriptions=()):
+        path = write_geotiff(tmp_path / name, numbers[:count])
+        with rasterio.open(path, "r+") as dataset:
+            for band, description in enumerate(descriptions, start=1):
+                dataset.set_band_description(band, description)
+        caplog.clear()
+        with caplog.at_level("INFO", logger="sklship"), \
+                open_scene(path, scale=(0, 1000)) as scene:
+            channels = scene.read(slice(0, 2), slice(0, 2))[0][0, 0]
+            return scene.bands, channels, caplog.text
+
+    bands, channels, log = opened("described.tif", 4, ("Blue", "GREEN", "red", "B08"))
+    assert bands == (3, 2, 1) and "bands 3, 2, 1, by its band descriptions" in log
+    assert channels.tolist() == [76, 51, 26]  # bands 3, 2, 1: 300, 200, 100 of 0..1000
+    bands, _, log = opened("20181030_023205_1018_3B_AnalyticMS_SR_clip.tif", 4)
+    assert bands == (3, 2, 1) and "Planet's 4-band analytic order" in log
+    assert opened("20220601_102030_12_2475_3B_AnalyticMS_SR_8b_clip.tif", 8)[0] == (6, 4, 2)
+    # A Planet visual file, a file of no known product, and descriptions that do
+    # not name red, green and blue once each: bands 1 to 3, and no log line.
+    for name, count, descriptions in [
+            ("20181030_023205_1018_3B_Visual_clip.tif", 4, ()),
+            ("port.tif", 4, ()), ("twice.tif", 4, ("red", "red", "green", "blue"))]:
+        bands, _, log = opened(name, count, descriptions)
+        assert bands == (1, 2, 3) and "red, green and blue are" not in log
+
+
 # ------------------------------------------------------------------- reflectance
 @pytest.mark.parametrize("tags, scale, offset", [
     ({"VALUE_SCALE": "surface reflectance * 65535 (Sentinel Hub/EO Browser 16-bit "
