@@ -18,6 +18,7 @@ import argparse
 import logging
 import os
 import sys
+import warnings
 
 from . import adapt, chips, scenes
 from .arguments import CommandError, Parser, parents
@@ -47,6 +48,8 @@ def main(argv=None):
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_MessageFormatter())
     log.addHandler(handler)
+    show_warning = warnings.showwarning
+    warnings.showwarning = _note_or(show_warning)
     try:
         args = _parser().parse_args(argv)
         log.setLevel(logging.WARNING if args.quiet else
@@ -63,7 +66,23 @@ def main(argv=None):
         log.error("interrupted")
         return 130
     finally:
+        warnings.showwarning = show_warning
         log.removeHandler(handler)
+
+
+def _note_or(show_warning):
+    """A ``warnings.showwarning`` that writes UserWarnings as the command's notes.
+
+    A user of the command reads "sklship: note: ..." rather than a source
+    file, a line number and a line of code; other warnings go to
+    ``show_warning``.
+    """
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, UserWarning):
+            log.warning(str(message))
+        else:
+            show_warning(message, category, filename, lineno, file, line)
+    return show
 
 
 class _MessageFormatter(logging.Formatter):

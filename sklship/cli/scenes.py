@@ -337,8 +337,6 @@ def _stac_scenes(args, asset, scenes):
 
 
 def _activity(args):
-    import warnings
-
     import matplotlib
 
     matplotlib.use("Agg")
@@ -350,16 +348,12 @@ def _activity(args):
         counts = read_counts(args.counts)
     except (OSError, ValueError) as exc:
         raise bad_file(exc) from exc
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        try:
-            activity = port_activity(counts, freq=args.freq,
-                                     min_valid_fraction=args.min_valid_fraction,
-                                     min_clear=args.min_clear, base=args.base)
-        except ValueError as exc:
-            raise CommandError(str(exc), 2) from exc
-    for warning in caught:
-        log.warning(warning.message)
+    try:  # its warnings are notes (sklship.cli.main)
+        activity = port_activity(counts, freq=args.freq,
+                                 min_valid_fraction=args.min_valid_fraction,
+                                 min_clear=args.min_clear, base=args.base)
+    except ValueError as exc:
+        raise CommandError(str(exc), 2) from exc
     out = out_folder(args.out)  # after the checks: nothing half-written
     print(activity.to_markdown(index=False, floatfmt=".2f"))
     write_text(out / "activity.csv", activity.to_csv(index=False, date_format="%Y-%m-%d"))

@@ -178,17 +178,17 @@ def port_activity(counts, *, freq="W", min_valid_fraction=0.5, min_clear=0.0, ba
     if undated.any():
         warnings.warn(f"left out {int(undated.sum())} of {len(counts)} rows without a "
                       "datetime (scenes whose date is unknown).", UserWarning,
-                      stacklevel=2)
+                      stacklevel=3)
     thin = ~undated & (counts["valid_fraction"] < min_valid_fraction)
     if thin.any():
         warnings.warn(f"left out {int(thin.sum())} rows whose area had less than "
-                      f"{min_valid_fraction:.0%} valid data.", UserWarning, stacklevel=2)
+                      f"{min_valid_fraction:.0%} valid data.", UserWarning, stacklevel=3)
     cloudy = ~undated & ~thin & (counts["clear_fraction"] < min_clear)
     if cloudy.any():
         names = ", ".join(counts.loc[cloudy, "scene"].astype(str).unique()[:10])
         warnings.warn(f"left out {int(cloudy.sum())} rows whose area was less than "
                       f"{min_clear:.0%} clear (scenes {names}).", UserWarning,
-                      stacklevel=2)
+                      stacklevel=3)
     counts = counts[~undated & ~thin & ~cloudy]
     period = counts["datetime"].dt.to_period(freq).dt.start_time
     counts = counts.assign(period=period)
@@ -240,7 +240,7 @@ def _intervals(counts, activity, base, n_bootstrap, random_state):
                                  f"{area['datetime'].max():%Y-%m-%d}).")
             if inside.mean() == 0:
                 warnings.warn(f"area {aoi!r} had no ship in base period {base}: its "
-                              "index is undefined (NaN).", UserWarning, stacklevel=3)
+                              "index is undefined (NaN).", UserWarning, stacklevel=4)
         for row in rows:
             ships = area["count"][area["period"] == activity.at[row, "period"]]
             ships = ships.to_numpy(float)

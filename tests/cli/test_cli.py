@@ -307,6 +307,15 @@ def test_scan_geotiffs_with_areas_then_activity(model_file, write_geotiff, tmp_p
                          "--out", tmp_path / "none")
     assert status == 2 and "base period 2016-01 has no observation" in err
     assert not (tmp_path / "none" / "activity.csv").exists()
+    # The library's warnings are the command's notes: one line, no source line.
+    counts.loc[0, "datetime"] = None
+    counts.to_csv(tmp_path / "undated.csv", index=False)
+    status, _, err = run(capsys, "activity", tmp_path / "undated.csv",
+                         "--min-valid-fraction", 0, "--out", tmp_path / "undated")
+    assert status == 0, err
+    assert err.splitlines()[0] == ("sklship: note: left out 1 of 3 rows without a datetime "
+                                   "(scenes whose date is unknown).")
+    assert "Warning" not in err and ".py" not in err
 
 
 def test_scan_goes_on_past_an_unreadable_scene_and_exits_1(model_file, write_geotiff,
