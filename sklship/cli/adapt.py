@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 from .arguments import CommandError, at_least, bad_file
+from .files import is_model_file
 
 log = logging.getLogger("sklship")
 
@@ -45,6 +46,7 @@ def add_parser(commands, common):
 def _adapt(args):
     from ..shipped.adapt import adapt_model
 
+    _check_out(args.out, args.truth)
     try:
         result = adapt_model(args.truth, model=args.model, epochs=args.epochs,
                              cross_validate=args.cross_validate, random_state=args.seed,
@@ -62,5 +64,26 @@ def _adapt(args):
         scores = result.save(args.out)
     except OSError as exc:
         raise bad_file(exc) from exc
-    print(f"wrote {args.out} ({result.chips} chips)"
-          + ("" if scores is None else f" and {scores}"))
+    print(f"wrote {args.out} ({result.chips} chips; it scans at threshold "
+          f"{result.model.threshold:g})" + ("" if scores is None else f" and {scores}"))
+
+
+def _check_out(out, truth):
+    """Refuse, before any training, a MODEL_FILE that would replace the user's data
+    or cannot be written."""
+    from ..datasets.truth import read_truth
+
+    if not out.parent.is_dir():
+        raise CommandError(f"--out {out}: folder {out.parent} does not exist", 1)
+    if out.is_dir():
+        raise CommandError(f"--out {out} is a folder; give a model file", 2)
+    if not out.exists():
+        return
+    try:
+        inputs = {truth.resolve(), *((truth.parent / name).resolve()
+                                     for name in read_truth(truth))}
+    except (OSError, ValueError):
+        inputs = {truth.resolve()}
+    if out.resolve() in inputs or not is_model_file(out):
+        raise CommandError(f"--out {out} exists and is not a model file; it would be "
+                           "replaced: give another MODEL_FILE", 2)

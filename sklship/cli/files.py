@@ -83,6 +83,19 @@ def load_estimator(path):
         raise bad_file(exc) from exc
 
 
+def is_model_file(path):
+    """Whether ``path`` is a saved model (joblib, or sklship's zip with its manifest)."""
+    import zipfile
+
+    if path.suffix == ".joblib":
+        return True
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "sklship.json" in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def out_folder(path):
     try:
         path.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,15 @@ from .arguments import (
     probability,
     scale_range,
 )
-from .files import dask_client, fitting, load_estimator, out_folder, save_display, write_text
+from .files import (
+    dask_client,
+    fitting,
+    is_model_file,
+    load_estimator,
+    out_folder,
+    save_display,
+    write_text,
+)
 
 log = logging.getLogger("sklship")
 
@@ -36,7 +44,8 @@ SCAN_DESCRIPTION = (
     "scene. Scenes are resampled to the model's chip resolution as they are read; a "
     "PlanetScope *_udm2.tif beside a scene masks its clouds, haze, shadow and snow. "
     "Scenes done before (DIR/scenes/) are skipped unless --overwrite, so an "
-    "interrupted run can be restarted. Without a model, the shipped model whose "
+    "interrupted run can be restarted; results that another file of the same name, "
+    "another model or other settings made are refused. Without a model, the shipped model whose "
     "ground resolution is nearest the scenes' scans them (PlanetScope 3 m, "
     "Sentinel-2 10 m); with neither model nor SCENE, a CNN trained on synthetic "
     "chips scans a synthetic scene (a demonstration).")
@@ -168,6 +177,8 @@ def _scan(args):
     from ..scenes.stac import DEFAULT_ASSET
     from ..scenes.survey import scan_to_folder
 
+    if args.out.exists() and not args.out.is_dir():  # before the model loads
+        raise CommandError(f"--out {args.out} is a file; give a folder for the results", 2)
     files = _scene_files(args)
     scenes, failed = _stac_scenes(args, args.asset or DEFAULT_ASSET, files)
     model, model_file, size, asks = _model(args, scenes)
@@ -194,26 +205,13 @@ def _scan(args):
 def _scene_files(args):
     """The scene files given (after a model file given first), and the example scene."""
     files = list(args.files)
-    if args.model is None and files and _is_model_file(files[0]):
+    if args.model is None and files and is_model_file(files[0]):
         args.model = files.pop(0)  # the older form: sklship scan MODEL_FILE SCENE ...
     if args.example:
         from ..datasets.example import load_example_scene
 
         files.append(load_example_scene())
     return files
-
-
-def _is_model_file(path):
-    """Whether ``path`` is a saved model (joblib, or sklship's zip with its manifest)."""
-    import zipfile
-
-    if path.suffix == ".joblib":
-        return True
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return "sklship.json" in archive.namelist()
-    except (OSError, zipfile.BadZipFile):
-        return False
 
 
 def _model(args, scenes):
@@ -233,6 +231,9 @@ def _model(args, scenes):
         log.info(f"Model: the shipped {spec.name!r} ({spec.sensor}, {spec.resolution:g} m).")
         # The loaded model records its bands and scale (read_options_).
         return spec.load(), spec.file, spec.window, dict(spec.scan)
+    if not Path(args.model).exists():
+        raise CommandError(f"--model {args.model}: no such model file, and no shipped "
+                           f"model has that name (shipped: {', '.join(shipped_models())})", 1)
     model = load_estimator(Path(args.model))
     shape = getattr(fitted_network(model), "input_shape_", None)
     return model, Path(args.model), None if shape is None else shape[0], {}

@@ -157,6 +157,33 @@ def provenance(estimator, settings, *, model_file=None, seconds=None):
     return record
 
 
+#: Parts of a scan's record that do not change its detections (how fast, which
+#: exact engine, which version of sklship wrote it).
+_NOT_RESULTS = ("sklship_version", "scan_seconds", "engine", "batch_size", "tile_size",
+                "progress")
+
+
+def made_with(record, source=None):
+    """What made a scene's results, to tell on a restart whether they still hold.
+
+    Parameters
+    ----------
+    record : dict
+        The run's :func:`provenance`.
+    source : str or None, default=None
+        The scene's file (resolved path) or STAC item.
+
+    Returns
+    -------
+    made : dict
+        JSON-ready: ``source`` and the record's model and settings, less what
+        does not change detections (:data:`_NOT_RESULTS`).
+    """
+    made = {"source": source, **{key: value for key, value in record.items()
+                                 if key not in _NOT_RESULTS}}
+    return json.loads(json.dumps(made, default=str))
+
+
 class ScanFolder:
     """The output folder of a scan of many scenes, restartable.
 
@@ -183,7 +210,12 @@ class ScanFolder:
         """Whether the scene ``name`` was scanned into this folder before."""
         return self._scene_file(name, "counts").exists()
 
-    def write_scene(self, name, result, picture=None, true_positions=None):
+    def made(self, name):
+        """What made the scene's results (:func:`made_with`), or None when not recorded."""
+        path = self.scenes / f"{self.stem(name)}.run.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def write_scene(self, name, result, picture=None, true_positions=None, made=None):
         """One scene's tables and overlay; its counts, written last, mark it done.
 
         Parameters
@@ -197,6 +229,10 @@ class ScanFolder:
             ``<name>_scan.png`` on; None writes no overlay.
         true_positions : array-like of (row, col) or None, default=None
             Known ships to mark on the overlay.
+        made : dict or None, default=None
+            What made them (:func:`made_with`), written as
+            ``scenes/<name>.run.json``, so that a restart can tell whether
+            they still hold.
         """
         detections, counts = result_tables(result, name)
         if picture is not None:
@@ -209,6 +245,8 @@ class ScanFolder:
                 display.savefig(self.path / f"{self.stem(name)}_scan.png")
             finally:
                 plt.close(display.figure_)
+        if made is not None:
+            _write(self.scenes / f"{self.stem(name)}.run.json", json.dumps(made, indent=2))
         _write(self._scene_file(name, "detections"),
                      rounded(detections).to_csv(index=False))
         _write(self._scene_file(name, "counts"), rounded(counts).to_csv(index=False))

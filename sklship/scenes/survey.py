@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._io import remove_leftovers
-from .export import ScanFolder, provenance
+from .export import ScanFolder, made_with, provenance
 from .scan import is_stac_item, scan_scene
 from .settings import ScanSettings
 from .sources import open_scene
@@ -232,8 +232,11 @@ def scan_to_folder(estimator, scenes, out, *, settings=None, client=None, overwr
     report = SurveyReport(folder.path, list(scenes), excluded=excluded,
                           removed=remove_leftovers(folder.path)
                           + remove_leftovers(folder.scenes))
+    record = provenance(estimator, settings, model_file=model_file)
+    made = {name: made_with(record, _source(scene)) for name, scene in scenes.items()}
     todo = [name for name in scenes if overwrite or not folder.done(name)]
     report.skipped = [name for name in scenes if name not in todo]
+    _check_still_hold(folder, {name: made[name] for name in report.skipped})
     start = time.perf_counter()
     results = iter_scans(estimator, [scenes[name] for name in todo], client=client,
                          settings=settings)
@@ -249,15 +252,14 @@ def scan_to_folder(estimator, scenes, out, *, settings=None, client=None, overwr
             report.failed[name] = str(error).splitlines()[0]
             continue
         _write_scene(folder, name, result, scenes[name], (true_positions or {}).get(name),
-                     settings.asset)
+                     settings.asset, made[name])
         report.scanned.append(name)
         if on_scene is not None:
             on_scene(name, result)
     report.seconds = time.perf_counter() - start
     done = [name for name in scenes if name not in report.failed]
     if done:
-        report.record = provenance(estimator, settings, model_file=model_file,
-                                   seconds=report.seconds)
+        report.record = {**record, "scan_seconds": round(report.seconds, 3)}
         report.detections, report.counts = folder.combine(done, report.record)
     return report
 
@@ -283,7 +285,36 @@ def _named_scenes(scenes):
     return dict(zip(names, kept, strict=True)), excluded
 
 
-def _write_scene(folder, name, result, scene, ships, asset):
+def _source(scene):
+    """A scene's file (resolved) or STAC item id, to tell scenes of one name apart."""
+    if is_stac_item(scene):
+        return scene.name if isinstance(scene, StacScene) else scene.id
+    if isinstance(scene, str | Path):
+        return str(Path(scene).resolve())
+    return None
+
+
+def _check_still_hold(folder, made):
+    """Refuse to resume from results that other scenes, models or settings made.
+
+    ``made``: what would make each scene to be skipped now. Results written
+    before sklship recorded this are taken as they are.
+    """
+    changed = {}
+    for name, now in made.items():
+        before = folder.made(name)
+        for key in sorted(set(now) | set(before or {})):
+            if before is not None and before.get(key) != now.get(key):
+                changed.setdefault(key, (name, before.get(key), now.get(key)))
+    if changed:
+        what = "; ".join(f"{key} of {name}: {old!r} then, {new!r} now"
+                         for key, (name, old, new) in list(changed.items())[:3])
+        raise ValueError(f"{folder.path} holds results that another scene, model or "
+                         f"settings made ({what}); scan them again with overwrite=True "
+                         "(command line: --overwrite), or write to another folder.")
+
+
+def _write_scene(folder, name, result, scene, ships, asset, made):
     """A scene's tables and its overlay, drawn on an overview of the scene."""
     if result.crs is None:
         log.warning(f"{name} has no CRS: its detections have pixel row/col "
@@ -292,4 +323,4 @@ def _write_scene(folder, name, result, scene, ships, asset):
         scene = stac_scene(scene, asset).href
     with open_scene(scene, bands=result.bands, scale=result.scale) as source:
         picture = source.overview()[0]
-    folder.write_scene(name, result, picture, true_positions=ships)
+    folder.write_scene(name, result, picture, true_positions=ships, made=made)

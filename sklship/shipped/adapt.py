@@ -45,7 +45,9 @@ class AdaptResult:
         Adapted on every marked scene. With cross-validation, a
         :class:`~sklearn.model_selection.FixedThresholdClassifier` whose
         threshold is the one of the best F1 over the left-out scans (tried
-        from 0.1 to 0.95 by 0.05), so that scans and predictions use it.
+        from 0.1 to 0.95 by 0.05), so that scans and predictions use it;
+        without, the base model's (a shipped model's scan threshold, else
+        the file's own decision threshold).
     scores : pandas.DataFrame or None
         Leave-one-acquisition-out scores at the chosen threshold, one row per
         scene file: ``scene``, ``marked``, ``found``, ``false_alarms``,
@@ -146,7 +148,7 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
 
     truth = Path(truth)
     marks = read_truth(truth)
-    base, options = _load(model)
+    base, options, base_threshold = _load(model)
     # Copies of its network inherit how it reads scenes: the adapted file scans
     # as its base does (sklship.scenes.defaults.model_read_options).
     network = _network(base)
@@ -165,12 +167,14 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
     held_out = sorted(set(groups.values())) if cross_validate else []
     if cross_validate and len(held_out) < 2:
         raise ValueError(f"{truth} marks scenes of {len(held_out)} acquisition; "
-                         "leaving one out needs two or more (or cross_validate=False).")
+                         "leaving one out needs two or more (or cross_validate=False; "
+                         "command line: --no-cv).")
     steps = [*held_out, None]
     if progress:
         from tqdm.auto import tqdm
 
-        steps = tqdm(steps, desc="adapt", unit="model")
+        # disable=None: only on a terminal, never into a log file.
+        steps = tqdm(steps, desc="adapt", unit="model", disable=None)
     found = []  # (scene, its scan at the lowest threshold tried)
     for group in steps:
         rows = chip_groups != group
@@ -181,10 +185,11 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
             break
         found += [(name, _scan(fitted, truth.parent / name, options))
                   for name, g in groups.items() if g == group]
-    if not cross_validate:
-        return AdaptResult(model=fitted, scores=None, chips=len(chips.target))
-    threshold, scores = _tuned(found, marks, window / 2)
-    scores.insert(0, "group", scores["scene"].map(groups))
+    scores = None
+    threshold = base_threshold
+    if cross_validate:
+        threshold, scores = _tuned(found, marks, window / 2)
+        scores.insert(0, "group", scores["scene"].map(groups))
     from sklearn.frozen import FrozenEstimator
     from sklearn.model_selection import FixedThresholdClassifier
 
@@ -304,21 +309,25 @@ def _verified(cascade, detector, features, chips, rows):
 
 
 def _load(model):
-    """A fresh copy of the model to start from, and the options that read scenes for it.
+    """A fresh copy of the model to start from, the options that read scenes for it,
+    and its scan threshold.
 
     A shipped model (by name) or a model file reads scenes with the bands and
     scale it records (:func:`~sklship.scenes.defaults.model_read_options`:
     ``sentinel2-10m`` and what was adapted from it), else as ``scan_scene``
-    reads them by default.
+    reads them by default. The threshold is a shipped model's scan
+    threshold, else the file's decision threshold.
     """
     from ..estimators.persistence import load_model
+    from ..estimators.unwrap import decision_threshold
     from ..scenes.defaults import model_read_options
     from .registry import shipped_models
 
-    shipped = shipped_models()
-    loaded = (shipped[model].load(copy=True) if isinstance(model, str) and model in shipped
-              else load_model(model))
-    return loaded, model_read_options(loaded)
+    spec = shipped_models().get(model) if isinstance(model, str) else None
+    loaded = spec.load(copy=True) if spec is not None else load_model(model)
+    threshold = (spec.scan.get("threshold") if spec is not None else None) \
+        or decision_threshold(loaded)
+    return loaded, model_read_options(loaded), float(threshold)
 
 
 def _group(when, name):

@@ -62,6 +62,38 @@ def test_scan_to_folder_writes_skips_resumes_and_reports(bright_centre, scenes, 
     assert forced.scanned == ["north"] and forced.removed == []
 
 
+def test_a_restart_refuses_results_another_scene_or_setting_made(bright_centre, scenes,
+                                                                tmp_path):
+    model, out = bright_centre(), tmp_path / "out"
+    north = scenes / "north.png"
+    scan_to_folder(model, [north], out, settings=ScanSettings(stride=4))
+    record = json.loads((out / "scenes" / "north.run.json").read_text())
+    assert record["source"] == str(north.resolve()) and record["stride"] == 4
+    assert "scan_seconds" not in record and "sklship_version" not in record
+    stamp = (out / "scenes" / "north.counts.csv").stat().st_mtime_ns
+    # Another threshold, or another file of the same name: nothing is scanned
+    # or rewritten, and the message names what changed.
+    with pytest.raises(ValueError) as error:
+        scan_to_folder(model, [north], out, settings=ScanSettings(stride=4, threshold=0.9))
+    assert "threshold of north: 0.5 then, 0.9 now" in str(error.value)
+    assert "overwrite=True (command line: --overwrite)" in str(error.value)
+    other = tmp_path / "other" / "north.png"
+    other.parent.mkdir()
+    other.write_bytes((scenes / "south.png").read_bytes())
+    with pytest.raises(ValueError, match="source of north: .*in/north.png"):
+        scan_to_folder(model, [other], out, settings=ScanSettings(stride=4))
+    assert (out / "scenes" / "north.counts.csv").stat().st_mtime_ns == stamp
+    # What does not change detections (the engine, tile size) resumes.
+    again = scan_to_folder(model, [north], out, settings=ScanSettings(
+        stride=4, engine="batched", tile_size=512))
+    assert again.skipped == ["north"] and again.scanned == []
+    forced = scan_to_folder(model, [other], out, settings=ScanSettings(stride=4),
+                            overwrite=True)
+    assert forced.scanned == ["north"]
+    assert json.loads((out / "scenes" / "north.run.json").read_text())["source"] == str(
+        other.resolve())
+
+
 def test_scan_to_folder_refuses_two_scenes_of_one_name(bright_centre, scenes, tmp_path):
     other = tmp_path / "other"
     other.mkdir()

@@ -18,9 +18,10 @@ from sklship import (
 )
 from sklship.cli import main
 from sklship.estimators.cascade import VerifiedShipClassifier
-from sklship.estimators.unwrap import fitted_network
+from sklship.estimators.unwrap import fitted_network, probability_estimator
 from sklship.scenes.defaults import model_read_options
 from sklship.shipped.adapt import THRESHOLDS, adapt_model
+from sklship.shipped.registry import shipped_models
 
 CHIP = 32
 
@@ -74,7 +75,9 @@ def test_a_cascade_is_adapted_whole(port, tmp_path):
     save_model(base, tmp_path / "cascade.sklship")
     result = adapt_model(port / "truth.json", model=tmp_path / "cascade.sklship", epochs=1,
                          negatives_per_scene=10, cross_validate=False)
-    adapted = result.model
+    # Not cross-validated, it keeps its base's decision threshold.
+    assert result.scores is None and result.model.threshold == 0.5
+    adapted = probability_estimator(result.model)
     assert isinstance(adapted, VerifiedShipClassifier)
     assert adapted.proposal_threshold == base.proposal_threshold
     # The detector is fine-tuned, the verifier's head refitted, its first step kept.
@@ -97,8 +100,9 @@ def test_every_member_of_an_averaging_detector_is_fine_tuned(port, tmp_path):
                              for k in range(2)], voting="soft", weights=[1, 2])
     base = VerifiedShipClassifier(vote, make_baseline(C=0.1)).fit(chips.images, chips.target)
     save_model(base, tmp_path / "ensemble.sklship")
-    adapted = adapt_model(port / "truth.json", model=tmp_path / "ensemble.sklship",
-                          epochs=1, negatives_per_scene=10, cross_validate=False).model
+    adapted = probability_estimator(adapt_model(
+        port / "truth.json", model=tmp_path / "ensemble.sklship", epochs=1,
+        negatives_per_scene=10, cross_validate=False).model)
     members = soft_vote(adapted.detector_.estimator)
     assert [weight for _, weight in members] == pytest.approx([1 / 3, 2 / 3])
     # Each member trained further (seeded 0 and 1), not only the first.
@@ -126,6 +130,23 @@ def test_cli_names_a_bad_mark(tmp_path, port, capsys):
     assert status == 2
     assert "port_0.png" in capsys.readouterr().err
     assert not (tmp_path / "out.sklship").exists()
+
+
+def test_cli_refuses_an_out_that_would_replace_the_users_files(tmp_path, port, capsys):
+    marks = (port / "truth.json").read_bytes()
+    (tmp_path / "notes.txt").write_text("mine")
+    for out, status, message in [
+            (port / "truth.json", 2, "exists and is not a model file"),
+            (port / "port_0.png", 2, "exists and is not a model file"),
+            (tmp_path / "notes.txt", 2, "exists and is not a model file"),
+            (tmp_path, 2, "is a folder"),
+            (tmp_path / "missing" / "port.sklship", 1, "does not exist")]:
+        assert main(["adapt", str(port / "truth.json"), "--out", str(out),
+                     "--model", str(port / "base.sklship")]) == status
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert (port / "truth.json").read_bytes() == marks
+    assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
 def test_cli_refuses_an_unknown_base(tmp_path, port, capsys):
@@ -199,6 +220,11 @@ def test_the_sentinel2_model_is_taught_from_reflectance_geotiffs(tmp_path, write
                  "--out", str(tmp_path / "scan")]) == 0
     written = pd.read_csv(tmp_path / "scan" / "detections.csv")
     assert len(written) == len(scan.detections)
+    # Adapted once, without scores, it scans at the shipped model's threshold.
+    once = adapt_model(tmp_path / "truth.json", model="sentinel2-10m", epochs=1,
+                       negatives_per_scene=10, cross_validate=False)
+    assert once.scores is None
+    assert once.model.threshold == shipped_models()["sentinel2-10m"].scan["threshold"]
     # Given ones win: the first three bands, 8-bit range, fail the 4-channel model.
     with pytest.raises(ValueError, match="channel"):
         scan_scene(saved, tmp_path / "s2_0.tif", bands=(1, 2, 3), scale=(0, 255))

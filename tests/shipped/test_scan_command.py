@@ -39,4 +39,15 @@ def test_model_names_and_files_are_told_apart(tmp_path, capsys):
     status = main(["scan", "--model", "no-such-model", "--example", "--out",
                    str(tmp_path), "--no-progress"])
     assert status == 1
-    assert "no-such-model" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--model no-such-model: no such model file" in err
+    assert "(shipped: planetscope-3m, sentinel2-10m)" in err
+
+
+def test_an_out_that_is_a_file_is_refused_before_the_model_loads(tmp_path, capsys):
+    (tmp_path / "results").write_text("mine")
+    status = main(["scan", "--model", "no-such-model", "--example", "--out",
+                   str(tmp_path / "results"), "--no-progress"])
+    assert status == 2
+    assert "--out " + str(tmp_path / "results") + " is a file" in capsys.readouterr().err
+    assert (tmp_path / "results").read_text() == "mine"
