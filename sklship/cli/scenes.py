@@ -291,7 +291,8 @@ def _count_printer(ships):
             f"{aoi}: {count}" for aoi, count in
             result.counts[["aoi", "count"]].itertuples(index=False)) + ")"
         placed = "" if ships is None else f" ({len(ships[name])} placed)"
-        print(f"{name}: {result.count} ships{inside}{placed}")
+        print(f"{name}: {result.count} ship{'' if result.count == 1 else 's'}"
+              f"{inside}{placed}")
     return report
 
 
@@ -315,8 +316,10 @@ def _print_report(report, failed):
                  f"counts.csv, run.json and overlays to {report.path}")
     failed = {**failed, **report.failed}
     if failed:
-        raise CommandError(f"{len(failed)} of {len(set(report.names) | set(failed))} "
-                           "scenes could not be scanned (the others were written): "
+        total = len(set(report.names) | set(failed))
+        others = " (the others were written)" if total > len(failed) else ""
+        raise CommandError(f"{len(failed)} of {total} scene{'s' if total > 1 else ''} "
+                           f"could not be scanned{others}: "
                            + "; ".join(f"{name}: {why}" for name, why in failed.items()), 1)
 
 

@@ -197,7 +197,7 @@ def check_window(estimator, window):
         raise ValueError(
             f"window={window} does not match the estimator, which was fitted on "
             f"{input_shape[0]}x{input_shape[1]} chips; pass window={input_shape[0]} "
-            "or None."
+            "or None (command line: leave out --window)."
         )
     classes = getattr(estimator, "classes_", None)
     if classes is not None and len(classes) != 2:

@@ -170,7 +170,7 @@ def open_scene(scene, *, bands=None, scale=None, date_pattern=None, reflectance=
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If the file is not an image, a band number is out of range, a named
+        If the file is a folder or not an image, a band number is out of range, a named
         band is missing, the file has fewer than 3 bands and no ``bands`` are
         given, it is not uint8 and no ``scale`` is given, or the scale of its
         reflectance is unknown. The message names the file.
@@ -192,6 +192,9 @@ def open_scene(scene, *, bands=None, scale=None, date_pattern=None, reflectance=
         path = Path(scene)
         if not path.exists():
             raise FileNotFoundError(f"scene file {path} does not exist.")
+        if path.is_dir():
+            raise ValueError(f"scene {path} is a folder; give the scene files in it "
+                             f"(e.g. {path / '*.tif'}).")
         if path.suffix.lower() in PILLOW_SUFFIXES:
             pixels, alpha = read_rgb(path, name=f"scene file {path}", alpha=True)
             return _ArraySource(pixels, bands, scale, name=path.stem,

@@ -399,6 +399,8 @@ def test_bad_files_exit_1_with_one_line(model_file, tmp_path, capsys):
         (["predict", model_file, not_png], "Cannot read"),
         (["compare", "--data", tmp_path / "no-data"], "not found"),
         (["scan", model_file, not_png, "--no-progress"], "not an image"),
+        (["scan", model_file, tmp_path, "--no-progress", "--out", tmp_path / "o"],
+         f"scene {tmp_path} is a folder; give the scene files in it"),
         (["scan", model_file, "--aoi", not_png], "is not GeoJSON"),
         (["activity", tmp_path / "missing.csv"], "does not exist"),
         (["explain", tmp_path / "missing.sklship"], "does not exist"),

@@ -14,8 +14,9 @@ from sklship.shipped import shipped_models
 @pytest.mark.slow
 def test_first_command_counts_the_example_scene(tmp_path, capsys):
     assert main(["scan", "--example", "--out", str(tmp_path), "--no-progress"]) == 0
-    assert "long_beach:" in capsys.readouterr().out
+    out = capsys.readouterr().out
     detections = pd.read_csv(tmp_path / "detections.csv")
+    assert f"long_beach: {len(detections)} ships\n" in out
     _, marks = load_example_scene(return_marks=True)
     where = detections[["col", "row"]].to_numpy()
 
