@@ -226,7 +226,7 @@ def _model(args, scenes):
     if args.model is None and not scenes and args.stac is None:
         return _quick_model(args), None, args.image_size, {}
     spec = (shipped_models().get(str(args.model)) if args.model is not None
-            else fitting(lambda: pick_for_scenes(scenes)))
+            else fitting(lambda: pick_for_scenes(scenes, args.bands)))
     if spec is not None:
         log.info(f"Model: the shipped {spec.name!r} ({spec.sensor}, {spec.resolution:g} m).")
         # The loaded model records its bands and scale (read_options_).

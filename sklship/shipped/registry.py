@@ -212,7 +212,7 @@ def pick_shipped_model(resolution=None, *, channels=None, what="the scene"):
     return best
 
 
-def pick_for_scenes(scenes):
+def pick_for_scenes(scenes, bands=None):
     """The one shipped model for a list of scenes, by their resolution and bands.
 
     Parameters
@@ -221,6 +221,9 @@ def pick_for_scenes(scenes):
         Scene files (GeoTIFF: resolution from the georeference, see
         :func:`sklship.scenes.resolution.scene_resolution`; PNG and JPEG:
         unknown, so the finest model) or STAC scenes (their ``resolution``).
+    bands : sequence or None, default=None
+        The bands the scenes will be read with, if given: as many channels
+        as it lists (``(1, 1, 1)`` makes a grey scene of 3), not the files'.
 
     Returns
     -------
@@ -236,6 +239,7 @@ def pick_for_scenes(scenes):
     picked = {}
     for scene in scenes:
         resolution, channels = _scene_facts(scene)
+        channels = channels if bands is None else len(bands)
         what = f"scene {getattr(scene, 'name', scene)}"
         picked.setdefault(pick_shipped_model(resolution, channels=channels, what=what).name,
                           what)

@@ -92,6 +92,11 @@ def test_pick_for_scenes_reads_the_georeference(tmp_path, write_geotiff):
         pick_for_scenes([planet, sentinel])
     with pytest.raises(ValueError, match="cannot read scene file"):
         pick_for_scenes([tmp_path / "missing.tif"])
+    # A grey file read as three channels, as --bands 1,1,1 reads it.
+    grey = write_geotiff(tmp_path / "grey.tif", np.zeros((1, 40, 40), np.uint8), res=3)
+    with pytest.raises(ValueError, match="has 1 band"):
+        pick_for_scenes([grey])
+    assert pick_for_scenes([grey], bands=(1, 1, 1)).name == "planetscope-3m"
 
 
 def test_a_loaded_shipped_model_records_how_it_reads_scenes():
