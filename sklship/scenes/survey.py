@@ -317,8 +317,11 @@ def _check_still_hold(folder, made):
 def _write_scene(folder, name, result, scene, ships, asset, made):
     """A scene's tables and its overlay, drawn on an overview of the scene."""
     if result.crs is None:
+        taken = ("" if result.resolution is not None or not made.get("model_resolution")
+                 else f"; its pixels were taken as {made['model_resolution']:g} m, the "
+                 "model's (resolution=..., command line: --resolution M, if not)")
         log.warning(f"{name} has no CRS: its detections have pixel row/col "
-                    "only (no x, y, lon, lat)")
+                    f"only (no x, y, lon, lat){taken}")
     if is_stac_item(scene):
         scene = stac_scene(scene, asset).href
     with open_scene(scene, bands=result.bands, scale=result.scale) as source:

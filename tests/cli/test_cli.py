@@ -198,6 +198,7 @@ def test_scan_synthetic_scene_and_scene_file(model_file, tmp_path, capsys):
     status, out, err = run(capsys, "scan", model_file, tmp_path / "harbour.png",
                            "--stride", 4, "--no-progress", "--out", tmp_path / "b")
     assert status == 0 and out.startswith("harbour: ")
+    assert "harbour has no CRS" in err and "its pixels were taken as 3 m, the model's" in err
     counts = pd.read_csv(tmp_path / "b" / "counts.csv")
     detections = pd.read_csv(tmp_path / "b" / "detections.csv")
     assert list(counts.columns) == ["scene", "datetime", "aoi", "count", "valid_fraction",
@@ -214,7 +215,7 @@ def test_scan_synthetic_scene_and_scene_file(model_file, tmp_path, capsys):
     assert run_record["resolution"] == 6 and run_record["model_resolution"] == 3
     assert list(detections.columns) == ["scene", "datetime", "row", "col", "probability"]
     assert (tmp_path / "b" / "harbour_scan.png").exists()
-    assert "harbour has no CRS" in err
+    assert "harbour has no CRS" in err and "taken as" not in err  # --resolution given
     # How the scan was made: the model file's hash and the resolved settings.
     run_record = json.loads((tmp_path / "b" / "run.json").read_text())
     assert run_record["model_sha256"] == hashlib.sha256(model_file.read_bytes()).hexdigest()
