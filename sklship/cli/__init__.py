@@ -54,6 +54,8 @@ def main(argv=None):
         args = _parser().parse_args(argv)
         log.setLevel(logging.WARNING if args.quiet else
                      logging.DEBUG if args.verbose else logging.INFO)
+        if getattr(args, "uses_tensorflow", True):
+            _import_tensorflow_quietly()
         # One BLAS thread: TensorFlow keeps the cores busy with its own pools,
         # and OpenBLAS threads spinning against them made the logistic
         # baseline 30x slower on two cores (67 s instead of 2 s per fit).
@@ -68,6 +70,26 @@ def main(argv=None):
     finally:
         warnings.showwarning = show_warning
         log.removeHandler(handler)
+
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow with its runtime's start-up lines kept off standard error.
+
+    TensorFlow's C++ runtime writes lines about its logging and its oneDNN
+    kernels when it loads, whatever ``TF_CPP_MIN_LOG_LEVEL`` says; a user of
+    the command would read them above every message. Errors of the import
+    itself are Python exceptions and still reach the user.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _note_or(show_warning):

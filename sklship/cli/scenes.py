@@ -167,7 +167,7 @@ def _add_activity(commands, common):
                           "with a 90 %% interval (bootstrap over scenes, seeded)")
     activity.add_argument("--out", type=Path, default=Path("sklship-activity"),
                           metavar="DIR", help="output folder (default: %(default)s)")
-    activity.set_defaults(run=_activity)
+    activity.set_defaults(run=_activity, uses_tensorflow=False)
 
 
 def _scan(args):

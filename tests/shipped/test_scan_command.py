@@ -1,6 +1,9 @@
 """``sklship scan`` with the shipped models: no model file, --model, --example."""
 
 import json
+import os
+import shutil
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -52,3 +55,19 @@ def test_an_out_that_is_a_file_is_refused_before_the_model_loads(tmp_path, capsy
     assert status == 2
     assert "--out " + str(tmp_path / "results") + " is a file" in capsys.readouterr().err
     assert (tmp_path / "results").read_text() == "mine"
+
+
+@pytest.mark.slow
+def test_the_command_writes_its_own_lines_only(tmp_path):
+    # TensorFlow's runtime writes start-up lines to standard error when it
+    # loads (absl, oneDNN, whatever TF_CPP_MIN_LOG_LEVEL says); the command
+    # keeps them from burying its own.
+    completed = subprocess.run(
+        [shutil.which("sklship") or "sklship", "scan", "--example", "--no-progress",
+         "--out", str(tmp_path / "o")],
+        capture_output=True, text=True, timeout=600,
+        env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stderr.splitlines()
+    assert lines[0].startswith("Model: the shipped 'planetscope-3m'"), completed.stderr
+    assert lines[-1].startswith("Wrote detections.csv") and len(lines) == 2, completed.stderr
