@@ -45,6 +45,7 @@ import os
 import tempfile
 import warnings
 import zipfile
+import zlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -57,6 +58,8 @@ __all__ = ["load_model", "save_model"]
 FORMAT_NAME = "sklship-model"
 FORMAT_VERSION = 1
 _MANIFEST = "sklship.json"
+#: Endings of pickle files (``joblib.dump``), which save_model does not write.
+_PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 
 # Where load_model may take classes and functions from.
 _CLASS_MODULES = ("sklearn.", "scikeras.", "sklship.")
@@ -99,6 +102,11 @@ def save_model(estimator, path):
         If the estimator holds something JSON cannot store (a callback, an
         optimizer instance, a ``joblib.Memory``, a lambda); the message
         names it. Use ``joblib.dump`` for such estimators.
+    ValueError
+        If ``path`` ends in ``.joblib``, ``.pkl`` or ``.pickle``: a pickle's
+        name for a file that is not one.
+    FileNotFoundError
+        If the folder of ``path`` does not exist.
 
     See Also
     --------
@@ -119,6 +127,13 @@ def save_model(estimator, path):
     from .. import __version__
 
     path = Path(path)
+    if path.suffix.lower() in _PICKLE_SUFFIXES:
+        raise ValueError(f"save_model writes sklship's own format, which {path.name} "
+                         "would not be read as: give a .sklship path, or use joblib.dump "
+                         "for a pickle.")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {path}: folder {path.parent} does not "
+                                "exist.")
     encoder = _Encoder()
     manifest = {
         "format": FORMAT_NAME,
@@ -159,19 +174,22 @@ def load_model(path):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is truncated, corrupt, of another format (a joblib
+        If ``path`` is a folder, or the file is truncated, corrupt, of another format (a joblib
         pickle, a bare ``.keras`` file), of a newer format version, or names
         a class outside ``sklearn``, ``scikeras`` and ``sklship``. The
         message names the file.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"model file {path} is a folder; give the file written by "
+                         "save_model.")
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist.")
     try:
         with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as folder:
             manifest = _read_manifest(archive, path)
             return _Decoder(archive, folder, path).decode(manifest["estimator"])
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise ValueError(
             f"{path} is not a sklship model file, or it is truncated or corrupt "
             f"({exc}). Files written by joblib.dump are read with joblib.load "

@@ -14,6 +14,10 @@ __all__ = ["check_window", "default_candidate_threshold", "default_smoothing",
            "default_stride", "fitted_dtype", "model_read_options", "record_read_options",
            "resolve_defaults"]
 
+#: Labels that say "ship": a model whose classes_[0] is one of them has its
+#: classes the wrong way round for a scan.
+_SHIP_LABELS = ("ship", "ships", "vessel", "vessels")
+
 
 def resolve_defaults(estimator, window=None, stride=None, threshold=None,
                      min_distance=None, min_neighbors=None, smoothing=None,
@@ -204,6 +208,13 @@ def check_window(estimator, window):
         raise ValueError(
             f"scan_scene needs a binary (ship / no ship) classifier; the estimator "
             f"has {len(classes)} classes: {list(classes)}."
+        )
+    if classes is not None and str(classes[0]).strip().lower() in _SHIP_LABELS:
+        labels = np.asarray(classes).tolist()
+        raise ValueError(
+            f"the estimator's classes are {labels}: scan_scene counts the "
+            f"second, {labels[1]!r}, as ships (scikit-learn's positive class, classes_[1]); "
+            "label ships so that they sort last, e.g. 1 and 0, or 'ship' and 'no ship'."
         )
     return int(input_shape[0]), int(input_shape[2])
 

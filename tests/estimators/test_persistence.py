@@ -249,6 +249,32 @@ def test_bad_file_gives_clear_value_error(case, message, saved_bytes, tmp_path):
 def test_missing_file_gives_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_model(tmp_path / "nothing.sklship")
+    with pytest.raises(ValueError, match="is a folder"):
+        load_model(tmp_path)
+
+
+def test_a_changed_byte_anywhere_gives_a_clear_value_error(saved_bytes, tmp_path):
+    # A byte changed in a compressed member fails zlib or the CRC check: both
+    # are reported as a corrupt file, never as a zlib.error.
+    path = tmp_path / "flipped.sklship"
+    for offset in range(44, 120, 4):
+        changed = bytearray(saved_bytes)
+        changed[offset] ^= 1
+        path.write_bytes(bytes(changed))
+        with pytest.raises(ValueError) as error:
+            load_model(path)
+        assert str(path) in str(error.value), offset
+
+
+def test_save_refuses_pickle_names_and_missing_folders(chips, tmp_path):
+    X, y = chips
+    model = DenseShipClassifier((4,), epochs=1, random_state=0).fit(X, y)
+    for name in ("m.joblib", "m.pkl"):
+        with pytest.raises(ValueError, match="use joblib.dump for a pickle"):
+            save_model(model, tmp_path / name)
+    with pytest.raises(FileNotFoundError, match=r"folder .*missing does not exist"):
+        save_model(model, tmp_path / "missing" / "m.sklship")
+    assert list(tmp_path.iterdir()) == []
 
 
 # -------------------------------------------------------- atomic writes

@@ -318,3 +318,15 @@ def test_at_threshold_gives_what_a_scan_at_that_threshold_finds(bright_centre, m
         high.at_threshold(0.5)
     with pytest.raises(ValueError, match="areas of interest"):
         replace(low, areas={}).at_threshold(0.6)
+
+
+def test_classes_with_the_ship_first_are_refused(bright_centre, ship_scene):
+    # scikit-learn sorts string labels: "ship" before "water" makes "water"
+    # classes_[1], the class a scan counts.
+    model = bright_centre()
+    model.classes_ = np.array(["ship", "water"])
+    with pytest.raises(ValueError, match=r"classes are \['ship', 'water'\]: scan_scene "
+                                         r"counts the second, 'water', as ships"):
+        scan_scene(model, ship_scene[0], stride=4)
+    model.classes_ = np.array(["no ship", "ship"])
+    assert scan_scene(model, ship_scene[0], stride=4).count == 3
