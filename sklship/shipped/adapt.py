@@ -315,19 +315,18 @@ def _load(model):
     A shipped model (by name) or a model file reads scenes with the bands and
     scale it records (:func:`~sklship.scenes.defaults.model_read_options`:
     ``sentinel2-10m`` and what was adapted from it), else as ``scan_scene``
-    reads them by default. The threshold is a shipped model's scan
-    threshold, else the file's decision threshold.
+    reads them by default. The threshold is its decision threshold (a
+    shipped model's is its scan threshold).
     """
     from ..estimators.persistence import load_model
     from ..estimators.unwrap import decision_threshold
     from ..scenes.defaults import model_read_options
     from .registry import shipped_models
 
-    spec = shipped_models().get(model) if isinstance(model, str) else None
-    loaded = spec.load(copy=True) if spec is not None else load_model(model)
-    threshold = (spec.scan.get("threshold") if spec is not None else None) \
-        or decision_threshold(loaded)
-    return loaded, model_read_options(loaded), float(threshold)
+    shipped = shipped_models()
+    loaded = (shipped[model].load(copy=True) if isinstance(model, str) and model in shipped
+              else load_model(model))
+    return loaded, model_read_options(loaded), decision_threshold(loaded)
 
 
 def _group(when, name):

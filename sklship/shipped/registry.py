@@ -15,6 +15,8 @@ import warnings
 from dataclasses import dataclass, field, fields
 from importlib import resources
 
+import numpy as np
+
 from ..scenes.bands import REFLECTANCE_SCALES
 
 __all__ = ["ShippedModel", "load_shipped_model", "pick_for_scenes", "pick_shipped_model",
@@ -93,7 +95,7 @@ class ShippedModel:
         return (resources.files(__package__) / f"{self.stem}.md").read_text(encoding="utf-8")
 
     def load(self, *, copy=False):
-        """The fitted estimator.
+        """The fitted estimator, deciding at its scan threshold.
 
         Parameters
         ----------
@@ -104,19 +106,33 @@ class ShippedModel:
         Returns
         -------
         estimator : fitted classifier
+            With a ``threshold`` in :attr:`scan`, the model in a
+            ``FixedThresholdClassifier`` at that threshold, so that
+            ``predict``, :func:`~sklship.scenes.scan.scan_scene` and models
+            adapted from it decide as ``sklship scan`` does.
         """
         from ..scenes.defaults import record_read_options
 
+        threshold = self.scan.get("threshold")
+        model = (_read(self.stem, threshold, self.window, len(self.bands)) if copy
+                 else _shared(self.stem, threshold, self.window, len(self.bands)))
         # Scans read scenes as this model takes them, files adapted from it too.
-        return record_read_options(_read(self.stem) if copy else _shared(self.stem),
-                                   self.read_options)
+        return record_read_options(model, self.read_options)
 
 
-def _read(stem):
+def _read(stem, threshold, window, channels):
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import FixedThresholdClassifier
+
     from ..estimators.persistence import load_model
 
     with resources.as_file(resources.files(__package__) / f"{stem}.sklship") as path:
-        return load_model(path)
+        model = load_model(path)
+    if threshold is None:
+        return model
+    # FrozenEstimator: fit only records the classes; the chips are not used.
+    return FixedThresholdClassifier(FrozenEstimator(model), threshold=threshold).fit(
+        np.zeros((2, window, window, channels), np.float32), model.classes_)
 
 
 _shared = functools.cache(_read)

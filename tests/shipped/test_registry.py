@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from sklship import scan_scene
 from sklship.shipped import load_shipped_model, pick_shipped_model, shipped_models
 from sklship.shipped.registry import RESOLUTION_FACTOR_WARNING, ShippedModel
 
@@ -49,6 +50,10 @@ def test_load_by_name_gives_a_fitted_scanner():
     proba = model.predict_proba(chips)
     assert proba.shape == (2, 2)
     assert load_shipped_model(PLANETSCOPE) is model  # loaded once per process
+    # It decides at its scan threshold, in predict and in scans, as `sklship scan`.
+    assert model.threshold == spec.scan["threshold"] == 0.3
+    np.testing.assert_array_equal(model.predict(chips), proba[:, 1] >= 0.3)
+    assert scan_scene(model, np.zeros((100, 100, 3), np.uint8)).threshold == 0.3
 
 
 def test_unknown_name_lists_the_shipped_models():
