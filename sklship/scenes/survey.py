@@ -303,8 +303,10 @@ def _check_still_hold(folder, made):
     changed = {}
     for name, now in made.items():
         before = folder.made(name)
-        for key in sorted(set(now) | set(before or {})):
-            if before is not None and before.get(key) != now.get(key):
+        if before is None:
+            continue
+        for key in sorted(set(now) | set(before)):
+            if before.get(key) != now.get(key):
                 changed.setdefault(key, (name, before.get(key), now.get(key)))
     if changed:
         what = "; ".join(f"{key} of {name}: {old!r} then, {new!r} now"

@@ -87,6 +87,10 @@ def test_a_restart_refuses_results_another_scene_or_setting_made(bright_centre, 
     again = scan_to_folder(model, [north], out, settings=ScanSettings(
         stride=4, engine="batched", tile_size=512))
     assert again.skipped == ["north"] and again.scanned == []
+    # Results of a version that recorded nothing are taken as they are.
+    (out / "scenes" / "north.run.json").unlink()
+    assert scan_to_folder(model, [north], out, settings=ScanSettings(
+        stride=4, threshold=0.9)).skipped == ["north"]
     forced = scan_to_folder(model, [other], out, settings=ScanSettings(stride=4),
                             overwrite=True)
     assert forced.scanned == ["north"]
