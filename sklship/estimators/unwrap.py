@@ -12,6 +12,7 @@ the stack says. They live with the estimators so that scenes and
 evaluation both import them from below.
 """
 
+import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import VotingClassifier
 from sklearn.frozen import FrozenEstimator
@@ -19,7 +20,7 @@ from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClas
 
 from .cascade import VerifiedShipClassifier
 
-__all__ = ["DEFAULT_THRESHOLD", "averages_symmetries", "decision_threshold",
+__all__ = ["DEFAULT_THRESHOLD", "at_threshold", "averages_symmetries", "decision_threshold",
            "fitted_network", "probability_estimator", "soft_vote", "thresholded_labels"]
 
 #: Threshold of an estimator that chose none: the most probable class.
@@ -63,6 +64,27 @@ def decision_threshold(estimator):
     if isinstance(estimator, TunedThresholdClassifierCV):
         return float(estimator.best_threshold_)
     return DEFAULT_THRESHOLD if estimator.threshold == "auto" else float(estimator.threshold)
+
+
+def at_threshold(estimator, threshold):
+    """A fitted classifier, unchanged, that labels a chip a ship from ``threshold`` on.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+        An sklship network or any wrapper of one (:func:`fitted_network`
+        gives its chip shape).
+    threshold : float in [0, 1]
+
+    Returns
+    -------
+    classifier : FixedThresholdClassifier
+        Around a ``FrozenEstimator`` of ``estimator``, fitted: its fit only
+        records the classes, from two blank chips.
+    """
+    shape = fitted_network(estimator).input_shape_
+    return FixedThresholdClassifier(FrozenEstimator(estimator), threshold=threshold).fit(
+        np.zeros((2, *shape), np.float32), estimator.classes_)
 
 
 def probability_estimator(estimator):

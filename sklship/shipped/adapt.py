@@ -190,12 +190,10 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
     if cross_validate:
         threshold, scores = _tuned(found, marks, window / 2)
         scores.insert(0, "group", scores["scene"].map(groups))
-    from sklearn.frozen import FrozenEstimator
-    from sklearn.model_selection import FixedThresholdClassifier
+    from ..estimators.unwrap import at_threshold
 
-    tuned = FixedThresholdClassifier(FrozenEstimator(fitted), threshold=threshold).fit(
-        chips.images[:2], chips.target[:2])
-    return AdaptResult(model=tuned, scores=scores, chips=len(chips.target))
+    return AdaptResult(model=at_threshold(fitted, threshold), scores=scores,
+                       chips=len(chips.target))
 
 
 #: Decision thresholds tried on the left-out scans (a cascade's geometric

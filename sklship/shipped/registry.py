@@ -15,8 +15,6 @@ import warnings
 from dataclasses import dataclass, field, fields
 from importlib import resources
 
-import numpy as np
-
 from ..scenes.bands import REFLECTANCE_SCALES
 
 __all__ = ["ShippedModel", "load_shipped_model", "pick_for_scenes", "pick_shipped_model",
@@ -114,25 +112,18 @@ class ShippedModel:
         from ..scenes.defaults import record_read_options
 
         threshold = self.scan.get("threshold")
-        model = (_read(self.stem, threshold, self.window, len(self.bands)) if copy
-                 else _shared(self.stem, threshold, self.window, len(self.bands)))
+        model = _read(self.stem, threshold) if copy else _shared(self.stem, threshold)
         # Scans read scenes as this model takes them, files adapted from it too.
         return record_read_options(model, self.read_options)
 
 
-def _read(stem, threshold, window, channels):
-    from sklearn.frozen import FrozenEstimator
-    from sklearn.model_selection import FixedThresholdClassifier
-
+def _read(stem, threshold):
     from ..estimators.persistence import load_model
+    from ..estimators.unwrap import at_threshold
 
     with resources.as_file(resources.files(__package__) / f"{stem}.sklship") as path:
         model = load_model(path)
-    if threshold is None:
-        return model
-    # FrozenEstimator: fit only records the classes; the chips are not used.
-    return FixedThresholdClassifier(FrozenEstimator(model), threshold=threshold).fit(
-        np.zeros((2, window, window, channels), np.float32), model.classes_)
+    return model if threshold is None else at_threshold(model, threshold)
 
 
 _shared = functools.cache(_read)

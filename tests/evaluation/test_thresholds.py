@@ -163,6 +163,19 @@ def test_fixed_threshold_is_used_by_predict_and_scan(fitted, tmp_path):
         *make_ships(20, image_size=16, random_state=1, return_X_y=True))) == 0.5
 
 
+def test_at_threshold_wraps_a_fitted_model_without_refitting_it(fitted):
+    from sklship.estimators.unwrap import at_threshold
+
+    network, X = fitted["recommended"]
+    weights = [w.copy() for w in network.model_.get_weights()]
+    model = at_threshold(network, 0.7)
+    assert decision_threshold(model) == 0.7 and probability_estimator(model) is network
+    assert all(np.array_equal(a, b) for a, b in zip(weights, network.model_.get_weights(),
+                                                       strict=True))
+    proba = network.predict_proba(X)[:, 1]
+    np.testing.assert_array_equal(model.predict(X), network.classes_[(proba >= 0.7) * 1])
+
+
 def test_errors_name_the_problem(fitted):
     network, X = fitted["cnn"]
     with pytest.raises(ValueError, match="give threshold or tune, not both"):
