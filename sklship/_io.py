@@ -148,6 +148,24 @@ def _fsync_folder(folder):
 # --------------------------------------------------------------------------
 
 
+#: Pillow's modes of one band of more than 8 bits (16-bit PNG, float TIFF).
+HIGH_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+#: Pillow's modes of one 8-bit band (and alpha).
+GREY_MODES = frozenset({"1", "L", "LA", "La"})
+
+
+def image_mode(path):
+    """Pillow's mode of an image file (``"RGB"``, ``"L"``, ``"I;16"``...); None if
+    Pillow cannot read it (:func:`read_rgb` then says why)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return image.mode
+    except (OSError, SyntaxError):
+        return None
+
+
 def read_rgb(source: str | os.PathLike | bytes, *, name: str | None = None,
              size: int | None = None, alpha: bool = False):
     """Read an image file (PNG, JPEG, ... anything Pillow reads) as 8-bit RGB.

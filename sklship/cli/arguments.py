@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -143,6 +144,21 @@ def scale_range(text):
     if not low < high:
         raise argparse.ArgumentTypeError(f"LOW must be below HIGH; got {text!r}")
     return low, high
+
+
+def reflectance_pairs(text):
+    """SCALE,OFFSET, or one SCALE,OFFSET per band: (scale, offset) or ((scale, offset), ...)."""
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or len(values) % 2 or not all(map(math.isfinite, values)) \
+            or 0 in values[::2]:
+        raise argparse.ArgumentTypeError(
+            f"expected SCALE,OFFSET (e.g. 0.0001,-0.1) or one such pair per band, "
+            f"scales not 0; got {text!r}")
+    pairs = tuple(zip(values[::2], values[1::2], strict=True))
+    return pairs[0] if len(pairs) == 1 else pairs
 
 
 def key_value(text):

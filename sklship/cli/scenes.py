@@ -23,6 +23,7 @@ from .arguments import (
     bounded,
     percent,
     probability,
+    reflectance_pairs,
     scale_range,
 )
 from .files import (
@@ -133,7 +134,8 @@ def _flag_type(meta):
     """The argparse type of a setting: its parser, checked against its constraint."""
     from .._validation import Interval
 
-    kinds = {"bands": band_list, "scale": scale_range, "path": Path, "text": str}
+    kinds = {"bands": band_list, "scale": scale_range, "reflectance": reflectance_pairs,
+             "path": Path, "text": str}
     if meta["parse"] in kinds:
         return kinds[meta["parse"]]
     interval = next(c for c in meta["constraint"] if isinstance(c, Interval))
@@ -226,7 +228,7 @@ def _model(args, scenes):
     if args.model is None and not scenes and args.stac is None:
         return _quick_model(args), None, args.image_size, {}
     spec = (shipped_models().get(str(args.model)) if args.model is not None
-            else fitting(lambda: pick_for_scenes(scenes, args.bands)))
+            else fitting(lambda: pick_for_scenes(scenes, args.bands, args.resolution)))
     if spec is not None:
         log.info(f"Model: the shipped {spec.name!r} ({spec.sensor}, {spec.resolution:g} m).")
         # The loaded model records its bands and scale (read_options_).

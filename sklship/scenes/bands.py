@@ -58,7 +58,7 @@ __all__ = ["BAND_ALIASES", "DARK_OBJECT", "DARK_PERCENTILE", "REFLECTANCE",
            "PLANET_ASSET", "PLANET_RGB", "REFLECTANCE_SCALES", "SATURATED", "band_aliases",
            "band_indexes", "default_bands",
            "NAMED_SCALES", "check_band_range", "check_bands", "check_reflectance",
-           "check_reflectance_scale",
+           "check_reflectance_scale", "too_few_bands",
            "dark_levels", "is_band_names", "reflectance_scaling"]
 
 #: Other names of the common bands (lower case): Sentinel-2 band ids.
@@ -110,6 +110,13 @@ def check_bands(bands):
     return bands
 
 
+def too_few_bands(count, what):
+    """The ValueError for a scene of fewer than 3 bands read with no ``bands``."""
+    return ValueError(f"{what} has {count} band{'s' if count != 1 else ''}; chips need 3: "
+                      "pass bands=(1, 1, 1) for a grey image, or the 3 bands to use "
+                      "(command line: --bands 1,1,1).")
+
+
 def check_band_range(bands, count, what):
     """A ValueError naming ``what`` when a 1-based band number is not in 1..count."""
     wrong = [b for b in bands if not 1 <= b <= count]
@@ -156,7 +163,7 @@ def band_indexes(names, descriptions, what):
         If a name matches no band (the message names the scene, the band and
         the descriptions it has) or several.
     """
-    own = [(d or "").strip().lower() for d in descriptions]
+    own = [_band_name(d) for d in descriptions]
     indexes = []
     for name in names:
         found = [i + 1 for i, d in enumerate(own) if d and d in band_aliases(name)]
@@ -164,10 +171,28 @@ def band_indexes(names, descriptions, what):
             has = ", ".join(repr(d) for d in descriptions) if any(own) else "none"
             problem = "no band" if not found else f"{len(found)} bands"
             raise ValueError(f"{what} has {problem} described as {name!r} (band "
-                             f"descriptions: {has}); pass bands as 1-based numbers, e.g. "
-                             "bands=(1, 2, 3, 4) (command line: --bands 1,2,3,4).")
+                             f"descriptions: {has}); pass the 1-based numbers of its "
+                             f"bands {', '.join(names)}, in this order{_example(names)}.")
         indexes.append(found[0])
     return tuple(indexes)
+
+
+def _band_name(description):
+    """A band description in lower case; of GDAL's Sentinel-2 driver's ("B4, central
+    wavelength 665 nm"), the band id before the comma."""
+    text = (description or "").strip().lower()
+    head = re.match(r"(b\d{1,2}a?)\s*,", text)
+    return head.group(1) if head else text
+
+
+def _example(names):
+    """How to number ``names`` for a file holding the first three in reverse."""
+    if len(names) < 3:
+        return " (command line: --bands N,...)"
+    numbers = [3, 2, 1, *range(4, len(names) + 1)]  # e.g. blue, green, red, nir
+    order = [names[2], names[1], names[0], *names[3:]]
+    return (f", e.g. bands=({', '.join(map(str, numbers))}) for a file of "
+            f"{', '.join(order)} (command line: --bands {','.join(map(str, numbers))})")
 
 
 def default_bands(descriptions, name):
@@ -312,7 +337,9 @@ def reflectance_scaling(explicit, scales, offsets, tags, what):
         raise ValueError(f"{what} does not say the scale of its reflectance; pass "
                          "reflectance=(scale, offset), e.g. (1e-4, -0.1) for ESA L2A "
                          "from baseline 04.00 or (1/65535, 0) for Sentinel Hub's 16-bit "
-                         "export (reflectance = value * scale + offset).")
+                         "export (reflectance = value * scale + offset; command "
+                         "line: --reflectance 0.0001,-0.1), or set the file's band "
+                         "scales and offsets (e.g. gdal_edit.py -scale, -offset).")
     scale, offset = (np.broadcast_to(np.asarray(v, np.float32), (len(scales),))
                      for v in found)
     return scale, offset, origin

@@ -78,7 +78,8 @@ class ScanDisplay(Display):
         :data:`sklship.scenes.sources.OVERVIEW_SIDE` pixels a side).
         """
         result = scan_scene(estimator, scene, **scan_params)
-        with open_scene(scene, bands=result.bands, scale=result.scale) as source:
+        with open_scene(scene, bands=result.bands, scale=result.scale,
+                        reflectance=scan_params.get("reflectance")) as source:
             picture = source.overview()[0]
         return cls.from_result(result, picture, true_positions=true_positions, ax=ax,
                                cmap=cmap, annotate=annotate)
@@ -114,8 +115,10 @@ class ScanDisplay(Display):
                                    layout="constrained")
         else:
             fig = ax.figure
-        self.image_ = ax.imshow(scene if scene.shape[2] == 3 else scene[..., :3],
-                                interpolation="nearest", extent=(0, width, height, 0))
+        rgb = scene if scene.shape[2] == 3 else scene[..., :3]
+        if rgb.dtype.kind == "f":  # reflectance: below 0 shows black, above 1 white
+            rgb = np.clip(rgb, 0, 1)
+        self.image_ = ax.imshow(rgb, interpolation="nearest", extent=(0, width, height, 0))
 
         self.masked_ = None
         if getattr(result, "usable", None) is not None and not result.usable.all():

@@ -422,7 +422,8 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
     with bounded_gdal_cache(scene):
         opened = open_checked(scene, window, expected_channels, fitted_dtype(network),
                               bands=given.bands, scale=given.scale,
-                              date_pattern=given.date_pattern)
+                              date_pattern=given.date_pattern,
+                              reflectance=given.reflectance)
         with prepare(opened, model_chip_resolution(network), given.resolution,
                      usable_mask(scene, given.mask)) as source:
             pixel_aois = aois_in_pixels(source, aois)

@@ -58,8 +58,8 @@ class ScanSettings:
     Parameters
     ----------
     window, stride, threshold, min_distance, min_neighbors, smoothing, \
-candidate_threshold, engine, batch_size, tile_size, bands, scale, aoi, mask, \
-resolution, date_pattern, asset, progress
+candidate_threshold, engine, batch_size, tile_size, bands, scale, reflectance, \
+aoi, mask, resolution, date_pattern, asset, progress
         See :func:`~sklship.scenes.scan.scan_scene`. A STAC scene's own
         resolution and ``udm2`` mask are used where these are None.
 
@@ -134,6 +134,14 @@ resolution, date_pattern, asset, progress
         "STAC item's scale and offset), or 'dark-object' (reflectance less each "
         "band's dark level: haze removed); required for scenes that are not 8-bit",
         parse="scale", metavar="LOW,HIGH|percentile|reflectance|dark-object")
+    reflectance: tuple | None = _setting(
+        None, [tuple, list, None],
+        "SCALE,OFFSET with reflectance = value x SCALE + OFFSET, one pair for all bands "
+        "or one per band, for reflectance scenes whose file or STAC item does not say "
+        "it, e.g. 0.0001,-0.1 for ESA L2A from processing baseline 04.00 or "
+        "0.0000152590219,0 (1/65535) for Sentinel Hub's 16-bit export (default: the "
+        "file's band scales and offsets, else its product's tags)",
+        parse="reflectance", metavar="SCALE,OFFSET")
     aoi: object = _setting(
         None, [*_AREAS, None],
         "areas of interest (e.g. port waters): GeoJSON polygons in lon/lat named by "
@@ -290,6 +298,8 @@ def _json_ready(value):
         return sorted(str(name) for name in value)
     if isinstance(value, list | tuple) and all(isinstance(v, Real | str) for v in value):
         return [v.item() if hasattr(v, "item") else v for v in value]
+    if isinstance(value, list | tuple) and all(isinstance(v, list | tuple) for v in value):
+        return [_json_ready(v) for v in value]  # reflectance pairs, one per band
     return type(value).__name__  # geometries in memory
 
 

@@ -64,8 +64,13 @@ class _Source:
     def _set_reflectance(self, explicit, dtype, scales=None, offsets=None, tags=()):
         """Gain and offset to reflectance (:func:`~.bands.reflectance_scaling`)."""
         explicit = check_reflectance(explicit, self.channels)
-        if explicit is None and np.issubdtype(dtype, np.floating) and scales is None:
-            return  # a float array: reflectance already (stackstac's rescale=True)
+        if explicit is None and np.issubdtype(dtype, np.floating) and (
+                scales is None or not any(s != 1 or o != 0 for s, o in zip(
+                    scales, offsets, strict=True))):
+            # Float pixels that nothing rescales: reflectance already (stackstac's
+            # rescale=True, a GeoTIFF written by rasterio or GDAL from reflectance).
+            self.reflectance_from = "float values"
+            return
         if scales is None:
             scales, offsets = [1.0] * self.channels, [0.0] * self.channels
         self.gain, self.bias, self.reflectance_from = reflectance_scaling(

@@ -40,6 +40,7 @@ its name, or is missing (NaT); it is never guessed.
 import logging
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from contextlib import nullcontext
 from os import PathLike
@@ -48,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._io import read_rgb
+from .._io import GREY_MODES, HIGH_BIT_MODES, image_mode, read_rgb
 from .bands import (
     REFLECTANCE,
     REFLECTANCE_SCALES,
@@ -58,6 +59,7 @@ from .bands import (
     check_reflectance_scale,
     default_bands,
     is_band_names,
+    too_few_bands,
 )
 from .dates import _compile_date_pattern, scene_datetime
 from .footprint import footprint
@@ -195,6 +197,11 @@ def open_scene(scene, *, bands=None, scale=None, date_pattern=None, reflectance=
         if path.is_dir():
             raise ValueError(f"scene {path} is a folder; give the scene files in it "
                              f"(e.g. {path / '*.tif'}).")
+        mode = image_mode(path) if path.suffix.lower() in PILLOW_SUFFIXES else None
+        if mode in HIGH_BIT_MODES:  # 16-bit PNG: GDAL's reader keeps its values
+            return _RasterioSource(path, bands, scale, pattern, reflectance)
+        if bands is None and mode in GREY_MODES:
+            raise too_few_bands(1, f"scene file {path}")
         if path.suffix.lower() in PILLOW_SUFFIXES:
             pixels, alpha = read_rgb(path, name=f"scene file {path}", alpha=True)
             return _ArraySource(pixels, bands, scale, name=path.stem,
@@ -274,7 +281,9 @@ class _RasterioSource(_Source):
             self.name, files = vrt_name(path)
             self.what = f"scene {self.name} (band files {', '.join(files)})"
         try:
-            self.dataset = rasterio.open(path)
+            with warnings.catch_warnings():  # the scan notes a missing CRS itself
+                warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+                self.dataset = rasterio.open(path)
         except rasterio.errors.RasterioIOError as exc:
             raise ValueError(f"Cannot read {self.what}: not an image rasterio can "
                              f"read ({exc}).") from exc
@@ -286,11 +295,7 @@ class _RasterioSource(_Source):
                 bands = tuple(range(1, dataset.count + 1))  # every file of a stack
             if bands is None:
                 if dataset.count < 3:
-                    raise ValueError(
-                        f"{self.what} has {dataset.count} band"
-                        f"{'s' if dataset.count != 1 else ''}; chips need 3: pass "
-                        "bands=(1, 1, 1) for a grey image, or the 3 bands to use "
-                        "(command line: --bands 1,1,1).")
+                    raise too_few_bands(dataset.count, self.what)
                 bands, why = default_bands(dataset.descriptions, self.name)
                 if why is not None:
                     log.info(f"{self.what}: red, green and blue are bands "

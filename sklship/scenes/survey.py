@@ -252,7 +252,7 @@ def scan_to_folder(estimator, scenes, out, *, settings=None, client=None, overwr
             report.failed[name] = str(error).splitlines()[0]
             continue
         _write_scene(folder, name, result, scenes[name], (true_positions or {}).get(name),
-                     settings.asset, made[name])
+                     settings, made[name])
         report.scanned.append(name)
         if on_scene is not None:
             on_scene(name, result)
@@ -316,8 +316,9 @@ def _check_still_hold(folder, made):
                          "(command line: --overwrite), or write to another folder.")
 
 
-def _write_scene(folder, name, result, scene, ships, asset, made):
-    """A scene's tables and its overlay, drawn on an overview of the scene."""
+def _write_scene(folder, name, result, scene, ships, settings, made):
+    """A scene's tables and its overlay, drawn on an overview of the scene read as
+    the scan read it (``settings``: its asset and reflectance scaling)."""
     if result.crs is None:
         taken = ("" if result.resolution is not None or not made.get("model_resolution")
                  else f"; its pixels were taken as {made['model_resolution']:g} m, the "
@@ -325,7 +326,8 @@ def _write_scene(folder, name, result, scene, ships, asset, made):
         log.warning(f"{name} has no CRS: its detections have pixel row/col "
                     f"only (no x, y, lon, lat){taken}")
     if is_stac_item(scene):
-        scene = stac_scene(scene, asset).href
-    with open_scene(scene, bands=result.bands, scale=result.scale) as source:
+        scene = stac_scene(scene, settings.asset).href
+    with open_scene(scene, bands=result.bands, scale=result.scale,
+                    reflectance=settings.reflectance) as source:
         picture = source.overview()[0]
     folder.write_scene(name, result, picture, true_positions=ships, made=made)

@@ -201,25 +201,36 @@ def pick_shipped_model(resolution=None, *, channels=None, what="the scene"):
         The model whose resolution is nearest (on a log scale), warning when
         even that one is more than :data:`RESOLUTION_FACTOR_WARNING` away.
     """
-    models = [m for m in shipped_models().values()
-              if channels is None or len(m.bands) <= channels]
+    every = list(shipped_models().values())
+    models = [m for m in every if channels is None or len(m.bands) <= channels]
     if not models:
         raise ValueError(f"{what} has {channels} band(s); every shipped model needs more "
-                         f"({ {m.name: len(m.bands) for m in shipped_models().values()} }).")
+                         f"({ {m.name: len(m.bands) for m in every} }).")
     if resolution is None:
         return models[0]
-    best = min(models, key=lambda m: abs(math.log(resolution / m.resolution)))
+
+    def nearest(candidates):
+        return min(candidates, key=lambda m: abs(math.log(resolution / m.resolution)))
+
+    best, meant = nearest(models), nearest(every)
     factor = max(resolution / best.resolution, best.resolution / resolution)
-    if factor > RESOLUTION_FACTOR_WARNING:
+    if meant is not best:
+        warnings.warn(
+            f"{what} has {resolution:.3g} m pixels, for which {meant.name!r} is made, but "
+            f"only {channels} band(s): {meant.name!r} needs {len(meant.bands)} "
+            f"({', '.join(meant.bands)}). Scanning with {best.name!r} ({best.resolution:g} m) "
+            "instead: expect many false alarms and missed ships; give the scene with all "
+            f"{len(meant.bands)} bands.", UserWarning, stacklevel=2)
+    elif factor > RESOLUTION_FACTOR_WARNING:
         warnings.warn(
             f"{what} has {resolution:.3g} m pixels, {factor:.1f} times the "
             f"{best.resolution:g} m of the nearest shipped model {best.name!r}: its ships "
-            "are resampled to sizes that model has not learnt; expect fewer found.",
-            UserWarning, stacklevel=2)
+            "are resampled to sizes that model has not learnt; expect fewer ships found "
+            "and more false alarms.", UserWarning, stacklevel=2)
     return best
 
 
-def pick_for_scenes(scenes, bands=None):
+def pick_for_scenes(scenes, bands=None, resolution=None):
     """The one shipped model for a list of scenes, by their resolution and bands.
 
     Parameters
@@ -227,10 +238,14 @@ def pick_for_scenes(scenes, bands=None):
     scenes : list of path or StacScene
         Scene files (GeoTIFF: resolution from the georeference, see
         :func:`sklship.scenes.resolution.scene_resolution`; PNG and JPEG:
-        unknown, so the finest model) or STAC scenes (their ``resolution``).
+        ``resolution``, else unknown, so the finest model) or STAC scenes
+        (their ``resolution``).
     bands : sequence or None, default=None
         The bands the scenes will be read with, if given: as many channels
         as it lists (``(1, 1, 1)`` makes a grey scene of 3), not the files'.
+    resolution : float or None, default=None
+        Ground metres per pixel of the scenes whose own is unknown (PNG,
+        JPEG, GeoTIFF without CRS), as ``scan_scene``'s ``resolution``.
 
     Returns
     -------
@@ -245,11 +260,11 @@ def pick_for_scenes(scenes, bands=None):
     """
     picked = {}
     for scene in scenes:
-        resolution, channels = _scene_facts(scene)
+        own, channels = _scene_facts(scene)
         channels = channels if bands is None else len(bands)
         what = f"scene {getattr(scene, 'name', scene)}"
-        picked.setdefault(pick_shipped_model(resolution, channels=channels, what=what).name,
-                          what)
+        picked.setdefault(pick_shipped_model(resolution if own is None else own,
+                                             channels=channels, what=what).name, what)
     if not picked:
         return next(iter(shipped_models().values()))
     if len(picked) > 1:

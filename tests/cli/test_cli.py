@@ -374,6 +374,8 @@ def test_activity_leaves_out_rows_without_datetime(tmp_path, capsys):
     (["scan", "--scale", "5,1"], "LOW must be below HIGH"),
     (["scan", "--scale", "max"],
      "one of 'percentile', 'reflectance', 'dark-object'; got 'max'"),
+    (["scan", "--reflectance", "0.0001"], "expected SCALE,OFFSET"),
+    (["scan", "--reflectance", "0,-0.1"], "scales not 0"),
     (["activity", "c.csv", "--freq", "Y"], "invalid choice: 'Y'"),
     (["scan", "--resolution", "0"], "--resolution: must be above 0; got 0"),
     (["scan", "--resolution", "-3"], "--resolution: must be above 0"),
@@ -458,3 +460,14 @@ def test_scan_command_lines_from_before_parse_to_the_same_settings(tmp_path):
             args.image_size, args.epochs, args.seed, args.progress) == (
         20.0, True, 64, 2, 40, 16, 1, 3, False)
     assert settings.progress is False and settings.tile_size == 1024
+
+
+def test_reflectance_flag_gives_one_pair_or_one_per_band():
+    from sklship.cli import _parser
+    from sklship.cli.scenes import _settings
+
+    def given(text):
+        return _settings(_parser().parse_args(["scan", "--reflectance", text])).reflectance
+
+    assert given("0.0001,-0.1") == (0.0001, -0.1)
+    assert given("1,0,2,0.5") == ((1.0, 0.0), (2.0, 0.5))

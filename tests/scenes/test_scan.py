@@ -1,5 +1,6 @@
 """Scene scanning: both engines equal per-window predict_proba, detection quality."""
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -279,6 +280,13 @@ def test_scan_display_png(book_cnn, tmp_path):
     path = display.savefig(tmp_path / "scan.png")
     with Image.open(path) as image:
         assert image.format == "PNG" and image.size[0] > 400
+    matplotlib.pyplot.close(display.figure_)
+    # Reflectance a little below 0 and above 1 is drawn clipped, without a warning.
+    reflectance = scene.astype(np.float32) / 200 - 0.05
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        display = ScanDisplay.from_result(result, reflectance)
+    assert display.image_.get_array().min() == 0 and display.image_.get_array().max() == 1
     matplotlib.pyplot.close(display.figure_)
 
 

@@ -1,8 +1,11 @@
 """Scenes as analysts get them: GeoTIFF read window by window, bands, scale, nodata, dates."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 from pyproj import Transformer
 
 from sklship import CNNShipClassifier, make_ships
@@ -146,6 +149,22 @@ def test_bad_scene_files_name_the_file_and_the_problem(cnn, scene, write_geotiff
                                          r"bands=\(1, 1, 1\)"):
         scan_scene(cnn, grey)
     assert scan_scene(cnn, grey, bands=(1, 1, 1), stride=8).scene_shape == (96, 136, 3)
+    # A grey PNG as a grey GeoTIFF; a 16-bit one keeps its values (GDAL reads it).
+    png = tmp_path / "grey.png"
+    Image.fromarray(scene[..., 0]).save(png)
+    with pytest.raises(ValueError, match=r"grey.png has 1 band; chips need 3"):
+        scan_scene(cnn, png)
+    assert scan_scene(cnn, png, bands=(1, 1, 1), stride=8).count == scan_scene(
+        cnn, grey, bands=(1, 1, 1), stride=8).count
+    deep = tmp_path / "deep.png"
+    Image.fromarray(scene[..., 0].astype(np.uint16) * 200).save(deep)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no rasterio warning about the missing georeference
+        with pytest.raises(ValueError, match=r"deep.png has dtype uint16 \(data range "
+                                             r"\d+\.\.51000"):
+            scan_scene(cnn, deep, bands=(1, 1, 1))
+        assert scan_scene(cnn, deep, bands=(1, 1, 1), scale=(0, 51000), stride=8).count == \
+            scan_scene(cnn, grey, bands=(1, 1, 1), stride=8).count
     wide = write_geotiff(tmp_path / "wide.tif", analytic(scene))
     with pytest.raises(ValueError, match=r"bands=\(5, 2, 1\) is out of range for scene "
                                          r"file .*wide.tif, which has 4 bands.*got 5"):

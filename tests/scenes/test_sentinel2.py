@@ -70,6 +70,20 @@ def test_bands_by_description_alias_and_case(tmp_path, write_geotiff, reflectanc
     assert "'Blue', 'GREEN', 'red', 'B08'" in message
     with pytest.raises(ValueError, match="no band descriptions"):
         open_scene(np.zeros((8, 8, 4), np.uint8), bands=("red",))
+    with pytest.raises(ValueError, match=r"bands red, green, blue, nir, swir16, in this "
+                       r"order, e\.g\. bands=\(3, 2, 1, 4, 5\) for a file of blue, green, "
+                       r"red, nir, swir16 \(command line: --bands 3,2,1,4,5\)"):
+        open_scene(path, bands=("red", "green", "blue", "nir", "swir16"), scale=(0, 10000))
+
+
+def test_bands_by_gdal_sentinel2_descriptions(tmp_path, write_geotiff, reflectance):
+    # GDAL's SENTINEL2 driver: "B4, central wavelength 665 nm"; B8A is not B8.
+    names = [f"B{b}, central wavelength {w} nm" for b, w in
+             (("2", 490), ("3", 560), ("4", 665), ("8A", 865), ("8", 842))]
+    values = np.concatenate([reflectance[[2, 1, 0, 3]], reflectance[3:]])
+    path = write_bands(tmp_path, to_numbers(values, 1e-4, 0), write_geotiff, names=names)
+    with open_scene(path, bands=NAMES, scale=(0, 10000)) as source:
+        assert source.bands == (3, 2, 1, 5)
 
 
 def test_default_bands_are_red_green_blue_by_description_or_planet_order(
@@ -170,6 +184,27 @@ def test_reflectance_argument_file_scales_and_unknown(tmp_path, write_geotiff, r
         open_scene(path, scale=(0, 100), reflectance=(1e-4, 0))
     with pytest.raises(ValueError, match="one such pair for each of the 4 bands"):
         open_scene(path, bands=NAMES, reflectance=[(1e-4, 0)] * 3)
+
+
+def test_a_scan_takes_the_reflectance_scale_and_a_float_file_is_reflectance(
+        tmp_path, write_geotiff, reflectance, bright_centre):
+    model = bright_centre(chip_resolution=10.0)
+    model.input_shape_, model.X_dtype_ = (16, 16, 4), np.dtype(np.float32)
+    model.predict_proba = lambda X: np.column_stack([1 - X[:, 8, 8, 0], X[:, 8, 8, 0]])
+    untagged = write_bands(tmp_path, to_numbers(reflectance, 1 / 65535, 0), write_geotiff)
+    with pytest.raises(ValueError, match="command line: --reflectance 0.0001,-0.1"):
+        scan_scene(model, untagged, bands=NAMES, scale="reflectance", stride=4)
+    given = scan_scene(model, untagged, bands=NAMES, scale="reflectance", stride=4,
+                       reflectance=(1 / 65535, 0))
+    (tmp_path / "float").mkdir()
+    floats = write_bands(tmp_path / "float", reflectance.astype(np.float32), write_geotiff)
+    own = scan_scene(model, floats, bands=NAMES, scale="reflectance", stride=4)
+    assert np.ptp(own.probabilities) > 0.1
+    np.testing.assert_allclose(given.probabilities, own.probabilities, atol=1e-4)
+    with rasterio.open(floats, "r+") as dataset:  # float numbers with a scale of their own
+        dataset.scales = [0.5] * 4
+    with open_scene(floats, bands=NAMES, scale="reflectance") as source:
+        assert source.read(slice(24, 25), slice(30, 31))[0][0, 0, 3] == pytest.approx(0.175)
 
 
 def test_dark_object_reads_a_hazy_scene_as_the_clear_one(tmp_path, write_geotiff,

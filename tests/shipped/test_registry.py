@@ -82,6 +82,11 @@ def test_pick_leaves_out_models_needing_more_bands():
     with pytest.raises(ValueError, match="has 1 band"):
         pick_shipped_model(3.0, channels=1)
     assert len(pick_shipped_model(3.0, channels=3).bands) <= 3
+    # A 10 m true-colour image (3 bands): the 10 m model needs nir, and says so.
+    with pytest.warns(UserWarning, match=r"for which 'sentinel2-10m' is made, but only 3 "
+                      r"band\(s\): 'sentinel2-10m' needs 4 \(red, green, blue, nir\)\. "
+                      r"Scanning with 'planetscope-3m'"):
+        assert pick_shipped_model(10.0, channels=3).name == "planetscope-3m"
 
 
 def test_pick_for_scenes_reads_the_georeference(tmp_path, write_geotiff):
@@ -102,6 +107,9 @@ def test_pick_for_scenes_reads_the_georeference(tmp_path, write_geotiff):
     with pytest.raises(ValueError, match="has 1 band"):
         pick_for_scenes([grey])
     assert pick_for_scenes([grey], bands=(1, 1, 1)).name == "planetscope-3m"
+    # A PNG has no resolution of its own: the one given, as scan_scene takes it.
+    with pytest.warns(UserWarning, match="for which 'sentinel2-10m' is made"):
+        assert pick_for_scenes([png], resolution=10.0).name == "planetscope-3m"
 
 
 def test_a_loaded_shipped_model_records_how_it_reads_scenes():
