@@ -181,8 +181,11 @@ def _scan(args):
 
     if args.out.exists() and not args.out.is_dir():  # before the model loads
         raise CommandError(f"--out {args.out} is a file; give a folder for the results", 2)
-    files = _scene_files(args)
+    files, missing = _existing(_scene_files(args))
+    if missing and not files and args.stac is None:  # before the model loads
+        raise CommandError(_failures(missing, len(missing)), 1)
     scenes, failed = _stac_scenes(args, args.asset or DEFAULT_ASSET, files)
+    failed = {**missing, **failed}
     model, model_file, size, asks = _model(args, scenes)
     if asks.get("asset") and not args.asset and args.stac is not None:
         scenes, failed = _stac_scenes(args, asks["asset"], files)
@@ -318,11 +321,25 @@ def _print_report(report, failed):
                  f"counts.csv, run.json and overlays to {report.path}")
     failed = {**failed, **report.failed}
     if failed:
-        total = len(set(report.names) | set(failed))
-        others = " (the others were written)" if total > len(failed) else ""
-        raise CommandError(f"{len(failed)} of {total} scene{'s' if total > 1 else ''} "
-                           f"could not be scanned{others}: "
-                           + "; ".join(f"{name}: {why}" for name, why in failed.items()), 1)
+        raise CommandError(_failures(failed, len(set(report.names) | set(failed))), 1)
+
+
+def _failures(failed, total):
+    """One line: how many of ``total`` scenes failed, and why each (name -> reason)."""
+    others = " (the others were written)" if total > len(failed) else ""
+    return (f"{len(failed)} of {total} scene{'s' if total > 1 else ''} could not be "
+            f"scanned{others}: " + "; ".join(f"{name}: {str(why).rstrip('.')}"
+                                             for name, why in failed.items()))
+
+
+def _existing(files):
+    """The scene files given that exist (URLs and GDAL paths are taken as they are),
+    and the others by name, with why."""
+    from ..scenes.sources import is_remote
+
+    gone = [f for f in files if not is_remote(str(f)) and not Path(f).exists()]
+    return ([f for f in files if f not in gone],
+            {Path(f).stem: f"scene file {f} does not exist" for f in gone})
 
 
 def _stac_scenes(args, asset, scenes):

@@ -325,11 +325,12 @@ def test_scan_goes_on_past_an_unreadable_scene_and_exits_1(model_file, write_geo
     broken = tmp_path / "broken.tif"
     broken.write_text("not a scene")
     status, _, err = run(capsys, "scan", model_file, scenes[0], broken, scenes[1],
-                         "--bands", "3,2,1", "--scale", "0,4080", "--no-progress",
-                         "--out", tmp_path / "out")
+                         tmp_path / "gone.tif", "--bands", "3,2,1", "--scale", "0,4080",
+                         "--no-progress", "--out", tmp_path / "out")
     assert status == 1
     last = err.strip().splitlines()[-1]
-    assert last.startswith("sklship: error: 1 of 3 scenes could not be scanned")
+    assert last.startswith("sklship: error: 2 of 4 scenes could not be scanned (the others "
+                           "were written): gone: scene file")
     assert "broken: Cannot read scene file" in last and "not an image" in last
     counts = pd.read_csv(tmp_path / "out" / "counts.csv")
     assert counts["scene"].tolist() == [path.stem for path in scenes]
@@ -405,6 +406,10 @@ def test_bad_files_exit_1_with_one_line(model_file, tmp_path, capsys):
         (["scan", model_file, tmp_path, "--no-progress", "--out", tmp_path / "o"],
          f"scene {tmp_path} is a folder; give the scene files in it"),
         (["scan", model_file, "--aoi", not_png], "is not GeoJSON"),
+        # Refused before a model is picked or loaded: one line, no "Model:" line.
+        (["scan", tmp_path / "gone.png", "--no-progress", "--out", tmp_path / "o2"],
+         f"1 of 1 scene could not be scanned: gone: scene file {tmp_path / 'gone.png'} "
+         "does not exist"),
         (["activity", tmp_path / "missing.csv"], "does not exist"),
         (["explain", tmp_path / "missing.sklship"], "does not exist"),
     ]
