@@ -33,83 +33,8 @@ Configurations (:data:`CONFIGS`) are compared by the same protocol; the best
 (steps 1 and 2) and written into the package:
 ``sklship/shipped/sentinel2_10m.sklship``, its JSON sidecar and model card.
 
-Measured (2 CPU cores shared with other jobs, athens and gdynia held out,
-63 big vessels): ``cnn24`` found 32/63 with 32 false alarms at 0.9 (49/63
-with 146 at 0.5); ``cnn24-neg`` 30/63 with 15 at 0.9 (41/63 with 66 at
-0.5); ``cnn40-neg`` took over 7 minutes a fold and was not finished. Over
-all 8 ports ``cnn24-neg`` (about 4 minutes a fold, 29 minutes in all) found
-77/181 with 62 false alarms at its threshold 0.91, with a scan that had no
-one-detection-per-hull rule yet: it is the default and the shipped model.
-With today's scan it finds 74/181 with 82 false alarms at 0.91 (18 minutes);
-a verifier halved the false alarms of that run's detections in a first probe.
-Running every configuration takes well over 30 minutes.
-
-Haze (measured 2026-12-06, all 8 ports left out in turn, ``cnn24-neg-verified``
-with the scenes read as ``scale="dark-object"``: each band less its 1st
-percentile, which takes 0.05 from Algiers' bands and 0.09 to 0.11 from
-Cartagena's): the CNN alone found more, 99/181 with 259 false alarms at 0.7
-and 79/181 with 93 at 0.9 (plain reflectance: 89/181 with 285, 75/181 with
-93). The cascade did not: its best F1 was 73/181 with 77 false alarms at 0.72
-(plain reflectance: 71/181 with 43 at 0.81), and at about 44 false alarms it
-found 60 against 71. It found more on the hazy ports, Algiers 10/27 (7 false
-alarms) and Cartagena 1/6 (6), against 3/27 and 0/6 with none. Three other
-verifier inputs (reflectance + 0.03 before the true-colour gain, a per-chip
-stretch, gain 8) did no better (69/181 with 62, 68 with 63, 76 with 116 at
-their best F1). The shipped model reads plain reflectance.
-
-One mining round instead of two (``cnn24-neg1-verified``, same day): the CNN
-alone found 85/181 with 186 false alarms at 0.9 (two rounds: 75/181 with 93),
-the cascade at its best F1 (0.79) 70/181 with 57 (two rounds: 71/181 with
-43). Not adopted.
-
-Two detectors averaged (``cnn24-neg-verified-x2``, measured 2026-12-07: seeds
-0 and 1, each with its own chips and mining, a soft-voting
-``VotingClassifier``; the verifier fitted on the average's out-of-fold
-proposals; 35 minutes of cross-validation): the same curve as one detector.
-The cascade found 92/181 with 235 false alarms at 0.3, 89 with 164 at 0.5,
-76 with 86 at 0.7 and 55 with 20 at 0.9 (one detector, ``cnn24-neg-verified``,
-as the shipped model's card gives it: 91 with 262, 86 with 172, 77 with 80,
-56 with 20); at its best F1 (0.62),
-86/181 with 110. Not adopted: it would double the detector's share of every
-scan for no ship more.
-
-Haze in training (``cnn24-neg-verified-haze``, measured 2026-12-07: the
-``"haze"`` augmentation, an offset of up to 0.1 reflectance per chip, each
-band 0.5 to 1 of it; 20 minutes of cross-validation): the CNN alone found
-more, 104/181 with 370 false alarms at 0.7 and 86/181 with 117 at 0.9
-(without: 75/181 with 93 at 0.9), and the hazy ports gained at the best F1
-(Algiers 13/27, Cartagena 1/6, against 3/27 and 0/6), but the cascade did
-not: 100/181 with 306 at 0.3, 92 with 202 at 0.5, 78 with 94 at 0.7, 54 with
-26 at 0.9; at its best F1 (0.72), 77/181 with 80 (the shipped cascade: 71/181
-with 43 at 0.81). As with the dark-object scale, the verifier turns down
-what the hazed detector adds. Not adopted. Nor with the verifier also taught
-hazed copies of its chips (``cnn24-neg-verified-haze2``, the same detectors):
-100/181 with 316 at 0.3, 91 with 212 at 0.5, 78 with 112 at 0.7, 55 with 25
-at 0.9; at its best F1 (0.89), 58/181 with 29.
-
-Other verifiers (measured 2026-12-07 on the out-of-fold detector scans of
-``cnn24-neg-verified-haze``, kept from one run so that only the verifier
-changed; each held-out port's verifier fitted on the 7 others' chips and
-proposals as above). The verifier of this script reproduced that
-configuration's figures (best F1 77/181 with 80 false alarms at 0.72; at
-0.5, 92 with 202). None did better:
-
-- MobileNetV2 on 48-pixel windows (480 m of context, enlarged to 96 px):
-  83/181 with 108 at its best F1 (0.64); 89 with 165 at 0.5, 75 with 89 at
-  0.7.
-- The same in false colour (nir, red, green): 78 with 84 (0.72).
-- A small CNN of the 4 bands, 48-pixel windows, 15 epochs, as verifier:
-  61 with 36 (0.87); 86 with 242 at 0.5, 71 with 115 at 0.7.
-- The logistic regression's C at 0.1 and 0.001 instead of 0.01: 57 with 29
-  (0.9) and 73 with 69 (0.77); hard negatives proposed from 0.1 instead of
-  0.3: 77 with 86 (0.72).
-- The detectors with test-time augmentation near candidates (from 0.02):
-  the detector alone 101/181 with 295 false alarms at 0.7 and 78 with 69 at
-  0.9 (without: 104 with 370 and 86 with 117); the cascade 97 with 168 at
-  0.5, 78 with 92 at 0.7, and 88 with 112 at its best F1 (0.62).
-
-The shipped cascade's best F1 (71 with 43, F1 0.48) stays above each of
-these (0.43 to 0.46).
+Every configuration measured, and what it found, is recorded in
+``scripts/sentinel2_experiments.md``.
 
 Run: python scripts/train_sentinel2.py [--data DIR] [--configs NAME ...]
 [--ports NAME ...] [--weights FILE] [--quick] [--no-save] [--oof FILE]
@@ -641,7 +566,7 @@ choice.
   on 48-pixel windows (more context) or in false colour, a small CNN of the
   4 bands as verifier, other regularisation, more hard negatives, and
   test-time augmentation in the detector all gave a best F1 of 0.43 to 0.46,
-  against this cascade's 0.48 (figures in `scripts/train_sentinel2.py`).
+  against this cascade's 0.48 (figures in `scripts/sentinel2_experiments.md`).
 - Vessels moored side by side or at a quay may be counted as one.
 
 ## Licence
