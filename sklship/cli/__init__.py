@@ -54,6 +54,8 @@ def main(argv=None):
         args = _parser().parse_args(argv)
         log.setLevel(logging.WARNING if args.quiet else
                      logging.DEBUG if args.verbose else logging.INFO)
+        if getattr(args, "check", None) is not None:
+            args.check(args)  # before TensorFlow loads (seconds)
         if getattr(args, "uses_tensorflow", True):
             _import_tensorflow_quietly()
         # One BLAS thread: TensorFlow keeps the cores busy with its own pools,

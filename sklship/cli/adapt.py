@@ -40,13 +40,28 @@ def add_parser(commands, common):
                        help="adapt once on every scene, without the scores")
     adapt.add_argument("--seed", type=int, default=0,
                        help="seed of the chips and the training (default: %(default)s)")
-    adapt.set_defaults(run=_adapt)
+    adapt.set_defaults(run=_adapt, check=_check)
+
+
+def _check(args):
+    """What can be told before TensorFlow loads: the model file to write, the marks."""
+    from ..shipped.adapt import check_marks
+    from ..shipped.registry import shipped_models
+
+    _check_out(args.out, args.truth)
+    if args.model not in shipped_models() and not Path(args.model).exists():
+        raise CommandError(f"--model {args.model}: no such model file, and no shipped model "
+                           f"has that name (shipped: {', '.join(shipped_models())})", 2)
+    try:
+        check_marks(args.truth, args.cross_validate)
+    except ValueError as exc:
+        raise CommandError(str(exc).rstrip("."), 2) from exc
 
 
 def _adapt(args):
     from ..shipped.adapt import adapt_model
 
-    _check_out(args.out, args.truth)
+    replaced = args.out.exists()
     try:
         result = adapt_model(args.truth, model=args.model, epochs=args.epochs,
                              cross_validate=args.cross_validate, random_state=args.seed,
@@ -64,15 +79,21 @@ def _adapt(args):
         scores = result.save(args.out)
     except OSError as exc:
         raise bad_file(exc) from exc
-    print(f"wrote {args.out} ({result.chips} chips; it scans at threshold "
-          f"{result.model.threshold:g})" + ("" if scores is None else f" and {scores}"))
+    print(f"{'replaced' if replaced else 'wrote'} {args.out} ({result.chips} chips; it "
+          f"scans at threshold {result.model.threshold:g})"
+          + ("" if scores is None else f" and {scores}"))
 
 
 def _check_out(out, truth):
     """Refuse, before any training, a MODEL_FILE that would replace the user's data
     or cannot be written."""
     from ..datasets.truth import read_truth
+    from ..estimators.persistence import PICKLE_SUFFIXES
 
+    if out.suffix.lower() in PICKLE_SUFFIXES:
+        raise CommandError(f"--out {out}: adapt writes sklship's own model format, which "
+                           f"a {out.suffix} file would not be read as; give a .sklship "
+                           "file", 2)
     if not out.parent.is_dir():
         raise CommandError(f"--out {out}: folder {out.parent} does not exist", 1)
     if out.is_dir():

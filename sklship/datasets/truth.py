@@ -14,7 +14,8 @@ maps scene files (relative to the JSON's folder) to their marks, in pixel
 - ``big``: ships a counter must find;
 - ``small``: vessels that are neither hits nor false alarms (boats, ships
   moored at piers);
-- ``boxes``: ``[x0, y0, x1, y1]`` around marked hulls, ``x0 < x1``, ``y0 < y1``;
+- ``boxes``: ``[x0, y0, x1, y1]`` around marked hulls, ``x0 < x1``, ``y0 < y1``,
+  each holding a ``big`` or ``small`` mark;
 - ``negatives``: places known to hold no ship, such as checked false alarms.
 
 >>> from sklship.datasets.truth import read_truth
@@ -24,6 +25,7 @@ maps scene files (relative to the JSON's folder) to their marks, in pixel
 """
 
 import json
+import os
 from numbers import Real
 from os import PathLike
 from pathlib import Path
@@ -54,9 +56,10 @@ def read_truth(truth: "str | PathLike | dict") -> dict[str, dict[str, np.ndarray
     Raises
     ------
     ValueError
-        If the file is missing, is not JSON, marks no scene, or a scene's marks
-        are not of the form above; the message names the file, the scene and
-        the bad mark.
+        If the file is missing, is not JSON, marks no scene or one scene twice
+        (``a.png`` and ``./a.png``), or a scene's marks are not of the form
+        above (a box holding no ``big`` or ``small`` mark included); the
+        message names the file, the scene and the bad mark.
     """
     if isinstance(truth, dict):
         where = "truth"
@@ -72,8 +75,12 @@ def read_truth(truth: "str | PathLike | dict") -> dict[str, dict[str, np.ndarray
     if not isinstance(truth, dict) or not truth:
         raise ValueError(f"{where} must be a non-empty mapping {{scene: {{'big': [[col, "
                          f"row], ...], ...}}}}; got {_short(truth)}.")
-    marks = {}
+    marks, spelt = {}, {}
     for scene, entry in truth.items():
+        same = spelt.setdefault(os.path.normpath(scene), scene)
+        if same != scene:
+            raise ValueError(f"{where} marks one scene file twice, as {same!r} and "
+                             f"{scene!r}; give each scene once.")
         if not isinstance(entry, dict):
             raise ValueError(f"{where}: the marks of scene {scene!r} must be a mapping "
                              f"with 'big', 'small', 'boxes'; got {_short(entry)}.")
@@ -83,7 +90,20 @@ def read_truth(truth: "str | PathLike | dict") -> dict[str, dict[str, np.ndarray
                              f"{sorted(unknown)}; expected {sorted(MARK_KINDS)}.")
         marks[scene] = {kind: _marks(entry.get(kind, []), size, scene, kind, where)
                         for kind, size in MARK_KINDS.items()}
+        _check_boxes(marks[scene], scene, where)
     return marks
+
+
+def _check_boxes(marks, scene, where):
+    """A ValueError for a box that holds no ``big`` or ``small`` mark: its vessel
+    would be neither taught nor found, and a detection of it a false alarm."""
+    centres = np.vstack([marks["big"], marks["small"]])
+    for box in marks["boxes"]:
+        inside = ((centres >= box[:2]) & (centres <= box[2:])).all(axis=1)
+        if not inside.any():
+            raise ValueError(f"{where}: scene {scene!r}: box {box.tolist()} holds no big or "
+                             "small mark; give the centre of the vessel it boxes under "
+                             "'big' (a ship to find) or 'small' (counted neither way).")
 
 
 def _marks(values, size, scene, kind, where):

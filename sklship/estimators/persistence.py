@@ -59,7 +59,7 @@ FORMAT_NAME = "sklship-model"
 FORMAT_VERSION = 1
 _MANIFEST = "sklship.json"
 #: Endings of pickle files (``joblib.dump``), which save_model does not write.
-_PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 
 # Where load_model may take classes and functions from.
 _CLASS_MODULES = ("sklearn.", "scikeras.", "sklship.")
@@ -127,7 +127,7 @@ def save_model(estimator, path):
     from .. import __version__
 
     path = Path(path)
-    if path.suffix.lower() in _PICKLE_SUFFIXES:
+    if path.suffix.lower() in PICKLE_SUFFIXES:
         raise ValueError(f"save_model writes sklship's own format, which {path.name} "
                          "would not be read as: give a .sklship path, or use joblib.dump "
                          "for a pickle.")

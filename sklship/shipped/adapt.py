@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["AdaptResult", "adapt_model"]
+__all__ = ["AdaptResult", "adapt_model", "check_marks"]
 
 #: Fine-tuning epochs over the marked scenes' chips.
 EPOCHS = 8
@@ -66,7 +66,9 @@ class AdaptResult:
         The model goes to ``path`` in sklship's native format
         (:func:`~sklship.estimators.persistence.save_model`), the scores to
         ``<path without suffix>.scores.csv``; each file is replaced only when
-        complete, so an interrupted save leaves what was there.
+        complete, so an interrupted save leaves what was there. Without
+        scores, scores left there by a model that ``path`` held before are
+        removed: they would describe another model.
 
         Parameters
         ----------
@@ -83,9 +85,10 @@ class AdaptResult:
 
         path = Path(path)
         save_model(self.model, path)
-        if self.scores is None:
-            return None
         scores_path = path.with_suffix(".scores.csv")
+        if self.scores is None:
+            scores_path.unlink(missing_ok=True)
+            return None
         with atomic_write(scores_path, newline="") as file:
             self.scores.to_csv(file, index=False)
         return scores_path
@@ -143,11 +146,9 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
     result : AdaptResult
     """
     from ..datasets.marked_scenes import load_marked_scenes
-    from ..datasets.truth import read_truth
-    from ..scenes.sources import scene_datetime
 
     truth = Path(truth)
-    marks = read_truth(truth)
+    marks, groups = check_marks(truth, cross_validate)
     base, options, base_threshold = _load(model)
     # Copies of its network inherit how it reads scenes: the adapted file scans
     # as its base does (sklship.scenes.defaults.model_read_options).
@@ -162,13 +163,8 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
                                random_state=random_state, **options)
     detector, cascade = _split(base)
     features = _verifier_features(cascade, chips.images)
-    groups = {name: _group(scene_datetime(truth.parent / name), name) for name in marks}
     chip_groups = np.array([groups[name] for name in chips.groups], dtype=object)
     held_out = sorted(set(groups.values())) if cross_validate else []
-    if cross_validate and len(held_out) < 2:
-        raise ValueError(f"{truth} marks scenes of {len(held_out)} acquisition; "
-                         "leaving one out needs two or more (or cross_validate=False; "
-                         "command line: --no-cv).")
     steps = [*held_out, None]
     if progress:
         from tqdm.auto import tqdm
@@ -322,13 +318,83 @@ def _load(model):
     from .registry import shipped_models
 
     shipped = shipped_models()
+    if isinstance(model, str) and model not in shipped and not Path(model).exists():
+        raise ValueError(f"model {model!r}: no such model file, and no shipped model has "
+                         f"that name (shipped: {', '.join(shipped)}).")
     loaded = (shipped[model].load(copy=True) if isinstance(model, str) and model in shipped
               else load_model(model))
     return loaded, model_read_options(loaded), decision_threshold(loaded)
 
 
-def _group(when, name):
-    return name if pd.isna(when) else when.isoformat()
+def check_marks(truth, cross_validate=True):
+    """The marks of ``truth`` and the acquisition of each scene, checked for adapting.
+
+    Cheap (no model, no pixels), so that problems are told before any work.
+
+    Parameters
+    ----------
+    truth : path
+        A ``truth.json`` file (see :func:`adapt_model`).
+    cross_validate : bool, default=True
+        Whether each acquisition will be left out in turn.
+
+    Returns
+    -------
+    marks : dict
+        As :func:`~sklship.datasets.read_truth` reads them.
+    groups : dict
+        Scene -> its acquisition (ISO time from the file's tags or name, see
+        :func:`~sklship.scenes.sources.scene_datetime`; the scene itself when
+        it has none).
+
+    Raises
+    ------
+    ValueError
+        If no ship is marked ``big``, or, with ``cross_validate``, the scenes
+        are of one acquisition, or leaving one out leaves no ship to learn.
+    """
+    from ..datasets.truth import read_truth
+
+    truth = Path(truth)
+    marks = read_truth(truth)
+    ships = {name: len(entry["big"]) for name, entry in marks.items()}
+    if not any(ships.values()):
+        raise ValueError(f"{truth} marks no ship as 'big': adapting learns from them "
+                         "('small' marks are left out).")
+    groups = {name: _acquisition(truth.parent / name) or name for name in marks}
+    if not cross_validate:
+        return marks, groups
+    held_out = sorted(set(groups.values()))
+    if len(held_out) < 2:
+        raise ValueError(f"{truth} marks scenes of 1 acquisition; leaving one out needs "
+                         "two or more (or cross_validate=False; command line: --no-cv).")
+    for group in held_out:
+        if not any(n for name, n in ships.items() if groups[name] != group):
+            raise ValueError(f"{truth} marks 'big' ships only in the scenes of acquisition "
+                             f"{group}: left out, nothing is left to learn from. Mark ships "
+                             "in two acquisitions or more (or cross_validate=False; "
+                             "command line: --no-cv).")
+    return marks, groups
+
+
+def _acquisition(path):
+    """A scene's acquisition time as text (tags of a GeoTIFF, else the file name),
+    or None; a missing file is left to the chips to name."""
+    import rasterio
+
+    from ..scenes.sources import PILLOW_SUFFIXES, scene_datetime
+
+    tags = None
+    if path.suffix.lower() not in PILLOW_SUFFIXES and path.is_file():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+                with rasterio.open(path) as dataset:
+                    tags = dataset.tags()
+        except rasterio.errors.RasterioIOError:
+            pass  # not an image: the chips name the file
+    when = scene_datetime(path, tags=tags)
+    return None if pd.isna(when) else when.isoformat()
 
 
 def _fine_tune(detector, chips, rows, epochs, learning_rate, random_state):

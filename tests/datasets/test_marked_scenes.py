@@ -136,7 +136,9 @@ def test_float_multiband_scenes_keep_their_values():
 @pytest.mark.parametrize("truth, match", [
     ({"port.png": {"big": [[24, 32], [130, 10]]}},
      r"scene 'port.png': big mark \[130.0, 10.0\] lies outside the image of 128 x 96"),
-    ({"port.png": {"boxes": [[0, -9, 5, -2]]}}, "boxes mark .* lies outside"),
+    # A box beyond the right edge, its vessel's mark on the edge.
+    ({"port.png": {"small": [[128, 50]], "boxes": [[128, 40, 140, 60]]}},
+     r"boxes mark \[128.0, 40.0, 140.0, 60.0\] lies outside"),
     ({"port.png": {"big": [[1, 2, 3]]}}, r"scene 'port.png': big mark \[1, 2, 3\]"),
 ])
 def test_bad_marks_name_the_scene_and_the_mark(truth, match):

@@ -35,6 +35,10 @@ def test_reads_every_kind_from_a_file_or_a_dict(tmp_path):
     ('{"a.png": {"big": [[1, NaN]]}}', "of finite numbers"),
     ('{"a.png": {"small": {"x": 1}}}', "'small' must be a list"),
     ('{"a.png": {"boxes": [[5, 5, 1, 9]]}}', "with x1 > x0 and y1 > y0"),
+    ('{"a.png": {"big": [[9, 9]], "boxes": [[0, 0, 5, 6]]}}',
+     r"scene 'a.png': box \[0.0, 0.0, 5.0, 6.0\] holds no big or small mark"),
+    ('{"a.png": {"big": [[1, 2]]}, "./a.png": {}}',
+     "marks one scene file twice, as 'a.png' and './a.png'"),
 ])
 def test_bad_files_name_the_file_the_scene_and_the_mark(tmp_path, content, match):
     path = tmp_path / "truth.json"

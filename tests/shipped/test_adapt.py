@@ -126,9 +126,11 @@ def test_cli_names_a_bad_mark(tmp_path, port, capsys):
     (tmp_path / "port_0.png").write_bytes((port / "port_0.png").read_bytes())
     (tmp_path / "truth.json").write_text(json.dumps({"port_0.png": {"big": [[900, 10]]}}))
     status = main(["adapt", str(tmp_path / "truth.json"), "--out",
-                   str(tmp_path / "out.sklship"), "--model", str(port / "base.sklship")])
+                   str(tmp_path / "out.sklship"), "--model", str(port / "base.sklship"),
+                   "--no-cv"])
     assert status == 2
-    assert "port_0.png" in capsys.readouterr().err
+    assert "scene 'port_0.png': big mark [900.0, 10.0] lies outside" in \
+        capsys.readouterr().err
     assert not (tmp_path / "out.sklship").exists()
 
 
@@ -149,11 +151,56 @@ def test_cli_refuses_an_out_that_would_replace_the_users_files(tmp_path, port, c
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
-def test_cli_refuses_an_unknown_base(tmp_path, port, capsys):
+def test_cli_refuses_an_unknown_base_and_a_pickle_out(tmp_path, port, capsys):
     status = main(["adapt", str(port / "truth.json"), "--out", str(tmp_path / "o.sklship"),
                    "--model", str(tmp_path / "missing.sklship")])
-    assert status in (1, 2)
-    assert "missing.sklship" in capsys.readouterr().err
+    assert status == 2
+    assert "missing.sklship: no such model file, and no shipped model has that name " \
+        "(shipped: planetscope-3m, sentinel2-10m)" in capsys.readouterr().err
+    status = main(["adapt", str(port / "truth.json"), "--out", str(tmp_path / "o.joblib"),
+                   "--model", str(port / "base.sklship")])
+    assert status == 2 and "give a .sklship file" in capsys.readouterr().err
+    assert not (tmp_path / "o.joblib").exists()
+
+
+def test_cli_says_it_replaced_a_model_and_drops_its_stale_scores(tmp_path, port, capsys):
+    out = tmp_path / "port.sklship"
+    for verb in ("wrote", "replaced"):
+        (tmp_path / "port.scores.csv").write_text("scores of the model before\n")
+        assert main(["adapt", str(port / "truth.json"), "--out", str(out), "--no-cv",
+                     "--epochs", "1", "--model", str(port / "base.sklship")]) == 0
+        assert capsys.readouterr().out.startswith(f"{verb} {out} (")
+        assert load_model(out).threshold == 0.5  # the base file's own
+        assert not (tmp_path / "port.scores.csv").exists()
+
+
+def test_marks_are_checked_before_any_work(tmp_path, write_geotiff):
+    from sklship.shipped.adapt import check_marks
+
+    def marked(truth, dates):
+        for name, date in dates.items():
+            write_geotiff(tmp_path / name, np.zeros((3, 64, 64), np.uint8),
+                          tags={"TIFFTAG_DATETIME": date})
+        (tmp_path / "truth.json").write_text(json.dumps(truth))
+        return tmp_path / "truth.json"
+
+    ship = {"big": [[30, 30]]}
+    # Two tiles of one acquisition (GeoTIFF tags, not file names): one group.
+    same = marked({"a.tif": ship, "b.tif": ship},
+                  {"a.tif": "2023:08:22 10:00:00", "b.tif": "2023:08:22 10:00:00"})
+    with pytest.raises(ValueError, match="marks scenes of 1 acquisition"):
+        check_marks(same)
+    marks, groups = check_marks(same, cross_validate=False)
+    assert set(marks) == {"a.tif", "b.tif"} and groups == dict.fromkeys(
+        marks, "2023-08-22T10:00:00")
+    two = {"a.tif": "2023:08:22 10:00:00", "b.tif": "2023:09:01 10:00:00"}
+    assert len(set(check_marks(marked({"a.tif": ship, "b.tif": ship}, two))[1].values())) == 2
+    with pytest.raises(ValueError, match="marks 'big' ships only in the scenes of "
+                                         "acquisition 2023-08-22T10:00:00"):
+        check_marks(marked({"a.tif": ship, "b.tif": {"small": [[5, 5]]}}, two))
+    with pytest.raises(ValueError, match="marks no ship as 'big'"):
+        check_marks(marked({"a.tif": {}, "b.tif": {"small": [[5, 5]]}}, two),
+                    cross_validate=False)
 
 
 def test_a_verifier_keeps_its_steps_through_the_imagenet_features():
