@@ -10,8 +10,12 @@ from pathlib import Path
 
 from .arguments import CommandError, at_least, bad_file
 from .files import is_model_file
+from .scenes import add_setting_flags
 
 log = logging.getLogger("sklship")
+
+#: The scan settings that say how scenes are read, flags of adapt too.
+READ_FLAGS = ("bands", "scale", "reflectance", "resolution")
 
 DESCRIPTION = (
     "Fine-tune a model on scenes whose ships you marked (TRUTH_JSON: "
@@ -40,6 +44,7 @@ def add_parser(commands, common):
                        help="adapt once on every scene, without the scores")
     adapt.add_argument("--seed", type=int, default=0,
                        help="seed of the chips and the training (default: %(default)s)")
+    add_setting_flags(adapt, READ_FLAGS)
     adapt.set_defaults(run=_adapt, check=_check)
 
 
@@ -65,7 +70,8 @@ def _adapt(args):
     try:
         result = adapt_model(args.truth, model=args.model, epochs=args.epochs,
                              cross_validate=args.cross_validate, random_state=args.seed,
-                             progress=args.progress)
+                             progress=args.progress,
+                             **{name: getattr(args, name) for name in READ_FLAGS})
     except ValueError as exc:
         raise CommandError(str(exc).rstrip("."), 2) from exc
     except OSError as exc:

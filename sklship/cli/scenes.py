@@ -106,11 +106,12 @@ def _add_scan(commands, common, parents):
                       help="seed of the synthetic data and model (default: %(default)s)")
     scan.add_argument("--out", type=Path, default=Path("sklship-scan"), metavar="DIR",
                       help="output folder (default: %(default)s)")
-    scan.set_defaults(run=_scan)
+    scan.set_defaults(run=_scan, check=_check_scenes)
 
 
-def add_setting_flags(parser):
-    """One flag per field of :class:`~sklship.scenes.settings.ScanSettings`.
+def add_setting_flags(parser, names=None):
+    """One flag per field of :class:`~sklship.scenes.settings.ScanSettings` (of
+    ``names`` only, when given).
 
     ``--name-with-dashes``, its help, metavar and value check from the field's
     metadata; the default None leaves the setting at its own default. A
@@ -121,7 +122,7 @@ def add_setting_flags(parser):
 
     for item in fields(ScanSettings):
         meta = item.metadata
-        if meta["parse"] is None:
+        if meta["parse"] is None or names is not None and item.name not in names:
             continue
         default = "" if item.default is None else f" (default: {item.default})"
         parser.add_argument("--" + item.name.replace("_", "-"), dest=item.name,
@@ -179,16 +180,12 @@ def _scan(args):
     from ..scenes.stac import DEFAULT_ASSET
     from ..scenes.survey import scan_to_folder
 
-    if args.out.exists() and not args.out.is_dir():  # before the model loads
-        raise CommandError(f"--out {args.out} is a file; give a folder for the results", 2)
-    files, missing = _existing(_scene_files(args))
-    if missing and not files and args.stac is None:  # before the model loads
-        raise CommandError(_failures(missing, len(missing)), 1)
+    files = args.scene_files
     scenes, failed = _stac_scenes(args, args.asset or DEFAULT_ASSET, files)
-    failed = {**missing, **failed}
     model, model_file, size, asks = _model(args, scenes)
     if asks.get("asset") and not args.asset and args.stac is not None:
         scenes, failed = _stac_scenes(args, asks["asset"], files)
+    failed = {**args.missing, **failed}
     settings = _settings(args, asks)
     ships = None
     if not scenes and args.stac is None:
@@ -205,6 +202,18 @@ def _scan(args):
         except OSError as exc:
             raise bad_file(exc) from exc
     _print_report(report, failed)
+
+
+def _check_scenes(args):
+    """Before TensorFlow loads: ``--out``, the scene files given
+    (``args.scene_files``) and those missing (``args.missing``); an error when
+    every one is missing."""
+    if args.out.exists() and not args.out.is_dir():
+        raise CommandError(f"--out {args.out} is a file; give a folder for the results", 2)
+    files, missing = _existing(_scene_files(args))
+    if missing and not files and args.stac is None:
+        raise CommandError(_failures(missing, len(missing)), 1)
+    args.scene_files, args.missing = files, missing
 
 
 def _scene_files(args):

@@ -69,9 +69,10 @@ LONG_SHIP_MARGIN = 0.1
     prefer_skip_nested_validation=True,
 )
 def load_marked_scenes(truth, *, window=80, read=None, bands=None, scale=None,
-                       resolution=None, scene_resolution=None, positives_per_ship=8,
-                       negatives_per_scene=200, shift=None, clearance=None,
-                       background_weight=0.5, root=None, random_state=None):
+                       reflectance=None, resolution=None, scene_resolution=None,
+                       positives_per_ship=8, negatives_per_scene=200, shift=None,
+                       clearance=None, background_weight=0.5, root=None,
+                       random_state=None):
     """Cut training chips from scenes with marked ships.
 
     See the module for what becomes a chip and with which weight.
@@ -86,8 +87,9 @@ def load_marked_scenes(truth, *, window=80, read=None, bands=None, scale=None,
         Chip side in pixels (of the ``resolution`` grid when given).
     read : callable or None, default=None
         ``read(path) -> ndarray (height, width[, channels])``. None reads with
-        :func:`sklship.scenes.sources.read_scene` and ``bands``, ``scale``.
-    bands, scale : optional
+        :func:`sklship.scenes.sources.read_scene` and ``bands``, ``scale``,
+        ``reflectance``.
+    bands, scale, reflectance : optional
         Passed to ``read_scene`` when ``read`` is None.
     resolution : float or None, default=None
         Metres per pixel of the chips: each scene is resampled from its own
@@ -150,7 +152,7 @@ def load_marked_scenes(truth, *, window=80, read=None, bands=None, scale=None,
     else:
         folder = Path(truth).parent
     if read is None:
-        read = partial(read_scene, bands=bands, scale=scale)
+        read = partial(read_scene, bands=bands, scale=scale, reflectance=reflectance)
     shift = window // 8 if shift is None else shift
     clearance = window // 4 if clearance is None else clearance
     rng = check_random_state(random_state)

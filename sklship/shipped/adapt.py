@@ -106,7 +106,8 @@ class AdaptResult:
 
 def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
                 learning_rate=LEARNING_RATE, negatives_per_scene=NEGATIVES_PER_SCENE,
-                cross_validate=True, random_state=0, progress=False):
+                cross_validate=True, random_state=0, progress=False, bands=None,
+                scale=None, reflectance=None, resolution=None):
     """Fine-tune a model on scenes with marked ships, scoring it scene by scene.
 
     Parameters
@@ -140,6 +141,15 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
         Seed of the chips and of the training.
     progress : bool, default=False
         Show a progress bar over the adaptations.
+    bands, scale, reflectance : optional
+        How to read the scenes, as for :func:`~sklship.scenes.scan.scan_scene`
+        (e.g. ``bands=(3, 2, 1), scale=(0, 3000)`` for PlanetScope analytic
+        GeoTIFFs); None: as the model reads them. ``bands`` and ``scale`` are
+        recorded in the adapted model, which scans new scenes the same way;
+        ``reflectance`` is a file's, given to its scans each time.
+    resolution : float or None, default=None
+        Metres per pixel of scenes without georeference (PNG, JPEG); None:
+        the model's own.
 
     Returns
     -------
@@ -151,16 +161,21 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
     marks, groups = check_marks(truth, cross_validate)
     base, options, base_threshold = _load(model)
     # Copies of its network inherit how it reads scenes: the adapted file scans
-    # as its base does (sklship.scenes.defaults.model_read_options).
+    # as its base does (sklship.scenes.defaults.model_read_options), or as told.
+    given = {name: value for name, value in dict(bands=bands, scale=scale).items()
+             if value is not None}
+    options = {**options, **given}
     network = _network(base)
     window = network.input_shape_[0]
+    resolution = network.chip_resolution if resolution is None else resolution
     # Chips as the scan sees the scenes: read as the model reads them, and
-    # georeferenced scenes resampled to its ground resolution.
+    # scenes resampled to its ground resolution.
     chips = load_marked_scenes(marks, root=truth.parent, window=window,
                                resolution=network.chip_resolution,
-                               scene_resolution=network.chip_resolution,
+                               scene_resolution=resolution, reflectance=reflectance,
                                negatives_per_scene=negatives_per_scene,
                                random_state=random_state, **options)
+    scans = {**options, "reflectance": reflectance, "resolution": resolution}
     detector, cascade = _split(base)
     features = _verifier_features(cascade, chips.images)
     chip_groups = np.array([groups[name] for name in chips.groups], dtype=object)
@@ -179,7 +194,7 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
                            features, chips, rows)
         if group is None:
             break
-        found += [(name, _scan(fitted, truth.parent / name, options))
+        found += [(name, _scan(fitted, truth.parent / name, scans))
                   for name, g in groups.items() if g == group]
     scores = None
     threshold = base_threshold
@@ -187,9 +202,10 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
         threshold, scores = _tuned(found, marks, window / 2)
         scores.insert(0, "group", scores["scene"].map(groups))
     from ..estimators.unwrap import at_threshold
+    from ..scenes.defaults import record_read_options
 
-    return AdaptResult(model=at_threshold(fitted, threshold), scores=scores,
-                       chips=len(chips.target))
+    return AdaptResult(model=record_read_options(at_threshold(fitted, threshold), options),
+                       scores=scores, chips=len(chips.target))
 
 
 #: Decision thresholds tried on the left-out scans (a cascade's geometric

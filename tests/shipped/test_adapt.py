@@ -174,6 +174,28 @@ def test_cli_says_it_replaced_a_model_and_drops_its_stale_scores(tmp_path, port,
         assert not (tmp_path / "port.scores.csv").exists()
 
 
+def test_scenes_read_as_told_and_the_model_keeps_that_reading(tmp_path, port, capsys,
+                                                              write_geotiff):
+    # 16-bit analytic GeoTIFFs (blue, green, red, nir): read with a scale, given once.
+    truth = {}
+    for k in range(2):
+        scene, ships = make_scene(160, 192, n_ships=3, chip_size=CHIP, random_state=k)
+        bgrn = (np.moveaxis(scene[..., [2, 1, 0, 1]], -1, 0) * 12).astype(np.uint16)
+        write_geotiff(tmp_path / f"port_{k}.tif", bgrn,
+                      tags={"TIFFTAG_DATETIME": f"2017:0{k + 7}:05 18:08:18"})
+        truth[f"port_{k}.tif"] = {"big": ships[["col", "row"]].to_numpy().tolist()}
+    (tmp_path / "truth.json").write_text(json.dumps(truth))
+    out = tmp_path / "port.sklship"
+    argv = ["adapt", str(tmp_path / "truth.json"), "--out", str(out), "--no-cv", "--epochs",
+            "1", "--model", str(port / "base.sklship"), "--bands", "3,2,1"]
+    assert main(argv) == 2 and "has dtype uint16" in capsys.readouterr().err
+    assert main([*argv, "--scale", "0,3060"]) == 0
+    saved = load_model(out)
+    assert model_read_options(saved) == {"bands": [3, 2, 1], "scale": [0.0, 3060.0]}
+    scan = scan_scene(saved, tmp_path / "port_0.tif", stride=4)
+    assert scan.scale == (0.0, 3060.0) and scan.bands == (3, 2, 1)
+
+
 def test_marks_are_checked_before_any_work(tmp_path, write_geotiff):
     from sklship.shipped.adapt import check_marks
 
