@@ -9,7 +9,9 @@ scene larger than memory is scanned with memory bounded by the tile size:
   the scene's CRS, affine transform, nodata mask (``dataset_mask``: the
   nodata value, an internal mask or an alpha band) and tags come with it.
 - PNG and JPEG go through Pillow (:func:`sklship._io.read_rgb`), as 8-bit RGB
-  without georeference.
+  without georeference; a grey one needs ``bands=(1, 1, 1)``, as a grey
+  GeoTIFF does, and a 16-bit one goes through rasterio, which keeps its
+  values (it then needs a ``scale``).
 
 The chips' three channels are chosen with ``bands`` (1-based, in rasterio's
 convention; ``(3, 2, 1)`` for a 4-band PlanetScope analytic scene in blue,
