@@ -101,7 +101,8 @@ def save_model(estimator, path):
     TypeError
         If the estimator holds something JSON cannot store (a callback, an
         optimizer instance, a ``joblib.Memory``, a lambda); the message
-        names it. Use ``joblib.dump`` for such estimators.
+        names it. Use ``joblib.dump`` for such estimators. Also for a
+        search (``GridSearchCV``...): save its ``best_estimator_``.
     ValueError
         If ``path`` ends in ``.joblib``, ``.pkl`` or ``.pickle``: a pickle's
         name for a file that is not one.
@@ -123,6 +124,7 @@ def save_model(estimator, path):
     """
     import keras
     import sklearn
+    from sklearn.model_selection._search import BaseSearchCV
 
     from .. import __version__
 
@@ -134,6 +136,10 @@ def save_model(estimator, path):
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot write {path}: folder {path.parent} does not "
                                 "exist.")
+    if isinstance(estimator, BaseSearchCV):  # its splitters and results are not JSON
+        raise TypeError(f"save_model stores fitted models, not a {type(estimator).__name__}: "
+                        "save its best_estimator_ (refitted on all the data), or the "
+                        "whole search with joblib.dump.")
     encoder = _Encoder()
     manifest = {
         "format": FORMAT_NAME,

@@ -13,6 +13,7 @@ import joblib
 import keras
 import numpy as np
 import pytest
+from sklearn.model_selection import GridSearchCV
 
 import sklship
 from sklship import (
@@ -274,6 +275,10 @@ def test_save_refuses_pickle_names_and_missing_folders(chips, tmp_path):
             save_model(model, tmp_path / name)
     with pytest.raises(FileNotFoundError, match=r"folder .*missing does not exist"):
         save_model(model, tmp_path / "missing" / "m.sklship")
+    search = GridSearchCV(DenseShipClassifier((4,), epochs=1, random_state=0),
+                          {"epochs": [1]}, cv=2).fit(X, y)
+    with pytest.raises(TypeError, match="not a GridSearchCV: save its best_estimator_"):
+        save_model(search, tmp_path / "search.sklship")
     assert list(tmp_path.iterdir()) == []
 
 
