@@ -58,7 +58,7 @@ __all__ = ["BAND_ALIASES", "DARK_OBJECT", "DARK_PERCENTILE", "REFLECTANCE",
            "PLANET_ASSET", "PLANET_RGB", "REFLECTANCE_SCALES", "SATURATED", "band_aliases",
            "band_indexes", "default_bands",
            "NAMED_SCALES", "check_band_range", "check_bands", "check_reflectance",
-           "check_reflectance_scale", "too_few_bands",
+           "check_reflectance_scale", "is_sentinel_hub_export", "too_few_bands",
            "dark_levels", "is_band_names", "reflectance_scaling"]
 
 #: Other names of the common bands (lower case): Sentinel-2 band ids.
@@ -91,6 +91,11 @@ SATURATED = {np.dtype(np.uint16): 65535}
 _VALUE_SCALE = re.compile(r"reflectance\s*[*x\u00d7]\s*(\d+(?:\.\d*)?)", re.IGNORECASE)
 _QUANTIFICATION = ("BOA_QUANTIFICATION_VALUE", "QUANTIFICATION_VALUE")
 _ESA_OFFSET = -1000.0  # BOA_ADD_OFFSET from processing baseline 04.00 on
+#: Sentinel Hub's 16-bit reflectance is ESA's value (reflectance x 10,000)
+#: times 6.5535, rounded: only about one integer in 6.55 occurs.
+_SENTINEL_HUB_STEP = 65535 / 10000
+#: Distinct values a sample needs before its values can tell that product.
+_FINGERPRINT_VALUES = 100
 
 
 def check_bands(bands):
@@ -302,7 +307,7 @@ def dark_levels(reflectance, what):
     return np.percentile(reflectance, DARK_PERCENTILE, axis=0).astype(np.float32)
 
 
-def reflectance_scaling(explicit, scales, offsets, tags, what):
+def reflectance_scaling(explicit, scales, offsets, tags, what, sample=None):
     """Scale and offset to reflectance of each chosen band, and where they come from.
 
     Parameters
@@ -315,6 +320,10 @@ def reflectance_scaling(explicit, scales, offsets, tags, what):
         The file's tags: the dataset's first, then one dict per chosen band.
     what : str
         The scene, for messages.
+    sample : callable or None, default=None
+        Returns raw 16-bit pixels of the scene (an overview), looked at only
+        when nothing else says the scale: Sentinel Hub's 16-bit export is
+        told by its values (:func:`is_sentinel_hub_export`).
 
     Returns
     -------
@@ -333,6 +342,8 @@ def reflectance_scaling(explicit, scales, offsets, tags, what):
         found, origin = (np.asarray(scales, float), np.asarray(offsets, float)), "file"
     else:
         found, origin = _convention(tags, what)
+    if found is None and sample is not None and is_sentinel_hub_export(sample()):
+        found, origin = (1 / 65535, 0.0), "Sentinel Hub's 16-bit values"
     if found is None:
         raise ValueError(f"{what} does not say the scale of its reflectance; pass "
                          "reflectance=(scale, offset), e.g. (1e-4, -0.1) for ESA L2A "
@@ -343,6 +354,39 @@ def reflectance_scaling(explicit, scales, offsets, tags, what):
     scale, offset = (np.broadcast_to(np.asarray(v, np.float32), (len(scales),))
                      for v in found)
     return scale, offset, origin
+
+
+def is_sentinel_hub_export(values):
+    """Whether 16-bit values are Sentinel Hub's reflectance x 65535.
+
+    That export multiplies ESA's integers (reflectance x 10,000) by 6.5535
+    and rounds, so every value lies within 0.5 of a multiple of 6.5535; of
+    ESA's own integers about one in 6.55 does. All of at least
+    :data:`_FINGERPRINT_VALUES` distinct non-zero values must.
+
+    Parameters
+    ----------
+    values : ndarray of uint16
+        Raw pixels (any shape), as read without resampling.
+
+    Returns
+    -------
+    export : bool
+
+    Examples
+    --------
+    >>> reflectance = np.linspace(0.01, 0.6, 500)
+    >>> bool(is_sentinel_hub_export(np.rint(np.rint(reflectance * 1e4) * 6.5535)))
+    True
+    >>> bool(is_sentinel_hub_export(np.rint(reflectance * 1e4)))
+    False
+    """
+    values = np.unique(values)
+    values = values[values > 0]
+    if values.size < _FINGERPRINT_VALUES:
+        return False
+    steps = np.rint(values / _SENTINEL_HUB_STEP)
+    return bool(np.all(np.abs(steps * _SENTINEL_HUB_STEP - values) <= 0.5 + 1e-6))
 
 
 def _convention(tags, what):

@@ -5,6 +5,9 @@
 :class:`_Source`.
 """
 
+import functools
+import logging
+
 import numpy as np
 
 from .bands import (
@@ -18,11 +21,19 @@ from .bands import (
 
 __all__ = ["OVERVIEW_SIDE", "PERCENTILES"]
 
+log = logging.getLogger("sklship")
+
 #: Percentiles of the valid pixels that ``scale="percentile"`` maps to 0 and 255.
 PERCENTILES = (2, 98)
 #: Longest side of the decimated overview used for percentiles, data ranges,
 #: valid fractions and overlay pictures.
 OVERVIEW_SIDE = 1024
+
+
+@functools.cache
+def _tell_once(message):
+    """Log ``message`` once per process: a scan opens a scene again for its overlay."""
+    log.info(message)
 
 
 class _Source:
@@ -61,8 +72,10 @@ class _Source:
 
     _to_uint8 = convert  # the name sklship.scenes.resolution calls
 
-    def _set_reflectance(self, explicit, dtype, scales=None, offsets=None, tags=()):
-        """Gain and offset to reflectance (:func:`~.bands.reflectance_scaling`)."""
+    def _set_reflectance(self, explicit, dtype, scales=None, offsets=None, tags=(),
+                         sample=None):
+        """Gain and offset to reflectance (:func:`~.bands.reflectance_scaling`;
+        ``sample`` returns raw pixels, looked at for 16-bit data only)."""
         explicit = check_reflectance(explicit, self.channels)
         if explicit is None and np.issubdtype(dtype, np.floating) and (
                 scales is None or not any(s != 1 or o != 0 for s, o in zip(
@@ -74,7 +87,12 @@ class _Source:
         if scales is None:
             scales, offsets = [1.0] * self.channels, [0.0] * self.channels
         self.gain, self.bias, self.reflectance_from = reflectance_scaling(
-            explicit, scales, offsets, tags, self.what)
+            explicit, scales, offsets, tags, self.what,
+            sample if np.dtype(dtype) == np.uint16 else None)
+        if self.reflectance_from == "Sentinel Hub's 16-bit values":
+            _tell_once(f"{self.what}: reflectance is value / 65535, as its values are "
+                       "Sentinel Hub's 16-bit export's (reflectance=(scale, offset), "
+                       "command line: --reflectance SCALE,OFFSET, if not).")
         self.saturated = SATURATED.get(np.dtype(dtype))
 
     def _subtract_dark(self, overview):

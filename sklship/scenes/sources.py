@@ -250,7 +250,7 @@ class _ArraySource(_Source):
         self.scale = (None if scale is None or pixels.ndim != 3 else
                       self._check_scale(scale, pixels, None, pixels.dtype))
         if self.scale in REFLECTANCE_SCALES:
-            self._set_reflectance(reflectance, pixels.dtype)
+            self._set_reflectance(reflectance, pixels.dtype, sample=lambda: pixels)
             self._subtract_dark(lambda: (pixels, self.valid))
         self.dtype = (pixels.dtype if self.scale is None else np.dtype(
             np.float32 if self.scale in REFLECTANCE_SCALES else np.uint8))
@@ -319,7 +319,8 @@ class _RasterioSource(_Source):
                 self._set_reflectance(
                     reflectance, raw_dtype, [dataset.scales[b - 1] for b in bands],
                     [dataset.offsets[b - 1] for b in bands],
-                    [dataset.tags()] + [dataset.tags(b) for b in bands])
+                    [dataset.tags()] + [dataset.tags(b) for b in bands],
+                    lambda: self._raw_overview(OVERVIEW_SIDE)[0])
                 self._subtract_dark(lambda: self._raw_overview(OVERVIEW_SIDE))
                 self.dtype = np.dtype(np.float32)
                 return

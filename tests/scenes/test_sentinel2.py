@@ -207,6 +207,18 @@ def test_a_scan_takes_the_reflectance_scale_and_a_float_file_is_reflectance(
         assert source.read(slice(24, 25), slice(30, 31))[0][0, 0, 3] == pytest.approx(0.175)
 
 
+def test_sentinel_hub_16_bit_values_are_told_by_their_steps(tmp_path, write_geotiff):
+    # Sentinel Hub's export: ESA's integers x 6.5535, rounded; no tag says so.
+    esa = np.rint(np.random.default_rng(0).uniform(0, 0.5, (4, 48, 64)) * 1e4)
+    exported = write_bands(tmp_path, np.rint(esa * 6.5535).astype(np.uint16), write_geotiff)
+    pixels = read_scene(exported, bands=NAMES, scale="reflectance")
+    np.testing.assert_allclose(pixels, np.moveaxis(esa, 0, -1) / 1e4, atol=1e-4)
+    (tmp_path / "esa").mkdir()
+    plain = write_bands(tmp_path / "esa", esa.astype(np.uint16), write_geotiff)
+    with pytest.raises(ValueError, match="does not say the scale of its reflectance"):
+        read_scene(plain, bands=NAMES, scale="reflectance")
+
+
 def test_dark_object_reads_a_hazy_scene_as_the_clear_one(tmp_path, write_geotiff,
                                                          reflectance):
     # Haze adds an offset per band; the dark level (1st percentile: the water,
