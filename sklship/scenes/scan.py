@@ -325,6 +325,12 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
         or STAC item's scale and offset, for models fitted on reflectance
         (the shipped Sentinel-2 model); ``"dark-object"`` the same less each
         band's dark level, a haze correction (see :mod:`sklship.scenes.bands`).
+    reflectance : (scale, offset), sequence of them, or None, default=None
+        Reflectance = value x scale + offset, for all bands or one pair per
+        band, for a scene whose file or STAC item does not say it (implies
+        ``scale="reflectance"``). None: the file's band scales and offsets,
+        else its product's tags, else Sentinel Hub's 16-bit export told by
+        its values (:func:`~sklship.scenes.bands.is_sentinel_hub_export`).
     aoi : path, shapely geometry, list or dict of them, or None, default=None
         Areas of interest in lon/lat (see :func:`sklship.scenes.geo.read_aoi`): a
         GeoJSON file of polygons named by their ``name`` property, or
