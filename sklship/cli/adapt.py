@@ -51,12 +51,13 @@ def add_parser(commands, common):
 def _check(args):
     """What can be told before TensorFlow loads: the model file to write, the marks."""
     from ..shipped.adapt import check_marks
-    from ..shipped.registry import shipped_models
+    from ..shipped.registry import shipped_or_file
 
     _check_out(args.out, args.truth)
-    if args.model not in shipped_models() and not Path(args.model).exists():
-        raise CommandError(f"--model {args.model}: no such model file, and no shipped model "
-                           f"has that name (shipped: {', '.join(shipped_models())})", 2)
+    try:
+        shipped_or_file(args.model)
+    except ValueError as exc:
+        raise CommandError(f"--model {exc}", 2) from exc
     try:
         check_marks(args.truth, args.cross_validate)
     except ValueError as exc:

@@ -235,19 +235,21 @@ def _model(args, scenes):
     No model: the shipped model for the scenes' resolution and bands.
     """
     from ..estimators.unwrap import fitted_network
-    from ..shipped.registry import pick_for_scenes, shipped_models
+    from ..shipped.registry import pick_for_scenes, shipped_or_file
 
     if args.model is None and not scenes and args.stac is None:
         return _quick_model(args), None, args.image_size, {}
-    spec = (shipped_models().get(str(args.model)) if args.model is not None
-            else fitting(lambda: pick_for_scenes(scenes, args.bands, args.resolution)))
+    if args.model is None:
+        spec = fitting(lambda: pick_for_scenes(scenes, args.bands, args.resolution))
+    else:
+        try:
+            spec = shipped_or_file(str(args.model))
+        except ValueError as exc:
+            raise CommandError(f"--model {exc}", 1) from exc
     if spec is not None:
         log.info(f"Model: the shipped {spec.name!r} ({spec.sensor}, {spec.resolution:g} m).")
         # The loaded model records its bands and scale (read_options_).
         return spec.load(), spec.file, spec.window, dict(spec.scan)
-    if not Path(args.model).exists():
-        raise CommandError(f"--model {args.model}: no such model file, and no shipped "
-                           f"model has that name (shipped: {', '.join(shipped_models())})", 1)
     model = load_estimator(Path(args.model))
     shape = getattr(fitted_network(model), "input_shape_", None)
     return model, Path(args.model), None if shape is None else shape[0], {}

@@ -231,20 +231,10 @@ def _grid_factor(path, key, shape, resolution, scene_resolution):
 
 def _georeference(path):
     """(crs, transform) of a raster file, (None, None) when it has none."""
-    import warnings
+    from ..scenes.sources import raster_header
 
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(path) as dataset:
-                if dataset.crs is None:
-                    return None, None
-                return dataset.crs, dataset.transform
-    except RasterioIOError:
-        return None, None
+    header = raster_header(path)
+    return (None, None) if header is None else header[:2]
 
 
 def _check_inside(marks, shape, key):

@@ -82,7 +82,6 @@ class _Source:
                     scales, offsets, strict=True))):
             # Float pixels that nothing rescales: reflectance already (stackstac's
             # rescale=True, a GeoTIFF written by rasterio or GDAL from reflectance).
-            self.reflectance_from = "float values"
             return
         if scales is None:
             scales, offsets = [1.0] * self.channels, [0.0] * self.channels

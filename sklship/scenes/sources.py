@@ -71,8 +71,8 @@ from .stack import is_file_list, is_vrt_xml, vrt_name
 log = logging.getLogger("sklship")
 
 __all__ = ["GDAL_CACHE", "OVERVIEW_SIDE", "PERCENTILES", "PILLOW_SUFFIXES", "REFLECTANCE",
-           "bounded_gdal_cache", "is_remote", "open_checked", "open_scene", "read_scene",
-           "scene_datetime"]
+           "bounded_gdal_cache", "is_remote", "open_checked", "open_scene", "raster_header",
+           "read_scene", "scene_datetime"]
 
 #: File endings read with Pillow; every other file goes through rasterio.
 PILLOW_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -214,6 +214,27 @@ def open_scene(scene, *, bands=None, scale=None, date_pattern=None, reflectance=
         return _RasterioSource(path, bands, scale, pattern, reflectance)
     return _ArraySource(np.asarray(scene), bands, scale, name=None, what="scene",
                         datetime=pd.NaT, reflectance=reflectance)
+
+
+def raster_header(path):
+    """A raster file's georeference and tags, without its pixels.
+
+    Returns
+    -------
+    header : (crs, transform, tags) or None
+        ``crs`` and ``transform`` None for a file without georeference; None
+        when rasterio cannot read the file.
+    """
+    import rasterio
+
+    try:
+        with warnings.catch_warnings():  # a missing CRS is the caller's to tell
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            with rasterio.open(path) as dataset:
+                crs = dataset.crs
+                return crs, dataset.transform if crs is not None else None, dataset.tags()
+    except rasterio.errors.RasterioIOError:
+        return None
 
 
 def _is_dataarray(scene):

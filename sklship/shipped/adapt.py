@@ -331,14 +331,10 @@ def _load(model):
     from ..estimators.persistence import load_model
     from ..estimators.unwrap import decision_threshold
     from ..scenes.defaults import model_read_options
-    from .registry import shipped_models
+    from .registry import shipped_or_file
 
-    shipped = shipped_models()
-    if isinstance(model, str) and model not in shipped and not Path(model).exists():
-        raise ValueError(f"model {model!r}: no such model file, and no shipped model has "
-                         f"that name (shipped: {', '.join(shipped)}).")
-    loaded = (shipped[model].load(copy=True) if isinstance(model, str) and model in shipped
-              else load_model(model))
+    spec = shipped_or_file(model)
+    loaded = spec.load(copy=True) if spec is not None else load_model(model)
     return loaded, model_read_options(loaded), decision_threshold(loaded)
 
 
@@ -396,20 +392,12 @@ def check_marks(truth, cross_validate=True):
 def _acquisition(path):
     """A scene's acquisition time as text (tags of a GeoTIFF, else the file name),
     or None; a missing file is left to the chips to name."""
-    import rasterio
+    from ..scenes.sources import PILLOW_SUFFIXES, raster_header, scene_datetime
 
-    from ..scenes.sources import PILLOW_SUFFIXES, scene_datetime
-
-    tags = None
-    if path.suffix.lower() not in PILLOW_SUFFIXES and path.is_file():
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-                with rasterio.open(path) as dataset:
-                    tags = dataset.tags()
-        except rasterio.errors.RasterioIOError:
-            pass  # not an image: the chips name the file
-    when = scene_datetime(path, tags=tags)
+    # Not an image, or missing: the chips name the file.
+    header = (raster_header(path) if path.suffix.lower() not in PILLOW_SUFFIXES
+              and path.is_file() else None)
+    when = scene_datetime(path, tags=None if header is None else header[2])
     return None if pd.isna(when) else when.isoformat()
 
 

@@ -14,10 +14,12 @@ import math
 import warnings
 from dataclasses import dataclass, field, fields
 from importlib import resources
+from pathlib import Path
 
 from ..scenes.bands import REFLECTANCE_SCALES
 
 __all__ = ["ShippedModel", "load_shipped_model", "pick_for_scenes", "pick_shipped_model",
+           "shipped_or_file",
            "shipped_models"]
 
 #: A scene whose ground resolution differs from every shipped model's by more
@@ -174,6 +176,32 @@ def load_shipped_model(name):
     return _shipped(name).load()
 
 
+def shipped_or_file(model):
+    """The shipped model called ``model``, or None when ``model`` is a model file.
+
+    Parameters
+    ----------
+    model : str or path
+        A shipped model's name or the path of a model file.
+
+    Returns
+    -------
+    spec : ShippedModel or None
+
+    Raises
+    ------
+    ValueError
+        If it is neither (the message lists the shipped names).
+    """
+    models = shipped_models()
+    if isinstance(model, str) and model in models:
+        return models[model]
+    if not Path(model).exists():
+        raise ValueError(f"{model}: no such model file, and no shipped model has that "
+                         f"name (shipped: {', '.join(models)})")
+    return None
+
+
 def _shipped(name):
     models = shipped_models()
     if name not in models:
@@ -276,8 +304,6 @@ def pick_for_scenes(scenes, bands=None, resolution=None):
 
 def _scene_facts(scene):
     """(ground metres per pixel or None, band count or None) of a scene, cheaply."""
-    from pathlib import Path
-
     from ..scenes.sources import PILLOW_SUFFIXES
 
     if hasattr(scene, "href"):  # a STAC scene
