@@ -16,11 +16,13 @@ Protocol (leave one port out, the held-out port never seen):
    complete); fit again from scratch with them;
 3. scan the held-out port at 10 m once, at a low threshold; each threshold
    scored takes what a scan at it finds (``ScanResult.at_threshold``).
-4. with a verifier (``cnn24-neg-verified``, the default): fit a MobileNetV2
-   feature verifier on the 7 ports' chips and, as no-ship chips, the false
-   alarms their own out-of-fold detectors proposed at ``PROPOSAL``; the
-   cascade's scan of the held-out port is its detector's, verified
-   (``VerifiedShipClassifier``).
+4. with a verifier (``cnn24-neg-verified-saddle``, the default): fit a
+   MobileNetV2 feature verifier on the 7 ports' chips and, as no-ship chips,
+   the false alarms their own out-of-fold detectors proposed at
+   ``PROPOSAL``; the cascade's scan of the held-out port is its detector's,
+   verified (``VerifiedShipClassifier``). With ``saddle``, the held-out
+   scans keep apart detections whose ridge dips (see
+   ``sklship.scenes.suppression``): ships moored end to end.
 
 The decision threshold is the one of the best F1 over the out-of-fold
 detections. (The lowest threshold with at most one false alarm per port, the
@@ -98,6 +100,9 @@ CONFIGS = {
                   "negatives_per_scene": 2000, "rounds": 2},
     "cnn24-neg-verified": {"window": 24, "filters": (16, 32, 64), "epochs": 12,
                            "negatives_per_scene": 2000, "rounds": 2, "verifier": True},
+    "cnn24-neg-verified-saddle": {"window": 24, "filters": (16, 32, 64), "epochs": 12,
+                                  "negatives_per_scene": 2000, "rounds": 2,
+                                  "verifier": True, "saddle": 0.95},
     "cnn24-neg-verified-x2": {"window": 24, "filters": (16, 32, 64), "epochs": 12,
                               "negatives_per_scene": 2000, "rounds": 2, "verifier": True,
                               "members": 2},
@@ -185,9 +190,12 @@ def make_model(config, seed=SEED):
         batch_size=64, chip_resolution=RESOLUTION, random_state=seed)
 
 
-def scan(model, grid, threshold=SCAN_THRESHOLD):
-    """The scan of a 10 m grid by ``model`` (detections in grid pixels)."""
-    return scan_scene(model, grid, stride=STRIDE, threshold=threshold)
+def scan(model, grid, threshold=SCAN_THRESHOLD, saddle=0.0):
+    """The scan of a 10 m grid by ``model`` (detections in grid pixels).
+
+    Mining takes every window above its threshold, so it keeps ``saddle`` 0.
+    """
+    return scan_scene(model, grid, stride=STRIDE, threshold=threshold, saddle=saddle)
 
 
 def mine(model, ports, keys, window):
@@ -261,7 +269,8 @@ def leave_one_port_out(ports, config, keys=None, weights=WEIGHTS, log=print):
     for held_out in keys:
         log(f" {held_out}:")
         models[held_out] = fit(ports, [k for k in ports if k != held_out], config, log=log)
-        found[held_out] = scan(models[held_out], ports[held_out]["grid"])
+        found[held_out] = scan(models[held_out], ports[held_out]["grid"],
+                               saddle=config.get("saddle", 0.0))
     if not config.get("verifier"):
         return found, found
     for t in (0.7, 0.9):
@@ -368,7 +377,7 @@ def choose_threshold(found, ports):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=SHARED)
-    parser.add_argument("--configs", nargs="+", default=["cnn24-neg-verified"],
+    parser.add_argument("--configs", nargs="+", default=["cnn24-neg-verified-saddle"],
                         choices=list(CONFIGS))
     parser.add_argument("--ports", nargs="+", default=None,
                         help="held-out ports to score (default: all 8)")
@@ -437,7 +446,7 @@ def write(model, result, name, elapsed):
         "name": "sentinel2-10m", "sensor": "Sentinel-2 L2A", "bands": list(BANDS),
         "resolution": RESOLUTION, "input": "reflectance", "window": config["window"],
         "scan": {"threshold": result["threshold"], "stride": STRIDE,
-                 "asset": "red,green,blue,nir"},
+                 "saddle": config.get("saddle", 0.0), "asset": "red,green,blue,nir"},
         "config": name,
         "cross_validation": {
             "protocol": "leave one port out over the 8 sen2ships ports",
@@ -453,7 +462,8 @@ def write(model, result, name, elapsed):
     (SHIPPED / f"{NAME}.md").write_text(CARD.format(
         name=name, config=config, window=config["window"], hits=hits, marked=marked,
         recall=hits / marked, false=false, per=false / n_ports, n_ports=n_ports,
-        threshold=result["threshold"], stride=STRIDE, rows=lines, commit=commit,
+        threshold=result["threshold"], stride=STRIDE, saddle=config.get("saddle", 0.0),
+        rows=lines, commit=commit,
         minutes=elapsed / 60, size=path.stat().st_size / 1e6, seed=SEED,
         members=MEMBERS_CARD.format(n=config["members"], seeds=", ".join(
             str(SEED + k) for k in range(config["members"]))) if "members" in config else "",
@@ -496,7 +506,7 @@ A small CNN (`CNNShipClassifier`, configuration `{name}`: {config}) that
 tells whether a {window} x {window} window of 10 m Sentinel-2 surface
 reflectance (red, green, blue, nir; float32, reflectance = DN x scale +
 offset) holds a vessel at its centre. Scanned with
-`scan_scene(model, scene, threshold={threshold:.2f}, stride={stride})` on
+`scan_scene(model, scene, threshold={threshold:.2f}, stride={stride}, saddle={saddle:g})` on
 scenes resampled to 10 m on the ground, it counts vessels in ports.
 {members}{verifier}
 ## Intended use

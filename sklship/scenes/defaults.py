@@ -21,14 +21,14 @@ _SHIP_LABELS = ("ship", "ships", "vessel", "vessels")
 
 def resolve_defaults(estimator, window=None, stride=None, threshold=None,
                      min_distance=None, min_neighbors=None, smoothing=None,
-                     candidate_threshold=None):
+                     saddle=None, candidate_threshold=None):
     """The scan settings :func:`~sklship.scenes.scan.scan_scene` uses where given None.
 
     Parameters
     ----------
     estimator : fitted classifier
         The model to scan with (its window size, threshold and training).
-    window, stride, threshold, min_distance, min_neighbors, smoothing, \
+    window, stride, threshold, min_distance, min_neighbors, smoothing, saddle, \
 candidate_threshold
         As for :func:`~sklship.scenes.scan.scan_scene`.
 
@@ -36,8 +36,8 @@ candidate_threshold
     -------
     settings : dict
         ``window``, ``stride``, ``threshold``, ``min_distance``,
-        ``min_neighbors``, ``smoothing`` and ``candidate_threshold``, every
-        one resolved.
+        ``min_neighbors``, ``smoothing``, ``saddle`` and
+        ``candidate_threshold``, every one resolved.
     """
     if threshold is None:
         threshold = decision_threshold(estimator)
@@ -52,7 +52,8 @@ candidate_threshold
         candidate_threshold = default_candidate_threshold(smoothing, threshold)
     return {"window": window, "stride": stride, "threshold": float(threshold),
             "min_distance": float(min_distance), "min_neighbors": min_neighbors,
-            "smoothing": smoothing, "candidate_threshold": float(candidate_threshold)}
+            "smoothing": smoothing, "saddle": float(saddle or 0.0),
+            "candidate_threshold": float(candidate_threshold)}
 
 
 def model_read_options(estimator):

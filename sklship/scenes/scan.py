@@ -42,7 +42,7 @@ from .sources import (  # noqa: F401 (read_scene's old home)
     read_scene,
 )
 from .stac import StacScene, stac_scene
-from .suppression import non_max_suppression
+from .suppression import SUPPRESSION, non_max_suppression
 from .tables import COUNT_COLUMNS
 from .tiles import refine_near_candidates, scan_tiles
 from .verification import split_cascade, verify_detections
@@ -109,7 +109,7 @@ class ScanResult:
         areas of interest in scene pixels (x = col); usable data on an overview.
     suppression : dict or None
         How the grid became detections: ``min_distance``, ``min_neighbors``,
-        ``smoothing``, and a cascade's ``proposal_threshold`` (else None);
+        ``smoothing``, ``saddle``, and a cascade's ``proposal_threshold`` (else None);
         what :meth:`at_threshold` needs.
     """
 
@@ -291,6 +291,13 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
         trained with the ``"shift"`` augmentation (the recommended model) at
         strides up to ``window / 8``, else 1. Measured on three real ports
         shifted by 0 to 7 pixels: every ship at every shift, count range 0.
+    saddle : float in [0, 1] or None, default=None
+        Detections joined by a line of windows above the threshold are one
+        long hull, unless a window on that line falls below ``saddle`` times
+        the weaker one's probability (see
+        :func:`~sklship.scenes.suppression.non_max_suppression`). None takes
+        the model's (0.95 for ``sentinel2-10m``, whose moored ships lie end
+        to end within a window or two), else 0: every such line merges.
     candidate_threshold : float in [0, 1] or None, default=None
         With test-time augmentation and the shared engine, the 8 symmetries
         are computed only near windows whose single-pass probability,
@@ -442,8 +449,7 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
             detections = non_max_suppression(
                 probabilities, window=window, stride=stride,
                 threshold=threshold if cascade is None else cascade.proposal_threshold,
-                min_distance=settings["min_distance"], min_neighbors=settings["min_neighbors"],
-                smoothing=settings["smoothing"])
+                **{name: settings[name] for name in SUPPRESSION})
             if cascade is not None:
                 detections = verify_detections(detections, cascade, source.read_pixels, grid,
                                                threshold)
@@ -465,8 +471,7 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
         scale=source.scale, valid_fraction=valid_fraction, counts=counts,
         clear_fraction=clear_fraction, resolution=source.resolution,
         pixel_scale=source.pixel_scale, areas=areas, usable=clear,
-        suppression={name: settings[name] for name in ("min_distance", "min_neighbors",
-                                                       "smoothing")}
+        suppression={name: settings[name] for name in SUPPRESSION}
         | {"proposal_threshold": None if cascade is None else cascade.proposal_threshold},
     )
 

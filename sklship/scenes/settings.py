@@ -57,7 +57,7 @@ class ScanSettings:
 
     Parameters
     ----------
-    window, stride, threshold, min_distance, min_neighbors, smoothing, \
+    window, stride, threshold, min_distance, min_neighbors, smoothing, saddle, \
 candidate_threshold, engine, batch_size, tile_size, bands, scale, reflectance, \
 aoi, mask, resolution, date_pattern, asset, progress
         See :func:`~sklship.scenes.scan.scan_scene`. A STAC scene's own
@@ -102,6 +102,12 @@ aoi, mask, resolution, date_pattern, asset, progress
         "thresholding (default: 3 for models trained with the 'shift' augmentation "
         "at strides up to window / 8, else 1)", parse="int", metavar="K",
         model_default=True)
+    saddle: float | None = _setting(
+        None, [Interval(Real, 0, 1, closed="both"), None],
+        "keep two detections joined by windows above the threshold apart when the "
+        "windows between them dip below S x the weaker one's probability; 0 counts "
+        "them as one long hull (default: the model's, else 0)", parse="float",
+        metavar="S", model_default=True)
     candidate_threshold: float | None = _setting(
         None, [Interval(Real, 0, 1, closed="both"), None],
         "run test-time augmentation only near windows whose single pass reaches P; "
@@ -256,7 +262,8 @@ aoi, mask, resolution, date_pattern, asset, progress
         -------
         resolved : dict
             ``window``, ``stride``, ``threshold``, ``min_distance``,
-            ``min_neighbors``, ``smoothing`` and ``candidate_threshold``, as
+            ``min_neighbors``, ``smoothing``, ``saddle`` and
+            ``candidate_threshold``, as
             :func:`~sklship.scenes.defaults.resolve_defaults` gives them.
         """
         return resolve_defaults(estimator, **{

@@ -3,7 +3,8 @@
 A window is a candidate when its probability reaches the threshold (and
 enough of its grid neighbours do too); greedily, the most probable
 remaining candidate is kept and every candidate within the suppression
-radius of it is dropped.
+radius of it is dropped. Detections joined by a ridge of windows above the
+threshold are one hull, unless the ridge dips to a saddle (``saddle``).
 """
 
 import numpy as np
@@ -12,7 +13,11 @@ from scipy.ndimage import convolve, uniform_filter
 
 from .grid import WindowGrid
 
-__all__ = ["default_min_distance", "neighbourhood_mean", "non_max_suppression"]
+__all__ = ["SUPPRESSION", "default_min_distance", "neighbourhood_mean",
+           "non_max_suppression"]
+
+#: The scan settings that :func:`non_max_suppression` takes, by name.
+SUPPRESSION = ("min_distance", "min_neighbors", "smoothing", "saddle")
 
 
 #: Farthest apart that two detections of one hull may lie, as a multiple of
@@ -27,7 +32,7 @@ def default_min_distance(window: int) -> float:
 
 
 def non_max_suppression(probabilities, *, window, stride, threshold=0.5,
-                        min_distance=None, min_neighbors=0, smoothing=1):
+                        min_distance=None, min_neighbors=0, smoothing=1, saddle=0.0):
     """Merge overlapping positive windows into single detections.
 
     With ``smoothing`` above 1, each window's probability is first replaced
@@ -39,8 +44,8 @@ def non_max_suppression(probabilities, *, window, stride, threshold=0.5,
     candidate whose centre lies within ``min_distance`` pixels of it is
     dropped. Last, a kept detection is dropped when a stronger one lies within
     ``RIDGE_REACH * min_distance`` pixels and every window on the straight grid
-    line between them reaches ``threshold``: a hull longer than the window,
-    counted once.
+    line between them reaches ``threshold`` (and ``saddle`` times the weaker
+    one's probability): a hull longer than the window, counted once.
 
     Parameters
     ----------
@@ -58,6 +63,12 @@ def non_max_suppression(probabilities, *, window, stride, threshold=0.5,
         ``threshold`` too for a window to be a candidate; 0 keeps lone windows.
     smoothing : int, default=1
         Side of the grid neighbourhood averaged; 1 averages nothing.
+    saddle : float in [0, 1], default=0.0
+        Two detections on a ridge of windows above ``threshold`` stay two
+        when a window on the line between them falls below ``saddle`` times
+        the weaker one's probability: ships moored end to end, whose windows
+        between them also look like a ship, dip there; one long hull does
+        not. 0 merges every ridge.
 
     Returns
     -------
@@ -94,7 +105,7 @@ def non_max_suppression(probabilities, *, window, stride, threshold=0.5,
         kept.append(flat)
         suppressed[i:i + 2 * reach + 1, j:j + 2 * reach + 1] |= disk
     kept = _one_per_ridge(np.asarray(kept, dtype=np.intp), probabilities, threshold,
-                          grid.steps(RIDGE_REACH * min_distance))
+                          grid.steps(RIDGE_REACH * min_distance), saddle)
     rows, cols = grid.centre(*np.divmod(kept, n_cols))
     return pd.DataFrame({
         "row": np.asarray(rows, dtype=float),
@@ -103,15 +114,16 @@ def non_max_suppression(probabilities, *, window, stride, threshold=0.5,
     })
 
 
-def _one_per_ridge(kept, probabilities, threshold, reach):
+def _one_per_ridge(kept, probabilities, threshold, reach, saddle):
     """Drop a detection joined to a stronger one by a ridge of windows above threshold.
 
     A ship longer than the window lights windows all along its hull, and the
     greedy suppression can keep two of them more than ``min_distance``
     apart. A kept detection is dropped when a stronger one lies within
     ``reach`` grid steps and every window on the straight grid line between
-    the two reaches ``threshold``: one hull, counted once. Two ships with
-    water between them keep both.
+    the two reaches ``threshold``, and ``saddle`` times the weaker one's
+    probability: one hull, counted once. Two ships with water between them
+    keep both, and with ``saddle``, two whose ridge dips between them.
     """
     cells = np.column_stack(np.divmod(kept, probabilities.shape[1]))
 
@@ -121,7 +133,8 @@ def _one_per_ridge(kept, probabilities, threshold, reach):
         if steps > reach:
             return False
         line = np.rint(a + np.linspace(0.0, 1.0, steps + 1)[:, None] * (b - a)).astype(int)
-        return bool(np.all(probabilities[line[:, 0], line[:, 1]] >= threshold))
+        level = max(threshold, saddle * min(probabilities[tuple(a)], probabilities[tuple(b)]))
+        return bool(np.all(probabilities[line[:, 0], line[:, 1]] >= level))
 
     survivors = []
     for k, cell in enumerate(cells):
