@@ -57,13 +57,15 @@ candidate_threshold
 
 
 def model_read_options(estimator):
-    """The ``bands`` and ``scale`` a model asks its scenes to be read with.
+    """The ``bands`` and ``scale`` a model asks its scenes to be read with, and its ``saddle``.
 
     A model that reads reflectance (``sentinel2-10m``, and a model adapted
     from it with :func:`sklship.adapt_model`) records them in its network's
     ``read_options_`` (:func:`record_read_options`), so that it and its file
     scan scenes as it was trained on them, without ``bands`` and ``scale``
-    being given.
+    being given. A model measured with a ``saddle`` of its own (see
+    :func:`~sklship.scenes.suppression.non_max_suppression`) records it there
+    too.
 
     Parameters
     ----------
@@ -73,14 +75,15 @@ def model_read_options(estimator):
     Returns
     -------
     options : dict
-        ``bands`` and ``scale`` where the model records them; empty for
-        models that take 8-bit RGB as scenes come (every model but these).
+        ``bands``, ``scale`` and ``saddle`` where the model records them;
+        empty for models that take 8-bit RGB as scenes come and merge every
+        ridge (every model but these).
     """
     return dict(getattr(fitted_network(estimator), "read_options_", None) or {})
 
 
 def record_read_options(estimator, options):
-    """Record in a model the ``bands`` and ``scale`` its scenes are read with.
+    """Record in a model the ``bands`` and ``scale`` its scenes are read with, and its ``saddle``.
 
     They go to its network's ``read_options_`` (see
     :func:`model_read_options`), as lists and text, so that saved files keep
@@ -92,8 +95,9 @@ def record_read_options(estimator, options):
     estimator : fitted classifier
         Changed in place.
     options : dict
-        ``bands`` and/or ``scale``, as :func:`~sklship.scenes.scan.scan_scene`
-        takes them; empty records nothing.
+        ``bands``, ``scale`` and/or ``saddle``, as
+        :func:`~sklship.scenes.scan.scan_scene` takes them; empty records
+        nothing.
 
     Returns
     -------

@@ -165,6 +165,7 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
     given = {name: value for name, value in dict(bands=bands, scale=scale).items()
              if value is not None}
     options = {**options, **given}
+    reading = {name: options[name] for name in ("bands", "scale") if name in options}
     network = _network(base)
     window = network.input_shape_[0]
     resolution = network.chip_resolution if resolution is None else resolution
@@ -174,7 +175,7 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
                                resolution=network.chip_resolution,
                                scene_resolution=resolution, reflectance=reflectance,
                                negatives_per_scene=negatives_per_scene,
-                               random_state=random_state, **options)
+                               random_state=random_state, **reading)
     scans = {**options, "reflectance": reflectance, "resolution": resolution}
     detector, cascade = _split(base)
     features = _verifier_features(cascade, chips.images)
@@ -323,10 +324,11 @@ def _load(model):
     and its scan threshold.
 
     A shipped model (by name) or a model file reads scenes with the bands and
-    scale it records (:func:`~sklship.scenes.defaults.model_read_options`:
-    ``sentinel2-10m`` and what was adapted from it), else as ``scan_scene``
-    reads them by default. The threshold is its decision threshold (a
-    shipped model's is its scan threshold).
+    scale it records, and scans with its saddle
+    (:func:`~sklship.scenes.defaults.model_read_options`: ``sentinel2-10m``
+    and what was adapted from it), else as ``scan_scene`` does by default.
+    The threshold is its decision threshold (a shipped model's is its scan
+    threshold).
     """
     from ..estimators.persistence import load_model
     from ..estimators.unwrap import decision_threshold

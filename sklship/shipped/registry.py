@@ -79,10 +79,13 @@ class ShippedModel:
 
     @property
     def read_options(self):
-        """``bands`` and ``scale`` that read a scene into this model's inputs."""
-        if self.input in REFLECTANCE_SCALES:
-            return {"bands": self.bands, "scale": self.input}
-        return {}
+        """What this model records for its scans: the ``bands`` and ``scale`` that
+        read a scene into its inputs, and the ``saddle`` it was measured with."""
+        options = ({"bands": self.bands, "scale": self.input}
+                   if self.input in REFLECTANCE_SCALES else {})
+        if self.scan.get("saddle"):
+            options["saddle"] = self.scan["saddle"]
+        return options
 
     @property
     def file(self):

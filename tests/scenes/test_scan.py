@@ -188,6 +188,21 @@ def test_a_hull_longer_than_the_window_is_counted_once(gap, between, count):
     assert kept["col"].iloc[0] == 2 * 4 + 16
 
 
+@pytest.mark.parametrize("between, saddle, count", [
+    (0.6, 0.0, 1),  # ships end to end: their ridge above 0.5 merges them
+    (0.6, 0.95, 2),  # ... unless it dips below 0.95 x 0.8 = 0.76 between them
+    (0.78, 0.95, 1),  # a hull: the windows along it stay near its peaks
+    (0.78, 1.0, 2),  # a saddle of 1 keeps only flat ridges together
+])
+def test_a_ridge_that_dips_to_a_saddle_keeps_two_ships(between, saddle, count):
+    grid = np.zeros((10, 30))
+    grid[5, 2:15] = between
+    grid[5, 2], grid[5, 14] = 0.9, 0.8
+    kept = non_max_suppression(grid, window=32, stride=4, threshold=0.5, saddle=saddle)
+    assert len(kept) == count
+    assert kept["probability"].tolist() == [0.9, 0.8][:count]
+
+
 def test_lone_windows_are_dropped_with_min_neighbors():
     grid = np.zeros((10, 12))
     grid[2, 2], grid[2, 3], grid[3, 3] = 0.9, 0.8, 0.7  # seen by 3 neighbours
@@ -326,6 +341,24 @@ def test_at_threshold_gives_what_a_scan_at_that_threshold_finds(bright_centre, m
         high.at_threshold(0.5)
     with pytest.raises(ValueError, match="areas of interest"):
         replace(low, areas={}).at_threshold(0.6)
+
+
+def test_a_saddle_keeps_moored_ships_apart_and_the_model_can_record_it(bright_centre,
+                                                                       moored_pair):
+    from sklship.scenes.defaults import record_read_options
+
+    model = bright_centre()
+    low = scan_scene(model, moored_pair, threshold=0.1, saddle=0.95)
+    assert low.count == 2 and low.suppression["saddle"] == 0.95
+    # at_threshold suppresses again with the scan's saddle
+    assert low.at_threshold(0.2).count == 2
+    assert scan_scene(model, moored_pair, threshold=0.1).suppression["saddle"] == 0.0
+    # A model that records its saddle scans with it; one given wins.
+    record_read_options(model, {"saddle": 0.95})
+    assert scan_scene(model, moored_pair, threshold=0.1).count == 2
+    assert scan_scene(model, moored_pair, threshold=0.1, saddle=0).count == 1
+    with pytest.raises(ValueError, match="'saddle' parameter"):
+        scan_scene(model, moored_pair, saddle=1.5)
 
 
 def test_classes_with_the_ship_first_are_refused(bright_centre, ship_scene):

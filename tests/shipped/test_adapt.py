@@ -280,7 +280,7 @@ def test_the_sentinel2_model_is_taught_from_reflectance_geotiffs(tmp_path, write
     result.save(tmp_path / "port.sklship")
     saved = load_model(tmp_path / "port.sklship")
     assert model_read_options(saved) == {"bands": ["red", "green", "blue", "nir"],
-                                         "scale": "reflectance"}
+                                         "scale": "reflectance", "saddle": 0.95}
     again = scan_scene(saved, tmp_path / "s2_0.tif")
     assert again.scale == scan.scale and again.bands == scan.bands
     pd.testing.assert_frame_equal(again.detections, scan.detections)

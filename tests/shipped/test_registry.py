@@ -27,14 +27,17 @@ def test_every_shipped_model_is_described_and_carded():
             assert heading in card, f"{name}'s card has no {heading!r} section"
 
 
-@pytest.mark.parametrize("values, options", [
-    ("uint8", {}),
-    ("reflectance", {"bands": ("red", "nir"), "scale": "reflectance"}),
-    ("dark-object", {"bands": ("red", "nir"), "scale": "dark-object"}),
+@pytest.mark.parametrize("values, scan, options", [
+    ("uint8", {}, {}),
+    ("uint8", {"saddle": 0.0, "threshold": 0.3}, {}),
+    ("uint8", {"saddle": 0.9}, {"saddle": 0.9}),
+    ("reflectance", {}, {"bands": ("red", "nir"), "scale": "reflectance"}),
+    ("dark-object", {"saddle": 0.95},
+     {"bands": ("red", "nir"), "scale": "dark-object", "saddle": 0.95}),
 ])
-def test_read_options_follow_the_input(values, options):
+def test_read_options_follow_the_input_and_the_saddle(values, scan, options):
     spec = ShippedModel(name="m", stem="m", sensor="s", bands=("red", "nir"),
-                        resolution=10.0, input=values, window=24)
+                        resolution=10.0, input=values, window=24, scan=scan)
     assert spec.read_options == options
 
 
@@ -116,7 +119,7 @@ def test_a_loaded_shipped_model_records_how_it_reads_scenes():
     from sklship.scenes.defaults import model_read_options
 
     assert model_read_options(load_shipped_model("sentinel2-10m")) == {
-        "bands": ["red", "green", "blue", "nir"], "scale": "reflectance"}
+        "bands": ["red", "green", "blue", "nir"], "scale": "reflectance", "saddle": 0.95}
     assert model_read_options(shipped_models()["sentinel2-10m"].load(copy=True))["scale"] == (
         "reflectance")
     assert model_read_options(load_shipped_model("planetscope-3m")) == {}
