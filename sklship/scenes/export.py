@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._io import atomic_write
+from ..estimators.unwrap import probability_estimator
 from .display import ScanDisplay
 from .tables import (  # noqa: F401 (their old home)
     COUNT_COLUMNS,
@@ -139,7 +140,8 @@ def provenance(estimator, settings, *, model_file=None, seconds=None):
     Returns
     -------
     record : dict
-        JSON-ready: ``sklship_version``, ``model``, ``model_file``,
+        JSON-ready: ``sklship_version``, ``model`` (the class that gives the
+        probabilities, inside a threshold wrapper), ``model_file``,
         ``model_sha256``, every scan setting as the scan used it
         (:meth:`~sklship.scenes.settings.ScanSettings.resolved`, with
         ``model_resolution``) and ``scan_seconds`` (None where not known).
@@ -149,7 +151,8 @@ def provenance(estimator, settings, *, model_file=None, seconds=None):
     digest = None
     if model_file is not None:
         digest = hashlib.sha256(Path(model_file).read_bytes()).hexdigest()
-    record = {"sklship_version": __version__, "model": type(estimator).__name__,
+    record = {"sklship_version": __version__,
+              "model": type(probability_estimator(estimator)).__name__,
               "model_file": None if model_file is None else Path(model_file).name,
               "model_sha256": digest}
     record.update(settings.resolved(estimator))

@@ -11,6 +11,7 @@ from sklship.cli import _parser, main
 from sklship.scenes.export import provenance
 from sklship.scenes.scan import scan_scene
 from sklship.scenes.settings import ScanSettings
+from sklship.shipped import load_shipped_model
 
 
 def scan_subparser():
@@ -78,6 +79,10 @@ def test_every_setting_has_a_provenance_entry(bright_centre, tmp_path):
     # Model-dependent defaults are resolved for the model: 16-pixel chips.
     assert (record["window"], record["threshold"], record["min_distance"],
             record["tile_size"], record["model_resolution"]) == (16, 0.5, 12.0, 1024, 3.0)
+    # A shipped model decides at its own threshold, and is named by the model inside.
+    shipped = provenance(load_shipped_model("sentinel2-10m"), ScanSettings())
+    assert (shipped["model"], shipped["threshold"], shipped["saddle"]) == (
+        "VerifiedShipClassifier", 0.8, 0.95)
 
 
 def test_settings_object_and_keywords_scan_alike(bright_centre, ship_scene):
