@@ -193,13 +193,15 @@ class ScanFolder:
     Parameters
     ----------
     path : str or os.PathLike
-        The folder; created with ``scenes/`` inside when missing.
+        The folder; created when missing. Its ``scenes/`` folder, which holds
+        each scene's results, is made with the first scene written, so a run
+        in which every scene fails leaves none.
     """
 
     def __init__(self, path):
         self.path = Path(path)
         self.scenes = self.path / "scenes"
-        self.scenes.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(parents=True, exist_ok=True)
 
     @staticmethod
     def stem(name):
@@ -238,6 +240,7 @@ class ScanFolder:
             they still hold.
         """
         detections, counts = result_tables(result, name)
+        self.scenes.mkdir(exist_ok=True)
         if picture is not None:
             import matplotlib.pyplot as plt
 

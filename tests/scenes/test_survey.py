@@ -62,6 +62,14 @@ def test_scan_to_folder_writes_skips_resumes_and_reports(bright_centre, scenes, 
     assert forced.scanned == ["north"] and forced.removed == []
 
 
+def test_a_run_where_every_scene_fails_writes_no_results(bright_centre, scenes, tmp_path):
+    out = tmp_path / "out"
+    report = scan_to_folder(bright_centre(), [scenes / "broken.png"], out)
+    assert list(report.failed) == ["broken"] and report.scanned == []
+    assert report.counts is None and report.record is None
+    assert out.is_dir() and list(out.iterdir()) == []
+
+
 def test_a_restart_refuses_results_another_scene_or_setting_made(bright_centre, scenes,
                                                                 tmp_path):
     model, out = bright_centre(), tmp_path / "out"
