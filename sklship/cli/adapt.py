@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 
 from .arguments import CommandError, at_least, bad_file
-from .files import is_model_file
+from .files import fitting, is_model_file
 from .scenes import add_setting_flags
 
 log = logging.getLogger("sklship")
@@ -35,9 +35,10 @@ def add_parser(commands, common):
     adapt.add_argument("truth", type=Path, metavar="TRUTH_JSON")
     adapt.add_argument("--out", type=Path, required=True, metavar="MODEL_FILE",
                        help="the adapted model to write (sklship's native format)")
-    adapt.add_argument("--model", default="planetscope-3m", metavar="NAME|FILE",
+    adapt.add_argument("--model", default=None, metavar="NAME|FILE",
                        help="the model to start from: a shipped model's name or a "
-                       "model file (default: %(default)s)")
+                       "model file (default: the shipped model 'scan' picks for the "
+                       "scenes, by their resolution, bands and tags)")
     adapt.add_argument("--epochs", type=at_least(1), default=EPOCHS, metavar="N",
                        help="fine-tuning epochs (default: %(default)s)")
     adapt.add_argument("--no-cv", dest="cross_validate", action="store_false",
@@ -49,19 +50,28 @@ def add_parser(commands, common):
 
 
 def _check(args):
-    """What can be told before TensorFlow loads: the model file to write, the marks."""
+    """What can be told before TensorFlow loads: the model file to write, the marks,
+    and the model to start from (without ``--model``, the shipped model picked
+    for the scenes, set as ``args.model``)."""
     from ..shipped.adapt import check_marks
-    from ..shipped.registry import shipped_or_file
+    from ..shipped.registry import pick_for_scenes, shipped_or_file
 
     _check_out(args.out, args.truth)
+    if args.model is not None:
+        try:
+            shipped_or_file(args.model)
+        except ValueError as exc:
+            raise CommandError(f"--model {exc}", 2) from exc
     try:
-        shipped_or_file(args.model)
-    except ValueError as exc:
-        raise CommandError(f"--model {exc}", 2) from exc
-    try:
-        check_marks(args.truth, args.cross_validate)
+        marks, _ = check_marks(args.truth, args.cross_validate)
     except ValueError as exc:
         raise CommandError(str(exc).rstrip("."), 2) from exc
+    if args.model is None:
+        spec = fitting(lambda: pick_for_scenes([args.truth.parent / name for name in marks],
+                                               args.bands, args.resolution))
+        log.info(f"Model: the shipped {spec.name!r} ({spec.sensor}, {spec.resolution:g} m), "
+                 "picked for the scenes (--model NAME|FILE to choose).")
+        args.model = spec.name
 
 
 def _adapt(args):

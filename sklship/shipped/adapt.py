@@ -54,11 +54,14 @@ class AdaptResult:
         ``duplicates``, ``threshold``; None when not cross-validated.
     chips : int
         Training chips cut from the marked scenes.
+    base : str or None, default=None
+        The model adapted: a shipped model's name or a model file's path.
     """
 
     model: object
     scores: pd.DataFrame | None
     chips: int
+    base: str | None = None
 
     def save(self, path):
         """Write the model to ``path`` and the scores beside it.
@@ -104,7 +107,7 @@ class AdaptResult:
                 f"({alarms / len(self.scores):.2f} per image)")
 
 
-def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
+def adapt_model(truth, *, model=None, epochs=EPOCHS,
                 learning_rate=LEARNING_RATE, negatives_per_scene=NEGATIVES_PER_SCENE,
                 cross_validate=True, random_state=0, progress=False, bands=None,
                 scale=None, reflectance=None, resolution=None):
@@ -118,8 +121,12 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
         taught as ships, ``small`` marks are left out, and the rest of each
         scene is taught as background at half weight (marks are usually
         incomplete).
-    model : str or path, default="planetscope-3m"
-        The model to start from: a shipped model's name or a model file.
+    model : str, path or None, default=None
+        The model to start from: a shipped model's name or a model file;
+        None takes the shipped model that ``sklship scan`` picks for the
+        scenes (:func:`~sklship.shipped.registry.pick_for_scenes`: by their
+        ground resolution, bands and tags; PNG and JPEG scenes get
+        ``planetscope-3m``, Sentinel-2 GeoTIFFs ``sentinel2-10m``).
         Scenes are read as the shipped model reads them (``sentinel2-10m``:
         bands red, green, blue, nir by description, as reflectance; a model
         file: as ``scan_scene`` reads them by default), and georeferenced
@@ -159,6 +166,11 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
 
     truth = Path(truth)
     marks, groups = check_marks(truth, cross_validate)
+    if model is None:
+        from .registry import pick_for_scenes
+
+        model = pick_for_scenes([truth.parent / name for name in marks], bands,
+                                resolution).name
     base, options, base_threshold = _load(model)
     # Copies of its network inherit how it reads scenes: the adapted file scans
     # as its base does (sklship.scenes.defaults.model_read_options), or as told.
@@ -206,7 +218,7 @@ def adapt_model(truth, *, model="planetscope-3m", epochs=EPOCHS,
     from ..scenes.defaults import record_read_options
 
     return AdaptResult(model=record_read_options(at_threshold(fitted, threshold), options),
-                       scores=scores, chips=len(chips.target))
+                       scores=scores, chips=len(chips.target), base=str(model))
 
 
 #: Decision thresholds tried on the left-out scans (a cascade's geometric

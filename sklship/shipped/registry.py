@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 import warnings
 from dataclasses import dataclass, field, fields
 from importlib import resources
@@ -253,12 +254,17 @@ def pick_shipped_model(resolution=None, *, channels=None, what="the scene"):
             "instead: expect many false alarms and missed ships; give the scene with all "
             f"{len(meant.bands)} bands.", UserWarning, stacklevel=2)
     elif factor > RESOLUTION_FACTOR_WARNING:
-        warnings.warn(
-            f"{what} has {resolution:.3g} m pixels, {factor:.1f} times the "
-            f"{best.resolution:g} m of the nearest shipped model {best.name!r}: its ships "
-            "are resampled to sizes that model has not learnt; expect fewer ships found "
-            "and more false alarms.", UserWarning, stacklevel=2)
+        _warn_far(what, resolution, best, "nearest ")
     return best
+
+
+def _warn_far(what, resolution, model, nearest=""):
+    factor = max(resolution / model.resolution, model.resolution / resolution)
+    warnings.warn(
+        f"{what} has {resolution:.3g} m pixels, {factor:.1f} times the "
+        f"{model.resolution:g} m of the {nearest}shipped model {model.name!r}: its ships "
+        "are resampled to sizes that model has not learnt; expect fewer ships found "
+        "and more false alarms.", UserWarning, stacklevel=3)
 
 
 def pick_for_scenes(scenes, bands=None, resolution=None):
@@ -270,7 +276,12 @@ def pick_for_scenes(scenes, bands=None, resolution=None):
         Scene files (GeoTIFF: resolution from the georeference, see
         :func:`sklship.scenes.resolution.scene_resolution`; PNG and JPEG:
         ``resolution``, else unknown, so the finest model) or STAC scenes
-        (their ``resolution``).
+        (their ``resolution``). A GeoTIFF whose tags name the sensor of a
+        shipped model (e.g. ``Sentinel-2``) gets that model whatever its
+        pixel size, when it has the model's bands: a Sentinel-2 export in Web
+        Mercator north of 57 degrees has ground pixels under 5.5 m, nearer
+        PlanetScope's 3 m than its own 10 m (it is scanned resampled to
+        10 m).
     bands : sequence or None, default=None
         The bands the scenes will be read with, if given: as many channels
         as it lists (``(1, 1, 1)`` makes a grey scene of 3), not the files'.
@@ -291,9 +302,14 @@ def pick_for_scenes(scenes, bands=None, resolution=None):
     """
     picked = {}
     for scene in scenes:
-        own, channels = _scene_facts(scene)
+        own, channels, named = _scene_facts(scene)
         channels = channels if bands is None else len(bands)
         what = f"scene {getattr(scene, 'name', scene)}"
+        if named is not None and (channels is None or len(named.bands) <= channels):
+            if own is not None and own > named.resolution * RESOLUTION_FACTOR_WARNING:
+                _warn_far(what, own, named)
+            picked.setdefault(named.name, what)
+            continue
         picked.setdefault(pick_shipped_model(resolution if own is None else own,
                                              channels=channels, what=what).name, what)
     if not picked:
@@ -306,13 +322,14 @@ def pick_for_scenes(scenes, bands=None, resolution=None):
 
 
 def _scene_facts(scene):
-    """(ground metres per pixel or None, band count or None) of a scene, cheaply."""
+    """(ground metres per pixel or None, band count or None, the shipped model its
+    tags name or None) of a scene, cheaply."""
     from ..scenes.sources import PILLOW_SUFFIXES
 
     if hasattr(scene, "href"):  # a STAC scene
-        return scene.resolution, None
+        return scene.resolution, None, None
     if Path(str(scene)).suffix.lower() in PILLOW_SUFFIXES:
-        return None, 3
+        return None, 3, None
     import rasterio
 
     from ..scenes.resolution import scene_resolution
@@ -320,7 +337,21 @@ def _scene_facts(scene):
     try:
         with rasterio.open(scene) as dataset:
             crs = dataset.crs.to_string() if dataset.crs else None
+            tags = [dataset.tags(), *(dataset.tags(i) for i in dataset.indexes)]
             return (scene_resolution(crs, dataset.transform, dataset.shape),
-                    dataset.count)
+                    dataset.count, _named_model(tags))
     except rasterio.errors.RasterioIOError as exc:
         raise ValueError(f"cannot read scene file {scene} ({exc}).") from None
+
+
+def _named_model(tags):
+    """The one shipped model whose sensor (its first word, e.g. ``Sentinel-2``) the
+    file's tags name, in any case and spelling (``SENTINEL2A``), or None."""
+    def squeezed(text):
+        return re.sub(r"[^a-z0-9]", "", str(text).lower())
+
+    text = squeezed(" ".join(f"{key} {value}" for group in tags
+                             for key, value in group.items()))
+    named = [model for model in shipped_models().values()
+             if squeezed(model.sensor.split()[0]) in text]
+    return named[0] if len(named) == 1 else None

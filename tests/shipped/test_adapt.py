@@ -247,7 +247,8 @@ def test_the_sentinel2_model_is_taught_from_reflectance_geotiffs(tmp_path, write
 
     # Two acquisitions of a 10 m port at 5 m (resampled to the model's 10 m):
     # dark water, five bright 70 x 20 m hulls; uint16 reflectance x 10000 with
-    # band scales and descriptions, as Sentinel-2 L2A files come.
+    # band scales, descriptions and the spacecraft's name, as Sentinel-2 L2A
+    # files come.
     truth, rng = {}, np.random.default_rng(0)
     for k, date in enumerate(("2023:07:01 10:00:00", "2023:08:01 10:00:00")):
         values = np.full((4, 256, 256), 300.0) + rng.normal(0, 20, (4, 256, 256))
@@ -255,7 +256,7 @@ def test_the_sentinel2_model_is_taught_from_reflectance_geotiffs(tmp_path, write
         for row, col in ships:
             values[:, row - 2:row + 2, col - 7:col + 7] = 2500
         path = write_geotiff(tmp_path / f"s2_{k}.tif", values.astype(np.uint16), res=5,
-                             tags={"TIFFTAG_DATETIME": date})
+                             tags={"TIFFTAG_DATETIME": date, "SPACECRAFT_NAME": "Sentinel-2A"})
         with rasterio.open(path, "r+") as dataset:
             dataset.scales, dataset.offsets = (1e-4,) * 4, (0.0,) * 4
             for band, name in enumerate(("red", "green", "blue", "nir"), start=1):
@@ -264,8 +265,10 @@ def test_the_sentinel2_model_is_taught_from_reflectance_geotiffs(tmp_path, write
         # which is 24 px of these 5 m scenes.
         truth[path.name] = {"big": [[col + 16, row] for row, col in ships]}
     (tmp_path / "truth.json").write_text(json.dumps(truth))
-    result = adapt_model(tmp_path / "truth.json", model="sentinel2-10m", epochs=1,
-                         negatives_per_scene=10)
+    # No model given: the one scan picks, by the sensor the tags name (5 m
+    # pixels alone would be nearer PlanetScope's 3 m).
+    result = adapt_model(tmp_path / "truth.json", epochs=1, negatives_per_scene=10)
+    assert result.base == "sentinel2-10m"
     # Chips read as reflectance at 10 m: 5 ships x 8 + 10 per scene, 24 x 24 x 4.
     assert result.chips == 2 * (5 * 8 + 10)
     assert sorted(result.scores["scene"]) == ["s2_0.tif", "s2_1.tif"]
@@ -297,3 +300,29 @@ def test_the_sentinel2_model_is_taught_from_reflectance_geotiffs(tmp_path, write
     # Given ones win: the first three bands, 8-bit range, fail the 4-channel model.
     with pytest.raises(ValueError, match="channel"):
         scan_scene(saved, tmp_path / "s2_0.tif", bands=(1, 2, 3), scale=(0, 255))
+
+
+def test_cli_without_a_model_starts_from_the_one_scan_picks(tmp_path, port, capsys,
+                                                            write_geotiff):
+    # Sentinel-2 files (their tags say so) at 5 m: the 10 m model, as scan picks it.
+    truth = {}
+    for k in range(2):
+        write_geotiff(tmp_path / f"s2_{k}.tif", np.full((4, 64, 64), 300, np.uint16), res=5,
+                      tags={"TIFFTAG_DATETIME": f"2023:0{k + 7}:01 10:00:00",
+                            "SPACECRAFT_NAME": "Sentinel-2B"})
+        truth[f"s2_{k}.tif"] = {"big": [[32, 32]]}
+    (tmp_path / "truth.json").write_text(json.dumps(truth))
+    out = tmp_path / "port.sklship"
+    assert main(["adapt", str(tmp_path / "truth.json"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "Model: the shipped 'sentinel2-10m' (Sentinel-2 L2A, 10 m), picked for the " \
+        "scenes" in err
+    # Its bands are read by their descriptions, which these files lack.
+    assert "no band described as 'red'" in err, err
+    assert not out.exists()
+    # A PNG and a Sentinel-2 file call for different models: told before any work.
+    (tmp_path / "port_0.png").write_bytes((port / "port_0.png").read_bytes())
+    truth["port_0.png"] = {"big": [[10, 10]]}
+    (tmp_path / "truth.json").write_text(json.dumps(truth))
+    assert main(["adapt", str(tmp_path / "truth.json"), "--out", str(out)]) == 2
+    assert "the scenes call for different shipped models" in capsys.readouterr().err

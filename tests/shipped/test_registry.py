@@ -115,6 +115,30 @@ def test_pick_for_scenes_reads_the_georeference(tmp_path, write_geotiff):
         assert pick_for_scenes([png], resolution=10.0).name == "planetscope-3m"
 
 
+def test_a_file_naming_its_sensor_gets_that_model_at_any_pixel_size(tmp_path, write_geotiff):
+    from sklship.shipped.registry import pick_for_scenes
+
+    # A Sentinel-2 export in Web Mercator at 60 degrees north: 10 map units are
+    # 5 m on the ground, nearer PlanetScope's 3 m than Sentinel-2's 10 m.
+    pixels = np.zeros((4, 40, 40), np.uint16)
+    plain = write_geotiff(tmp_path / "plain.tif", pixels, res=5)
+    assert pick_for_scenes([plain]).name == "planetscope-3m"
+    for tags in ({"BANDS": "1=B04 red, 2=B03 green (Sentinel-2 L2A, 10 m native)"},
+                 {"SPACECRAFT_NAME": "SENTINEL2B"}):
+        named = write_geotiff(tmp_path / "named.tif", pixels, res=5, tags=tags)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert pick_for_scenes([named]).name == "sentinel2-10m"
+    # Coarser than the model by more than the factor: warned as by resolution.
+    coarse = write_geotiff(tmp_path / "coarse.tif", pixels, res=30, tags=tags)
+    with pytest.warns(UserWarning, match=r"30 m pixels, 3\.0 times the 10 m of the "
+                      r"shipped model 'sentinel2-10m'"):
+        assert pick_for_scenes([coarse]).name == "sentinel2-10m"
+    # Without the model's bands the file is picked for by its resolution.
+    three = write_geotiff(tmp_path / "three.tif", pixels[:3], res=5, tags=tags)
+    assert pick_for_scenes([three]).name == "planetscope-3m"
+
+
 def test_a_loaded_shipped_model_records_how_it_reads_scenes():
     from sklship.scenes.defaults import model_read_options
 
