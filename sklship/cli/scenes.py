@@ -74,12 +74,13 @@ def _add_scan(commands, common, parents):
         "scan", parents=[common, parents.dask], help="find and count ships in whole scenes",
         description=SCAN_DESCRIPTION)
     scan.add_argument("files", nargs="*", type=Path, metavar="[MODEL_FILE] SCENE",
-                      help="scene files, after a model file saved by 'sklship train' "
-                      "or 'sklship adapt' (or give it with --model)")
+                      help="scene files or folders of them, after a model file saved "
+                      "by 'sklship train' or 'sklship adapt' (or give it with --model)")
     scan.add_argument("--model", metavar="NAME|FILE",
                       help="the model: a shipped model's name (" + ", ".join(
                           shipped_models()) + ") or a model file (default: the shipped "
-                      "model whose ground resolution is nearest the scenes')")
+                      "model whose ground resolution is nearest the scenes', or that their tags "
+                      "name)")
     scan.add_argument("--example", action="store_true",
                       help="also scan the example scene that ships with sklship (Port "
                       "of Long Beach, PlanetScope, CC BY-SA 4.0 Planet Labs / ShipsNet)")
@@ -217,10 +218,12 @@ def _check_scenes(args):
 
 
 def _scene_files(args):
-    """The scene files given (after a model file given first), and the example scene."""
+    """The scene files given (after a model file given first; a folder given as the
+    scene files in it), and the example scene."""
     files = list(args.files)
     if args.model is None and files and is_model_file(files[0]):
         args.model = files.pop(0)  # the older form: sklship scan MODEL_FILE SCENE ...
+    files = [scene for given in files for scene in _in_folder(given)]
     if args.example:
         from ..datasets.example import load_example_scene
 
@@ -341,6 +344,24 @@ def _failures(failed, total):
     return (f"{len(failed)} of {total} scene{'s' if total > 1 else ''} could not be "
             f"scanned{others}: " + "; ".join(f"{name}: {str(why).rstrip('.')}"
                                              for name, why in failed.items()))
+
+
+#: What a folder given as a scene holds that is scanned: rasters and images.
+SCENE_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt", ".png", ".jpg", ".jpeg")
+
+
+def _in_folder(path):
+    """``[path]``, or when ``path`` is a folder, the scene files in it, by name
+    (not its subfolders; masks named ``udm2`` are left out later, as in a glob)."""
+    if not Path(path).is_dir():
+        return [path]
+    files = sorted(file for file in Path(path).iterdir()
+                   if file.is_file() and file.suffix.lower() in SCENE_SUFFIXES)
+    if not files:
+        raise CommandError(f"folder {path} holds no scene files "
+                           f"({', '.join(SCENE_SUFFIXES)})", 1)
+    log.info(f"{path}: {len(files)} scene files.")
+    return files
 
 
 def _existing(files):

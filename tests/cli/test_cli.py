@@ -337,6 +337,28 @@ def test_scan_goes_on_past_an_unreadable_scene_and_exits_1(model_file, write_geo
     assert not list((tmp_path / "out").rglob("*.tmp*"))  # nothing half-written
 
 
+def test_scan_takes_a_folder_as_its_scene_files(model_file, write_geotiff, tmp_path, capsys):
+    folder = tmp_path / "scenes"
+    folder.mkdir()
+    scenes = write_scenes(folder, write_geotiff)  # and ports.geojson beside them
+    (folder / f"{scenes[0].stem}_udm2.tif").write_bytes(scenes[0].read_bytes())
+    (folder / "truth.json").write_text("{}")
+    (folder / "older").mkdir()
+    (folder / "older" / "other.tif").write_bytes(scenes[0].read_bytes())
+    status, _, err = run(capsys, "scan", model_file, folder, "--bands", "3,2,1", "--scale",
+                         "0,4080", "--no-progress", "--out", tmp_path / "out")
+    assert status == 0, err
+    assert f"{folder}: 4 scene files." in err  # the mask is left out as from a glob
+    counts = pd.read_csv(tmp_path / "out" / "counts.csv")
+    assert counts["scene"].tolist() == [path.stem for path in scenes]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no scenes here")
+    status, _, err = run(capsys, "scan", model_file, folder, empty, "--out", tmp_path / "again")
+    assert status == 1 and f"folder {empty} holds no scene files (.tif, .tiff" in err
+    assert not (tmp_path / "again").exists()
+
+
 def test_activity_leaves_out_rows_without_datetime(tmp_path, capsys):
     counts = pd.DataFrame({"scene": ["a", "b", "c"], "aoi": ["LB", "LB", None],
                            "datetime": ["2017-07-05 10:00:00", "", "2017-08-01"],
