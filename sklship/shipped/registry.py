@@ -259,6 +259,7 @@ def pick_shipped_model(resolution=None, *, channels=None, what="the scene"):
 
 
 def _warn_far(what, resolution, model, nearest=""):
+    """Warn that ``model`` is made for pixels over 2 times finer or coarser than these."""
     factor = max(resolution / model.resolution, model.resolution / resolution)
     warnings.warn(
         f"{what} has {resolution:.3g} m pixels, {factor:.1f} times the "
