@@ -62,16 +62,12 @@ def training_script():
 
 def vessel_masks(coco_path):
     """Each COCO annotation's bbox centre (col, row) and pixel mask (uncompressed RLE)."""
-    import ast
+    from sentinel2_paste import outline  # beside the training script, on its path
 
     coco = json.loads(Path(coco_path).read_text())
     centres, masks = [], []
     for annotation in coco["annotations"]:
-        rle = annotation["segmentation"]
-        rle = ast.literal_eval(rle) if isinstance(rle, str) else rle
-        height, width = rle["size"]
-        runs = np.repeat(np.arange(len(rle["counts"])) % 2, rle["counts"])
-        masks.append(runs.astype(bool).reshape((height, width), order="F"))
+        masks.append(outline(annotation["segmentation"]))
         x, y, w, h = annotation["bbox"]
         centres.append((x + w / 2, y + h / 2))
     return np.array(centres), masks

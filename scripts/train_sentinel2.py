@@ -71,6 +71,9 @@ from sklship.evaluation.scoring import score_detections  # noqa: E402
 from sklship.scenes.scan import scan_scene  # noqa: E402
 from sklship.scenes.verification import detection_windows, verify_detections  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sentinel2_paste import add_vessels, pasted_chips  # noqa: E402
+
 SHARED = ROOT.parent / "shared" / "data" / "sentinel2"
 #: ImageNet MobileNetV2 (Apache-2.0), the verifier's features.
 WEIGHTS = ROOT.parent / "shared" / "weights" / "mobilenet_v2_1.0_224_quant.tflite"
@@ -103,6 +106,9 @@ CONFIGS = {
     "cnn24-neg-verified-saddle": {"window": 24, "filters": (16, 32, 64), "epochs": 12,
                                   "negatives_per_scene": 2000, "rounds": 2,
                                   "verifier": True, "saddle": 0.95},
+    "cnn24-neg-verified-saddle-paste": {"window": 24, "filters": (16, 32, 64), "epochs": 12,
+                                        "negatives_per_scene": 2000, "rounds": 2,
+                                        "verifier": True, "saddle": 0.95, "paste": 150},
     "cnn24-neg-verified-x2": {"window": 24, "filters": (16, 32, 64), "epochs": 12,
                               "negatives_per_scene": 2000, "rounds": 2, "verifier": True,
                               "members": 2},
@@ -153,6 +159,9 @@ def load_ports(folder):
             "marks": {name: points * np.tile(factor, points.shape[1] // 2)
                       for name, points in scene_marks.items()},
         }
+        coco = folder / f"{key.split('_')[0]}_coco.json"
+        if coco.exists():  # the vessels' outlines, for configurations that paste
+            add_vessels(ports[key], coco, lambda image, factor=factor: _resampled(image, factor))
     return ports
 
 
@@ -168,7 +177,12 @@ def port_truth(ports, keys, negatives=None):
 
 
 def chips(ports, keys, config, negatives=None, seed=SEED):
-    """Training chips of ``keys`` at 10 m: X, y, sample_weight."""
+    """Training chips of ``keys`` at 10 m: X, y, sample_weight.
+
+    With ``paste`` in ``config``, that many chips per port more of vessels
+    pasted onto the water of ``keys``, and their bare windows as background
+    (:mod:`sentinel2_paste`).
+    """
     data = load_marked_scenes(port_truth(ports, keys, negatives),
                               window=config["window"],
                               read=lambda path: ports[Path(path).name]["grid"],
@@ -176,7 +190,16 @@ def chips(ports, keys, config, negatives=None, seed=SEED):
                               negatives_per_scene=config.get("negatives_per_scene", 600),
                               background_weight=config.get("background_weight", 0.5),
                               random_state=seed)
-    return data.images, data.target, data.sample_weight
+    X, y, w = data.images, data.target, data.sample_weight
+    if not config.get("paste"):
+        return X, y, w
+    ships, bare = pasted_chips(ports, list(keys), config["paste"] * len(keys),
+                               config["window"], np.random.default_rng([seed, len(keys)]))
+    background = config.get("background_weight", 0.5)
+    return (np.concatenate([X, ships, bare]),
+            np.concatenate([y, np.ones(len(ships), y.dtype), np.zeros(len(bare), y.dtype)]),
+            np.concatenate([w, np.ones(len(ships), w.dtype),
+                            np.full(len(bare), background, w.dtype)]))
 
 
 def make_model(config, seed=SEED):
@@ -467,6 +490,7 @@ def write(model, result, name, elapsed):
         minutes=elapsed / 60, size=path.stat().st_size / 1e6, seed=SEED,
         members=MEMBERS_CARD.format(n=config["members"], seeds=", ".join(
             str(SEED + k) for k in range(config["members"]))) if "members" in config else "",
+        paste=PASTE_CARD.format(n=config["paste"]) if config.get("paste") else "",
         ports="\n".join(f"- {key.split('_')[0]}: {s.hits}/{s.n_marked}, {s.false_alarms} "
                         "false alarms" for key, s in result["scores"].items()),
         **(VERIFIER_CARD if config.get("verifier") else dict.fromkeys(VERIFIER_CARD, ""))))
@@ -477,6 +501,16 @@ MEMBERS_CARD = """
 The detector is the average of {n} such CNNs, trained alike with seeds
 {seeds} (each with its own chips and mining): a soft-voting
 `sklearn.ensemble.VotingClassifier`, which the scan runs member by member.
+"""
+
+PASTE_CARD = """
+Copy-paste (`scripts/sentinel2_paste.py`): {n} chips per training port more,
+of its ports' marked vessels cut out by their sen2ships outlines and pasted,
+turned or flipped, onto the water of its ports (half of them beside the
+shore, at least 85 % of the hull on water, clear of every marked vessel), and
+the same windows before pasting as background at weight 0.5, for the
+detector and the verifier alike: one background seen with and without a
+vessel.
 """
 
 VERIFIER_CARD = {
@@ -531,7 +565,9 @@ vessel, vessels longer than the window cropped whole, background windows
 clear of every mark at weight 0.5, then hard negatives (windows of the
 training ports that the model scored >= {mine:.1f} away from every mark) at
 weight 1, mined and refitted as the configuration says. Augmentation: flips,
-quarter turns, brightness, shifts. The final fit (on all 8 ports, with its
+quarter turns, brightness, shifts.
+{paste}
+The final fit (on all 8 ports, with its
 mining) took {minutes:.0f} minutes on 2 CPU cores shared with other jobs; the
 cross-validation, 8 such fits, about half an hour. Model file {size:.2f} MB.
 {verifier_training}
