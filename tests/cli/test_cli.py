@@ -417,6 +417,7 @@ def test_bad_files_exit_1_with_one_line(model_file, tmp_path, capsys):
     corrupt.write_bytes(model_file.read_bytes()[:500])
     not_png = tmp_path / "notes.png"
     not_png.write_text("not an image")
+    (tmp_path / "empty").mkdir()
     cases = [
         (["predict", tmp_path / "missing.sklship"], "does not exist"),
         (["predict", corrupt], "truncated or corrupt"),
@@ -425,8 +426,8 @@ def test_bad_files_exit_1_with_one_line(model_file, tmp_path, capsys):
         (["predict", model_file, not_png], "Cannot read"),
         (["compare", "--data", tmp_path / "no-data"], "not found"),
         (["scan", model_file, not_png, "--no-progress"], "not an image"),
-        (["scan", model_file, tmp_path, "--no-progress", "--out", tmp_path / "o"],
-         f"scene {tmp_path} is a folder; give the scene files in it"),
+        (["scan", model_file, tmp_path / "empty", "--no-progress", "--out", tmp_path / "o"],
+         f"folder {tmp_path / 'empty'} holds no scene files"),
         (["scan", model_file, "--aoi", not_png], "is not GeoJSON"),
         # Refused before a model is picked or loaded: one line, no "Model:" line.
         (["scan", tmp_path / "gone.png", "--no-progress", "--out", tmp_path / "o2"],
