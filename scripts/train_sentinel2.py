@@ -158,11 +158,19 @@ def load_ports(folder):
             "grid": grid, "factor": factor, "resolution": scene_res,
             "marks": {name: points * np.tile(factor, points.shape[1] // 2)
                       for name, points in scene_marks.items()},
+            # The vessels' outlines, cut out only for configurations that paste.
+            "coco": folder / f"{key.split('_')[0]}_coco.json",
         }
-        coco = folder / f"{key.split('_')[0]}_coco.json"
-        if coco.exists():  # the vessels' outlines, for configurations that paste
-            add_vessels(ports[key], coco, lambda image, factor=factor: _resampled(image, factor))
     return ports
+
+
+def with_vessels(ports, keys):
+    """Cut the vessels of ``keys`` out of their ports once (:func:`add_vessels`)."""
+    for key in keys:
+        port = ports[key]
+        if "cutouts" not in port:
+            add_vessels(port, port["coco"],
+                        lambda image, factor=port["factor"]: _resampled(image, factor))
 
 
 def port_truth(ports, keys, negatives=None):
@@ -193,6 +201,7 @@ def chips(ports, keys, config, negatives=None, seed=SEED):
     X, y, w = data.images, data.target, data.sample_weight
     if not config.get("paste"):
         return X, y, w
+    with_vessels(ports, keys)
     ships, bare = pasted_chips(ports, list(keys), config["paste"] * len(keys),
                                config["window"], np.random.default_rng([seed, len(keys)]))
     background = config.get("background_weight", 0.5)

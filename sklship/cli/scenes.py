@@ -346,8 +346,9 @@ def _failures(failed, total):
                                              for name, why in failed.items()))
 
 
-#: What a folder given as a scene holds that is scanned: rasters and images.
-SCENE_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt", ".png", ".jpg", ".jpeg")
+#: Rasters that a folder given as a scene holds and that are scanned, with the
+#: images that Pillow reads (``sklship.scenes.sources.PILLOW_SUFFIXES``).
+RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt")
 
 
 def _in_folder(path):
@@ -355,11 +356,13 @@ def _in_folder(path):
     (not its subfolders; masks named ``udm2`` are left out later, as in a glob)."""
     if not Path(path).is_dir():
         return [path]
+    from ..scenes.sources import PILLOW_SUFFIXES
+
+    suffixes = RASTER_SUFFIXES + PILLOW_SUFFIXES
     files = sorted(file for file in Path(path).iterdir()
-                   if file.is_file() and file.suffix.lower() in SCENE_SUFFIXES)
+                   if file.is_file() and file.suffix.lower() in suffixes)
     if not files:
-        raise CommandError(f"folder {path} holds no scene files "
-                           f"({', '.join(SCENE_SUFFIXES)})", 1)
+        raise CommandError(f"folder {path} holds no scene files ({', '.join(suffixes)})", 1)
     log.info(f"{path}: {len(files)} scene files.")
     return files
 
