@@ -74,7 +74,8 @@ def _add_scan(commands, common, parents):
         "scan", parents=[common, parents.dask], help="find and count ships in whole scenes",
         description=SCAN_DESCRIPTION)
     scan.add_argument("files", nargs="*", type=Path, metavar="[MODEL_FILE] SCENE",
-                      help="scene files or folders of them, after a model file saved "
+                      help="scene files or folders of them, or Sentinel-2 Level-2A "
+                      "products (.SAFE folders or their zips), after a model file saved "
                       "by 'sklship train' or 'sklship adapt' (or give it with --model)")
     scan.add_argument("--model", metavar="NAME|FILE",
                       help="the model: a shipped model's name (" + ", ".join(
@@ -90,7 +91,8 @@ def _add_scan(commands, common, parents):
                       "ItemCollection (JSON file): dates from the items, resolution from "
                       "gsd / proj:transform, the udm2 asset as mask")
     scan.add_argument("--max-cloud", type=percent, metavar="P",
-                      help="skip (and report) STAC items whose eo:cloud_cover is above "
+                      help="skip (and report) STAC items and Sentinel-2 products whose "
+                      "cloud cover (eo:cloud_cover, Cloud_Coverage_Assessment) is above "
                       "P percent")
     scan.add_argument("--overwrite", action="store_true",
                       help="scan scenes again that DIR/scenes/ holds results for")
@@ -182,6 +184,9 @@ def _scan(args):
     from ..scenes.survey import scan_to_folder
 
     files = args.scene_files
+    if not files and args.skipped and args.stac is None:
+        print("Nothing to scan: every scene was skipped.")
+        return
     scenes, failed = _stac_scenes(args, args.asset or DEFAULT_ASSET, files)
     model, model_file, size, asks = _model(args, scenes)
     if asks.get("asset") and not args.asset and args.stac is not None:
@@ -212,6 +217,8 @@ def _check_scenes(args):
     if args.out.exists() and not args.out.is_dir():
         raise CommandError(f"--out {args.out} is a file; give a folder for the results", 2)
     files, missing = _existing(_scene_files(args))
+    files, failed, args.skipped = _products(files, args.max_cloud)
+    missing = {**missing, **failed}
     if missing and not files and args.stac is None:
         raise CommandError(_failures(missing, len(missing)), 1)
     args.scene_files, args.missing = files, missing
@@ -352,19 +359,50 @@ RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt")
 
 
 def _in_folder(path):
-    """``[path]``, or when ``path`` is a folder, the scene files in it, by name
-    (not its subfolders; masks named ``udm2`` are left out later, as in a glob)."""
-    if not Path(path).is_dir():
+    """``[path]``, or when ``path`` is a folder (not a Sentinel-2 product), the
+    scene files and Sentinel-2 products in it, by name (not inside its
+    subfolders; masks named ``udm2`` are left out later, as in a glob)."""
+    from ..scenes.safe import is_safe_product
+
+    if not Path(path).is_dir() or is_safe_product(path):
         return [path]
     from ..scenes.sources import PILLOW_SUFFIXES
 
     suffixes = RASTER_SUFFIXES + PILLOW_SUFFIXES
     files = sorted(file for file in Path(path).iterdir()
-                   if file.is_file() and file.suffix.lower() in suffixes)
+                   if (file.is_file() and file.suffix.lower() in suffixes)
+                   or is_safe_product(file))
     if not files:
-        raise CommandError(f"folder {path} holds no scene files ({', '.join(suffixes)})", 1)
+        raise CommandError(f"folder {path} holds no scene files ({', '.join(suffixes)}) "
+                           "and no Sentinel-2 product (.SAFE folder or zip)", 1)
     log.info(f"{path}: {len(files)} scene files.")
     return files
+
+
+def _products(files, max_cloud):
+    """The scenes with each Sentinel-2 product read as one; the products that
+    cannot be read, with why; and how many were skipped (and reported) for
+    clouds above ``max_cloud``."""
+    from ..scenes.safe import is_safe_product, safe_scene
+
+    scenes, failed, skipped = [], {}, 0
+    for file in files:
+        if not is_safe_product(file):
+            scenes.append(file)
+            continue
+        try:
+            scene = safe_scene(file)
+        except (OSError, ValueError) as exc:
+            failed[Path(file).stem] = str(exc).rstrip(".")
+            continue
+        if max_cloud is not None and scene.cloud_cover is not None \
+                and scene.cloud_cover > max_cloud:
+            print(f"{scene.name}: skipped (cloud cover {scene.cloud_cover:g} % is above "
+                  f"{max_cloud:g} %)")
+            skipped += 1
+            continue
+        scenes.append(scene)
+    return scenes, failed, skipped
 
 
 def _existing(files):

@@ -35,6 +35,7 @@ from .geo import aois_in_pixels, count_in_aois, georeference, read_aoi
 from .grid import WindowGrid
 from .masks import usable_mask
 from .resolution import model_chip_resolution, prepare, scene_pixels
+from .safe import as_scene
 from .settings import ScanSettings, keyword_signature
 from .sources import (  # noqa: F401 (read_scene's old home)
     bounded_gdal_cache,
@@ -243,7 +244,8 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
         :func:`sklship.scenes.sources.open_scene`. A STAC item (pystac or
         :class:`~sklship.scenes.stac.StacScene`) scans its asset ``asset``,
         dated and named by the item, with the item's resolution and
-        ``udm2`` mask where ``resolution`` and ``mask`` are None.
+        ``udm2`` mask where ``resolution`` and ``mask`` are None; so does a
+        Sentinel-2 ``.SAFE`` product (:mod:`~sklship.scenes.safe`), with its SCL.
     settings : ScanSettings or None, default=None
         All the settings below as one object
         (:class:`~sklship.scenes.settings.ScanSettings`, the one declaration
@@ -414,6 +416,7 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
     start = time.perf_counter()
     # bands and scale the model records (shipped ones, and what was adapted from them).
     given = ScanSettings.of(settings, keywords).read_as(estimator)
+    scene = as_scene(scene)  # a Sentinel-2 .SAFE product: its 10 m bands and SCL
     if is_stac_item(scene):
         return _scan_stac(estimator, scene, given)
     settings = given.model_defaults(estimator)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from .._io import remove_leftovers
 from .export import ScanFolder, made_with, provenance
+from .safe import as_scene
 from .scan import is_stac_item, scan_scene
 from .settings import ScanSettings
 from .sources import open_scene
@@ -44,7 +45,9 @@ def scan_scenes(estimator, scenes, *, client=None, settings=None):
         Scene files (GeoTIFF, PNG, JPEG), named in the tables by their names
         without ending; or STAC items (see :mod:`sklship.scenes.stac`), named
         by their ids, dated by the item, with its resolution and ``udm2``
-        mask, scanning the asset ``settings.asset``.
+        mask, scanning the asset ``settings.asset``; or Sentinel-2 Level-2A
+        products (``.SAFE`` folders or zips, :mod:`sklship.scenes.safe`),
+        named by the product.
     client : dask.distributed.Client or None, default=None
         Scan on this Dask cluster; None scans one scene after the other here.
     settings : ScanSettings or None, default=None
@@ -193,9 +196,10 @@ def scan_to_folder(estimator, scenes, out, *, settings=None, client=None, overwr
     estimator : fitted classifier
         As for :func:`~sklship.scenes.scan.scan_scene`.
     scenes : sequence or dict
-        Scene files, STAC items (pystac or :class:`~.stac.StacScene`), named
-        by their file names without ending or item ids; or a dict of names
-        to scenes (also arrays). Files whose names contain ``udm2`` are
+        Scene files, STAC items (pystac or :class:`~.stac.StacScene`) and
+        Sentinel-2 ``.SAFE`` products, named by their file names without
+        ending, item ids or product names; or a dict of names to scenes
+        (also arrays). Files whose names contain ``udm2`` are
         usable-data masks and are not scanned.
     out : str or os.PathLike
         The output folder; created when missing.
@@ -267,9 +271,9 @@ def scan_to_folder(estimator, scenes, out, *, settings=None, client=None, overwr
 def _named_scenes(scenes):
     """``{name: scene}`` and the mask files left out; refuses names given twice."""
     if isinstance(scenes, dict):
-        return dict(scenes), []
+        return {name: as_scene(scene) for name, scene in scenes.items()}, []
     kept, excluded, names = [], [], []
-    for scene in scenes:
+    for scene in map(as_scene, scenes):
         if is_stac_item(scene):
             names.append(scene.name if isinstance(scene, StacScene) else scene.id)
         elif "udm2" in Path(scene).stem.lower():  # a glob of scenes/* matches their masks

@@ -276,13 +276,13 @@ def pick_for_scenes(scenes, bands=None, resolution=None):
     scenes : list of path or StacScene
         Scene files (GeoTIFF: resolution from the georeference, see
         :func:`sklship.scenes.resolution.scene_resolution`; PNG and JPEG:
-        ``resolution``, else unknown, so the finest model) or STAC scenes
-        (their ``resolution``). A GeoTIFF whose tags name the sensor of a
-        shipped model (e.g. ``Sentinel-2``) gets that model whatever its
-        pixel size, when it has the model's bands: a Sentinel-2 export in Web
-        Mercator north of 57 degrees has ground pixels under 5.5 m, nearer
-        PlanetScope's 3 m than its own 10 m (it is scanned resampled to
-        10 m).
+        ``resolution``, else unknown, so the finest model), STAC scenes
+        (their ``resolution``) or Sentinel-2 ``.SAFE`` products (10 m). A
+        GeoTIFF whose tags name the sensor of a shipped model (e.g.
+        ``Sentinel-2``) gets that model whatever its pixel size, when it has
+        the model's bands: a Sentinel-2 export in Web Mercator north of 57
+        degrees has ground pixels under 5.5 m, nearer PlanetScope's 3 m than
+        its own 10 m (it is scanned resampled to 10 m).
     bands : sequence or None, default=None
         The bands the scenes will be read with, if given: as many channels
         as it lists (``(1, 1, 1)`` makes a grey scene of 3), not the files'.
@@ -325,9 +325,11 @@ def pick_for_scenes(scenes, bands=None, resolution=None):
 def _scene_facts(scene):
     """(ground metres per pixel or None, band count or None, the shipped model its
     tags name or None) of a scene, cheaply."""
+    from ..scenes.safe import as_scene
     from ..scenes.sources import PILLOW_SUFFIXES
 
-    if hasattr(scene, "href"):  # a STAC scene
+    scene = as_scene(scene)
+    if hasattr(scene, "href"):  # a STAC scene or a Sentinel-2 product
         return scene.resolution, None, None
     if Path(str(scene)).suffix.lower() in PILLOW_SUFFIXES:
         return None, 3, None
