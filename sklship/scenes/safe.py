@@ -50,14 +50,17 @@ _ZIP_NAME = re.compile(r"^S2[A-D]_MSIL(2A|1C)_.*\.zip$", re.IGNORECASE)
 
 def is_safe_product(path):
     """Whether ``path`` is a Sentinel-2 product: a ``.SAFE`` folder (or any folder
-    with ``MTD_MSIL2A.xml``), its metadata file, or its zip as ESA names it."""
+    with ``MTD_MSIL2A.xml``), its metadata file, or its zip (named as ESA names
+    it, or holding ``<product>.SAFE/MTD_MSIL2A.xml``)."""
     if not isinstance(path, (str, PathLike)) or is_vrt_xml(path) or is_remote(fspath(path)):
         return False
     path = Path(fspath(path))
     if path.is_dir():
         return path.suffix.upper() == ".SAFE" or any(
             (path / name).is_file() for name in _METADATA)
-    return path.name in _METADATA or bool(_ZIP_NAME.match(path.name))
+    if path.name in _METADATA or _ZIP_NAME.match(path.name):
+        return True
+    return path.suffix.lower() == ".zip" and path.is_file() and _zipped_metadata(path) is not None
 
 
 def as_scene(scene):
@@ -137,18 +140,28 @@ def _metadata(path):
     if path.name in _METADATA:
         return (path.read_bytes(), str(path), _product_name(path.parent.name),
                 str(path.parent.resolve()))
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a zip file.")
+    found = _zipped_metadata(path)
+    if found is None:
+        raise ValueError(f"zip {path} holds no <product>.SAFE/"
+                         f"{' or '.join(_METADATA)}: not a Sentinel-2 product.")
+    with zipfile.ZipFile(path) as archive:
+        text = archive.read(found)
+    folder = found.split("/")[0]
+    return text, f"{path}/{found}", _product_name(folder), f"/vsizip/{path.resolve()}/{folder}"
+
+
+def _zipped_metadata(path):
+    """The name of the product metadata in a zip (``<product>/MTD_MSIL2A.xml``),
+    or None; None too for a file that is not a zip."""
     try:
         with zipfile.ZipFile(path) as archive:
-            found = next((n for n in archive.namelist()
-                          if n.count("/") == 1 and n.split("/")[1] in _METADATA), None)
-            if found is None:
-                raise ValueError(f"zip {path} holds no <product>.SAFE/"
-                                 f"{' or '.join(_METADATA)}: not a Sentinel-2 product.")
-            folder = found.split("/")[0]
-            return (archive.read(found), f"{path}/{found}", _product_name(folder),
-                    f"/vsizip/{path.resolve()}/{folder}")
-    except zipfile.BadZipFile:
-        raise ValueError(f"{path} is not a zip file.") from None
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return None
+    return next((n for n in names if n.count("/") == 1 and n.split("/")[1] in _METADATA),
+                None)
 
 
 def _product_name(folder):

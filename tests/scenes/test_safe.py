@@ -107,6 +107,9 @@ def test_folder_metadata_file_and_zip_are_one_scene_of_reflectance(tmp_path, ref
             assert pixels[0].tolist() == pytest.approx([0.03] * 4, abs=1e-4)  # water
             assert pixels[10].tolist() == pytest.approx([0.3, 0.3, 0.3, 0.35], abs=1e-4)
     assert archive.name.endswith(".zip") and scene.mask.startswith("/vsizip/")
+    renamed = archive.rename(tmp_path / "port.zip")  # told by its content
+    assert is_safe_product(renamed) and safe_scene(renamed).name == name
+    (tmp_path / "other.zip").write_text("not a zip")
     assert not is_safe_product(tmp_path / "other.zip") and not is_safe_product(tmp_path)
 
 
