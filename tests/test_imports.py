@@ -15,7 +15,7 @@ ROOT = Path(sklship.__file__).parent
 SCENE_FLOORS = {
     "leaves": {"grid", "tables"},
     "input": {"bands", "dates", "footprint", "stack", "source_base", "dataarray", "sources",
-              "stac", "masks",
+              "stac", "safe", "masks",
               "resolution", "geo"},
     "detection": {"suppression", "verification", "convolutional", "engines", "tiles", "defaults",
                   "settings", "scan"},

@@ -14,6 +14,8 @@ Input, what a scene is:
 - :mod:`~sklship.scenes.masks`: usable-data masks (PlanetScope UDM2, rasters,
   polygons) handled like nodata;
 - :mod:`~sklship.scenes.stac`: scenes listed in STAC catalogs (pystac);
+- :mod:`~sklship.scenes.safe`: Sentinel-2 Level-2A products as ESA delivers
+  them (``.SAFE`` folders and zips);
 - :mod:`~sklship.scenes.geo`: map coordinates and areas of interest.
 
 Detection, one scene to ships:
