@@ -7,11 +7,11 @@ scene larger than memory is scanned with memory bounded by the tile size:
 - GeoTIFF and Cloud-Optimized GeoTIFF (and anything else GDAL reads) go
   through rasterio, one window at a time (``DatasetReader.read(window=...)``);
   the scene's CRS, affine transform, nodata mask (``dataset_mask``: the
-  nodata value, an internal mask or an alpha band) and tags come with it.
+  nodata value, an internal mask or an alpha band; else, in an 8-bit file,
+  the black outside the footprint, :mod:`~sklship.scenes.footprint`) and tags.
 - PNG and JPEG go through Pillow (:func:`sklship._io.read_rgb`), as 8-bit RGB
-  without georeference; a grey one needs ``bands=(1, 1, 1)``, as a grey
-  GeoTIFF does, and a 16-bit one goes through rasterio, which keeps its
-  values (it then needs a ``scale``).
+  without georeference; a grey one needs ``bands=(1, 1, 1)``, as a grey GeoTIFF
+  does, and a 16-bit one goes through rasterio (it then needs a ``scale``).
 
 The chips' three channels are chosen with ``bands`` (1-based, in rasterio's
 convention; ``(3, 2, 1)`` for a 4-band PlanetScope analytic scene in blue,
@@ -64,7 +64,7 @@ from .bands import (
     too_few_bands,
 )
 from .dates import _compile_date_pattern, scene_datetime
-from .footprint import footprint
+from .footprint import WindowFootprint, footprint
 from .source_base import OVERVIEW_SIDE, PERCENTILES, _Source
 from .stack import is_file_list, is_vrt_xml, vrt_name
 
@@ -300,6 +300,7 @@ class _RasterioSource(_Source):
 
         self.path, self.name, self.what = path, Path(path).stem, f"scene file {path}"
         self._overviews = {}  # max_side -> (raw pixels, valid mask or None)
+        self.footprint = None  # an 8-bit file's black outside, with no nodata, mask, alpha
         if is_vrt_xml(path):
             self.name, files = vrt_name(path)
             self.what = f"scene {self.name} (band files {', '.join(files)})"
@@ -345,6 +346,10 @@ class _RasterioSource(_Source):
                 self._subtract_dark(lambda: self._raw_overview(OVERVIEW_SIDE))
                 self.dtype = np.dtype(np.float32)
                 return
+            if not self.has_mask and raw_dtype == np.uint8:  # black outside, no mask?
+                pixels = self._raw_overview(OVERVIEW_SIDE)[0]  # kept with the mask below
+                self.footprint = WindowFootprint(pixels, (self.height, self.width))
+                self._overviews[OVERVIEW_SIDE] = pixels, self.footprint.valid(pixels)
             needs = scale is not None or raw_dtype != np.uint8
             sample, valid = self._raw_overview(OVERVIEW_SIDE) if needs else (None, None)
             self.scale = self._check_scale(scale, sample, valid, raw_dtype)
@@ -374,7 +379,7 @@ class _RasterioSource(_Source):
             "out_shape": (len(self.bands), *out_shape), "resampling": resampling}
         pixels = np.moveaxis(self.dataset.read(self.bands, window=window, **shaped), 0, -1)
         valid = (self.dataset.dataset_mask(window=window, out_shape=out_shape) > 0
-                 if self.has_mask else None)
+                 if self.has_mask else self.footprint and self.footprint.valid(pixels, window))
         return self.convert(pixels), self._valid(pixels, valid)
 
     def overview(self, max_side=OVERVIEW_SIDE):
@@ -383,9 +388,9 @@ class _RasterioSource(_Source):
         return self.convert(pixels), self._valid(pixels, valid)
 
     def valid_overview(self, max_side=OVERVIEW_SIDE):
-        """Validity (not nodata, not saturated) of the scene decimated to ``max_side``."""
+        """Validity (not nodata, not saturated) of the overview of ``max_side``, or None."""
         shape = self._overview_shape(max_side)
-        if self.saturated is not None:
+        if self.saturated is not None or self.footprint is not None:
             pixels, valid = self._raw_overview(max_side)
             return self._valid(pixels, valid)
         if not self.has_mask:
@@ -400,7 +405,8 @@ class _RasterioSource(_Source):
             shape = self._overview_shape(max_side)
             pixels = np.moveaxis(self.dataset.read(self.bands, out_shape=(
                 len(self.bands), *shape)), 0, -1)
-            valid = self.dataset.dataset_mask(out_shape=shape) > 0 if self.has_mask else None
+            valid = (self.dataset.dataset_mask(out_shape=shape) > 0 if self.has_mask else
+                     self.footprint and self.footprint.valid(pixels))
             self._overviews[max_side] = pixels, valid
         return self._overviews[max_side]
 

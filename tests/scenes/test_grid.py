@@ -32,8 +32,11 @@ class BrightnessClassifier:
 
 @pytest.fixture
 def bright_scene():
-    """A 64 x 80 scene, dark but for a bright square filling window (3, 5)."""
-    scene = np.zeros((64, 80, 3), dtype=np.uint8)
+    """A 64 x 80 scene, dark but for a bright square filling window (3, 5).
+
+    Dark, not black: black joined to the border is outside a scene's footprint.
+    """
+    scene = np.full((64, 80, 3), 20, dtype=np.uint8)
     scene[3 * STRIDE:3 * STRIDE + WINDOW, 5 * STRIDE:5 * STRIDE + WINDOW, 0] = 255
     return scene
 

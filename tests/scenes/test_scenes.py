@@ -212,6 +212,32 @@ def test_transparent_png_pixels_are_nodata(cnn, scene, tmp_path):
     assert opaque.valid_fraction == 1.0 and not np.isnan(opaque.probabilities).any()
 
 
+def test_black_outside_the_footprint_is_nodata_in_a_png_and_an_8_bit_geotiff(
+        scene, write_geotiff, tmp_path):
+    # A scene cut from a rotated footprint, with no alpha and no nodata value:
+    # black corners joined to the border are outside; a black patch inside stays.
+    black = scene.copy()
+    rows, cols = np.indices(black.shape[:2])
+    outside = rows + cols < 40
+    black[outside] = 0
+    black[60:64, 60:70] = 0
+    Image.fromarray(black).save(tmp_path / "cut.png")
+    tif = write_geotiff(tmp_path / "cut.tif", np.moveaxis(black, -1, 0), tags={})
+    plain = write_geotiff(tmp_path / "plain.tif", np.moveaxis(scene, -1, 0), tags={})
+    with open_scene(tmp_path / "cut.png") as png, open_scene(tif) as geotiff:
+        whole = (slice(0, 96), slice(0, 136))
+        np.testing.assert_array_equal(geotiff.read(*whole)[1], ~outside)
+        np.testing.assert_array_equal(png.read(*whole)[1], ~outside)
+        np.testing.assert_array_equal(geotiff.read(slice(10, 70), slice(5, 80))[1],
+                                      ~outside[10:70, 5:80])
+        assert geotiff.valid_overview().mean() == pytest.approx(1 - outside.mean())
+    with open_scene(plain) as source:
+        assert source.read(*whole)[1] is None and source.valid_overview() is None
+    results = [scan_scene(BrightCentre(), path, stride=4) for path in (tmp_path / "cut.png", tif)]
+    assert results[0].valid_fraction == results[1].valid_fraction == pytest.approx(
+        1 - outside.mean(), abs=0.01)
+
+
 class CacheWatcher(BrightCentre):
     """BrightCentre that records GDAL's block cache size whenever it is asked."""
 
