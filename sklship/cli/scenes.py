@@ -392,8 +392,9 @@ def _products(files, max_cloud):
             continue
         try:
             scene = safe_scene(file)
-        except (OSError, ValueError) as exc:
-            failed[Path(file).stem] = str(exc).rstrip(".")
+        except (OSError, ValueError) as exc:  # named by the product, not its metadata
+            product = Path(file).parent if Path(file).suffix == ".xml" else Path(file)
+            failed[product.stem] = str(exc).rstrip(".")
             continue
         if max_cloud is not None and scene.cloud_cover is not None \
                 and scene.cloud_cover > max_cloud:

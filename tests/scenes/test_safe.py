@@ -187,3 +187,7 @@ def test_cli_scans_a_folder_of_products_skipping_clouds_and_naming_failures(
     assert status == 0 and "Nothing to scan: every scene was skipped." in \
         capsys.readouterr().out
     assert not (tmp_path / "none").exists()
+    level1c = folder / "S2A_MSIL2A_20230621T100559_N0509_R022_T34UCF.SAFE" / "MTD_MSIL2A.xml"
+    status = main(["scan", str(level1c), "--out", str(tmp_path / "none")])
+    assert status == 1 and "S2A_MSIL2A_20230621T100559_N0509_R022_T34UCF: " in \
+        capsys.readouterr().err
