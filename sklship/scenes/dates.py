@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["scene_datetime"]
+__all__ = ["naive_utc", "scene_datetime"]
 
 # PlanetScope scene ids, as in ShipsNet file names: 20170705_180818_1041.
 _PLANETSCOPE_ID = re.compile(r"(?<!\d)(\d{8}_\d{6})_[0-9a-fA-F]{4}(?![0-9a-fA-F])")
@@ -68,9 +68,7 @@ def scene_datetime(path, *, tags=None, date_pattern=None):
             return _timestamp(lambda: pd.Timestamp(**parts), f"date_pattern match in "
                               f"{name}", match.group(0))
     if tags.get("acquired"):
-        stamp = _timestamp(lambda: pd.Timestamp(tags["acquired"]),
-                           f"tag 'acquired' of {name}", tags["acquired"])
-        return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+        return naive_utc(tags["acquired"], f"tag 'acquired' of {name}")
     if tags.get("TIFFTAG_DATETIME"):
         text = tags["TIFFTAG_DATETIME"]
         return _timestamp(lambda: pd.to_datetime(text, format="%Y:%m:%d %H:%M:%S"),
@@ -80,6 +78,37 @@ def scene_datetime(path, *, tags=None, date_pattern=None):
         return _timestamp(lambda: pd.to_datetime(match.group(1), format="%Y%m%d_%H%M%S"),
                           f"PlanetScope id in {name}", match.group(0))
     return pd.NaT
+
+
+def naive_utc(value, where="the date"):
+    """``value`` (text, datetime or None) as a timestamp without time zone, in UTC.
+
+    Parameters
+    ----------
+    value : str, datetime, pandas.Timestamp or None
+        A time with or without zone (without: taken as UTC); None gives NaT.
+    where : str, default="the date"
+        Where the value comes from, named in the error.
+
+    Returns
+    -------
+    stamp : pandas.Timestamp or NaT
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not a date (the message names ``where``).
+
+    Examples
+    --------
+    >>> naive_utc("2023-06-11T12:05:59+02:00")
+    Timestamp('2023-06-11 10:05:59')
+    """
+    if value is None:
+        return pd.NaT
+    stamp = _timestamp(lambda: pd.Timestamp(value), where, value)
+    return stamp.tz_convert("UTC").tz_localize(None) if stamp is not pd.NaT and \
+        stamp.tzinfo else stamp
 
 
 def _timestamp(make, where, text):

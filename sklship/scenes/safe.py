@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .dates import naive_utc
 from .sources import is_remote
 from .stac import StacScene
 from .stack import is_vrt_xml, stack_vrt
@@ -109,9 +110,7 @@ def safe_scene(path):
     hrefs = [f"{base}/{_band_file(files, f'_{band}_10m', where, name)}.jp2"
              for _, band, _ in SAFE_BANDS]
     mask = next((f for f in files if f.endswith("_SCL_20m")), None)
-    when = pd.Timestamp(_text(root, "PRODUCT_START_TIME") or pd.NaT)
-    if when is not pd.NaT and when.tzinfo is not None:
-        when = when.tz_convert("UTC").tz_localize(None)
+    when = naive_utc(_text(root, "PRODUCT_START_TIME"), f"PRODUCT_START_TIME of {where}")
     cloud = _text(root, "Cloud_Coverage_Assessment")
     tags = {key: _text(root, key) for key in ("SPACECRAFT_NAME", "PROCESSING_BASELINE")}
     vrt = stack_vrt(hrefs, descriptions=[d for d, _, _ in SAFE_BANDS],

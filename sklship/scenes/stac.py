@@ -41,6 +41,7 @@ from pathlib import Path
 import pandas as pd
 
 from .bands import band_aliases
+from .dates import naive_utc
 from .stack import stack_vrt
 
 __all__ = ["DEFAULT_ASSET", "MASK_ASSET", "MASK_ASSETS", "SENTINEL2_ASSETS", "StacScene",
@@ -108,10 +109,8 @@ def stac_scene(item, asset=DEFAULT_ASSET):
     keys = [k.strip() for k in asset.split(",")] if isinstance(asset, str) else list(asset)
     assets = [_find_asset(item, key) for key in keys]
     properties = {**item.properties, **assets[0].extra_fields}
-    when = item.datetime or item.common_metadata.start_datetime
-    when = pd.NaT if when is None else pd.Timestamp(when)
-    if when is not pd.NaT and when.tzinfo is not None:
-        when = when.tz_convert("UTC").tz_localize(None)
+    when = naive_utc(item.datetime or item.common_metadata.start_datetime,
+                     f"datetime of STAC item {item.id}")
     mask = next((a for k in MASK_ASSETS for key, a in item.assets.items()
                  if key.lower() == k), None)
     scaling = [_raster_band(a) for a in assets]
