@@ -68,7 +68,8 @@ def _check(args):
         raise CommandError(str(exc).rstrip("."), 2) from exc
     if args.model is None:
         spec = fitting(lambda: pick_for_scenes([args.truth.parent / name for name in marks],
-                                               args.bands, args.resolution))
+                                               args.bands, args.resolution,
+                                               args.reflectance))
         log.info(f"Model: the shipped {spec.name!r} ({spec.sensor}, {spec.resolution:g} m), "
                  "picked for the scenes (--model NAME|FILE to choose).")
         args.model = spec.name

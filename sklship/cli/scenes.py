@@ -250,7 +250,8 @@ def _model(args, scenes):
     if args.model is None and not scenes and args.stac is None:
         return _quick_model(args), None, args.image_size, {}
     if args.model is None:
-        spec = fitting(lambda: pick_for_scenes(scenes, args.bands, args.resolution))
+        spec = fitting(lambda: pick_for_scenes(scenes, args.bands, args.resolution,
+                                               args.reflectance))
     else:
         try:
             spec = shipped_or_file(str(args.model))

@@ -170,7 +170,7 @@ def adapt_model(truth, *, model=None, epochs=EPOCHS,
         from .registry import pick_for_scenes
 
         model = pick_for_scenes([truth.parent / name for name in marks], bands,
-                                resolution).name
+                                resolution, reflectance).name
     base, options, base_threshold = _load(model)
     # Copies of its network inherit how it reads scenes: the adapted file scans
     # as its base does (sklship.scenes.defaults.model_read_options), or as told.

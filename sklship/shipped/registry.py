@@ -29,6 +29,8 @@ __all__ = ["ShippedModel", "load_shipped_model", "pick_for_scenes", "pick_shippe
 RESOLUTION_FACTOR_WARNING = 2.0
 
 _REQUIRED = ("name", "sensor", "bands", "resolution", "input", "window")
+#: The bands a scene gives when none are asked for.
+RGB = ("red", "green", "blue")
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,16 @@ class ShippedModel:
     @property
     def read_options(self):
         """What this model records for its scans: the ``bands`` and ``scale`` that
-        read a scene into its inputs, and the ``saddle`` it was measured with."""
-        options = ({"bands": self.bands, "scale": self.input}
-                   if self.input in REFLECTANCE_SCALES else {})
+        read a scene into its inputs, and the ``saddle`` it was measured with.
+
+        Red, green and blue are what a scene gives by default (by its band
+        descriptions, else in its bands' order:
+        :func:`~sklship.scenes.bands.default_bands`), so a model of those
+        three records no ``bands``.
+        """
+        options = {} if self.input not in REFLECTANCE_SCALES else (
+            {"scale": self.input} if self.bands == RGB else
+            {"bands": self.bands, "scale": self.input})
         if self.scan.get("saddle"):
             options["saddle"] = self.scan["saddle"]
         return options
@@ -142,7 +151,8 @@ def shipped_models():
     Returns
     -------
     models : dict of str to ShippedModel
-        In order of ground resolution, finest first.
+        In order of ground resolution, finest first; at one resolution, the
+        model taking the most bands first.
     """
     models = []
     for entry in resources.files(__package__).iterdir():
@@ -156,7 +166,8 @@ def shipped_models():
             known = {f.name for f in fields(ShippedModel)}
             training = {key: spec.pop(key) for key in list(spec) if key not in known}
             models.append(ShippedModel(stem=stem, training=training, **spec))
-    return {model.name: model for model in sorted(models, key=lambda m: m.resolution)}
+    return {model.name: model
+            for model in sorted(models, key=lambda m: (m.resolution, -len(m.bands)))}
 
 
 def load_shipped_model(name):
@@ -214,7 +225,8 @@ def _shipped(name):
     return models[name]
 
 
-def pick_shipped_model(resolution=None, *, channels=None, what="the scene"):
+def pick_shipped_model(resolution=None, *, channels=None, eight_bit=False,
+                       what="the scene"):
     """The shipped model for a scene of a given ground resolution and channel count.
 
     Parameters
@@ -224,35 +236,49 @@ def pick_shipped_model(resolution=None, *, channels=None, what="the scene"):
         JPEG files) takes the finest model whose bands the scene can give.
     channels : int or None
         The scene's bands; models needing more are left out.
+    eight_bit : bool, default=False
+        Whether the scene holds 8-bit pictures rather than reflectance (a
+        PNG, or a byte GeoTIFF without band scales): models that read
+        reflectance are left out, as nothing says the picture's scale.
     what : str
         How to name the scene in a warning.
 
     Returns
     -------
     model : ShippedModel
-        The model whose resolution is nearest (on a log scale), warning when
-        even that one is more than :data:`RESOLUTION_FACTOR_WARNING` away.
+        The model whose resolution is nearest (on a log scale), and of those
+        the one taking the most bands, warning when even that one is more
+        than :data:`RESOLUTION_FACTOR_WARNING` away. A Sentinel-2 scene
+        without its near-infrared band gets ``sentinel2-10m-rgb``.
     """
     every = list(shipped_models().values())
-    models = [m for m in every if channels is None or len(m.bands) <= channels]
-    if not models:
+    banded = [m for m in every if channels is None or len(m.bands) <= channels]
+    if not banded:
         raise ValueError(f"{what} has {channels} band(s); every shipped model needs more "
                          f"({ {m.name: len(m.bands) for m in every} }).")
+    models = [m for m in banded if not eight_bit or m.input == "uint8"] or banded
     if resolution is None:
         return models[0]
 
     def nearest(candidates):
-        return min(candidates, key=lambda m: abs(math.log(resolution / m.resolution)))
+        return min(candidates, key=lambda m: (abs(math.log(resolution / m.resolution)),
+                                              -len(m.bands)))
 
-    best, meant = nearest(models), nearest(every)
+    best, meant, readable = nearest(models), nearest(every), nearest(banded)
     factor = max(resolution / best.resolution, best.resolution / resolution)
-    if meant is not best:
+    if meant.resolution != best.resolution:
+        lacks = (f"8-bit values: {readable.name!r} reads surface reflectance, and nothing "
+                 "says this picture's scale" if readable.resolution == meant.resolution
+                 else f"only {channels} band(s): {meant.name!r} needs {len(meant.bands)} "
+                 f"({', '.join(meant.bands)})")
+        advice = ("its reflectance bands (16-bit or float), or --model with --reflectance"
+                  if readable.resolution == meant.resolution
+                  else f"all {len(meant.bands)} bands")
         warnings.warn(
             f"{what} has {resolution:.3g} m pixels, for which {meant.name!r} is made, but "
-            f"only {channels} band(s): {meant.name!r} needs {len(meant.bands)} "
-            f"({', '.join(meant.bands)}). Scanning with {best.name!r} ({best.resolution:g} m) "
-            "instead: expect many false alarms and missed ships; give the scene with all "
-            f"{len(meant.bands)} bands.", UserWarning, stacklevel=2)
+            f"{lacks}. Scanning with {best.name!r} ({best.resolution:g} m) instead: expect "
+            f"many false alarms and missed ships; give the scene with {advice}.",
+            UserWarning, stacklevel=2)
     elif factor > RESOLUTION_FACTOR_WARNING:
         _warn_far(what, resolution, best, "nearest ")
     return best
@@ -268,7 +294,7 @@ def _warn_far(what, resolution, model, nearest=""):
         "and more false alarms.", UserWarning, stacklevel=3)
 
 
-def pick_for_scenes(scenes, bands=None, resolution=None):
+def pick_for_scenes(scenes, bands=None, resolution=None, reflectance=None):
     """The one shipped model for a list of scenes, by their resolution and bands.
 
     Parameters
@@ -289,6 +315,11 @@ def pick_for_scenes(scenes, bands=None, resolution=None):
     resolution : float or None, default=None
         Ground metres per pixel of the scenes whose own is unknown (PNG,
         JPEG, GeoTIFF without CRS), as ``scan_scene``'s ``resolution``.
+    reflectance : object or None, default=None
+        The scale to reflectance the scenes will be read with, if given
+        (``scan_scene``'s ``reflectance``): then 8-bit scenes may get a
+        model that reads reflectance. Without it they get one that reads
+        8-bit pictures (see :func:`pick_shipped_model`).
 
     Returns
     -------
@@ -303,16 +334,21 @@ def pick_for_scenes(scenes, bands=None, resolution=None):
     """
     picked = {}
     for scene in scenes:
-        own, channels, named = _scene_facts(scene)
+        own, channels, named, eight_bit = _scene_facts(scene)
         channels = channels if bands is None else len(bands)
+        eight_bit = eight_bit and reflectance is None
         what = f"scene {getattr(scene, 'name', scene)}"
-        if named is not None and (channels is None or len(named.bands) <= channels):
+        named = next((model for model in named
+                      if (channels is None or len(model.bands) <= channels)
+                      and (not eight_bit or model.input == "uint8")), None)
+        if named is not None:
             if own is not None and own > named.resolution * RESOLUTION_FACTOR_WARNING:
                 _warn_far(what, own, named)
             picked.setdefault(named.name, what)
             continue
         picked.setdefault(pick_shipped_model(resolution if own is None else own,
-                                             channels=channels, what=what).name, what)
+                                             channels=channels, eight_bit=eight_bit,
+                                             what=what).name, what)
     if not picked:
         return next(iter(shipped_models().values()))
     if len(picked) > 1:
@@ -323,16 +359,17 @@ def pick_for_scenes(scenes, bands=None, resolution=None):
 
 
 def _scene_facts(scene):
-    """(ground metres per pixel or None, band count or None, the shipped model its
-    tags name or None) of a scene, cheaply."""
+    """(ground metres per pixel or None, band count or None, the shipped models its
+    tags name, most bands first, whether it holds 8-bit pictures) of a scene,
+    cheaply."""
     from ..scenes.safe import as_scene
     from ..scenes.sources import PILLOW_SUFFIXES
 
     scene = as_scene(scene)
     if hasattr(scene, "href"):  # a STAC scene or a Sentinel-2 product
-        return scene.resolution, None, None
+        return scene.resolution, None, (), False
     if Path(str(scene)).suffix.lower() in PILLOW_SUFFIXES:
-        return None, 3, None
+        return None, 3, (), True
     import rasterio
 
     from ..scenes.resolution import scene_resolution
@@ -341,15 +378,19 @@ def _scene_facts(scene):
         with rasterio.open(scene) as dataset:
             crs = dataset.crs.to_string() if dataset.crs else None
             tags = [dataset.tags(), *(dataset.tags(i) for i in dataset.indexes)]
+            eight_bit = (dataset.dtypes[0] == "uint8" and set(dataset.scales) <= {1.0}
+                         and set(dataset.offsets) <= {0.0})
             return (scene_resolution(crs, dataset.transform, dataset.shape),
-                    dataset.count, _named_model(tags))
+                    dataset.count, _named_models(tags), eight_bit)
     except rasterio.errors.RasterioIOError as exc:
         raise ValueError(f"cannot read scene file {scene} ({exc}).") from None
 
 
-def _named_model(tags):
-    """The one shipped model whose sensor (its first word, e.g. ``Sentinel-2``) the
-    file's tags name, in any case and spelling (``SENTINEL2A``), or None."""
+def _named_models(tags):
+    """The shipped models of the one sensor (the first word of their ``sensor``,
+    e.g. ``Sentinel-2``) that the file's tags name, in any case and spelling
+    (``SENTINEL2A``), most bands first; none if the tags name no sensor or
+    several."""
     def squeezed(text):
         return re.sub(r"[^a-z0-9]", "", str(text).lower())
 
@@ -357,4 +398,5 @@ def _named_model(tags):
                              for key, value in group.items()))
     named = [model for model in shipped_models().values()
              if squeezed(model.sensor.split()[0]) in text]
-    return named[0] if len(named) == 1 else None
+    sensors = {model.sensor.split()[0] for model in named}
+    return tuple(sorted(named, key=lambda m: -len(m.bands))) if len(sensors) == 1 else ()

@@ -156,7 +156,8 @@ def test_cli_refuses_an_unknown_base_and_a_pickle_out(tmp_path, port, capsys):
                    "--model", str(tmp_path / "missing.sklship")])
     assert status == 2
     assert "missing.sklship: no such model file, and no shipped model has that name " \
-        "(shipped: planetscope-3m, sentinel2-10m)" in capsys.readouterr().err
+        "(shipped: planetscope-3m, sentinel2-10m, sentinel2-10m-rgb)" \
+        in capsys.readouterr().err
     status = main(["adapt", str(port / "truth.json"), "--out", str(tmp_path / "o.joblib"),
                    "--model", str(port / "base.sklship")])
     assert status == 2 and "give a .sklship file" in capsys.readouterr().err
