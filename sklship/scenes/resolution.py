@@ -29,8 +29,8 @@ import warnings
 import numpy as np
 
 __all__ = ["RESAMPLING", "SHIPSNET_RESOLUTION", "TOLERANCE", "ScanSource",
-           "check_resolution", "model_chip_resolution", "prepare", "scene_pixels",
-           "scene_resolution"]
+           "check_resolution", "check_window_fits", "model_chip_resolution", "prepare",
+           "scene_pixels", "scene_resolution"]
 
 #: Metres per pixel of ShipsNet's PlanetScope chips.
 SHIPSNET_RESOLUTION = 3.0
@@ -320,6 +320,32 @@ def prepare(source, model_resolution, resolution, mask_spec=None):
     prepared = ScanSource(source, scale, mask_spec)
     prepared.resolution = scene_res
     return prepared
+
+
+def check_window_fits(source, window):
+    """Refuse a prepared scene smaller than the model's window at the model's pixels.
+
+    Checked after resampling: a small scene of coarse pixels may be large
+    enough once enlarged to a finer model's pixels, and a large one too
+    small once shrunk.
+
+    Parameters
+    ----------
+    source : ScanSource
+        From :func:`prepare`.
+    window : int
+        The model's window side, in its pixels.
+
+    Raises
+    ------
+    ValueError
+        Naming the scene and its size, before and after resampling.
+    """
+    if source.height < window or source.width < window:
+        resampled = (f" ({source.height}x{source.width} at the model's pixels)"
+                     if source.pixel_scale != 1 else "")
+        raise ValueError(f"{source.what} of {source.base.height}x{source.base.width} "
+                         f"pixels{resampled} is smaller than the {window}x{window} window.")
 
 
 def model_chip_resolution(network):

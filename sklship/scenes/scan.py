@@ -34,14 +34,10 @@ from .engines import make_engine
 from .geo import aois_in_pixels, count_in_aois, georeference, read_aoi
 from .grid import WindowGrid
 from .masks import usable_mask
-from .resolution import model_chip_resolution, prepare, scene_pixels
+from .resolution import check_window_fits, model_chip_resolution, prepare, scene_pixels
 from .safe import as_scene
 from .settings import ScanSettings, keyword_signature
-from .sources import (  # noqa: F401 (read_scene's old home)
-    bounded_gdal_cache,
-    open_checked,
-    read_scene,
-)
+from .sources import bounded_gdal_cache, open_checked, read_scene  # noqa: F401 (re-exported)
 from .stac import StacScene, stac_scene
 from .suppression import SUPPRESSION, non_max_suppression
 from .tables import COUNT_COLUMNS
@@ -436,12 +432,13 @@ def scan_scene(estimator: ClassifierMixin, scene: ArrayLike | str | PathLike,
     network = fitted_network(estimator)
     # GDAL's block cache bounded while a file is read (sklship.scenes.sources).
     with bounded_gdal_cache(scene):
-        opened = open_checked(scene, window, expected_channels, fitted_dtype(network),
+        opened = open_checked(scene, expected_channels, fitted_dtype(network),
                               bands=given.bands, scale=given.scale,
                               date_pattern=given.date_pattern,
                               reflectance=given.reflectance)
         with prepare(opened, model_chip_resolution(network), given.resolution,
                      usable_mask(scene, given.mask)) as source:
+            check_window_fits(source, window)
             pixel_aois = aois_in_pixels(source, aois)
             grid = WindowGrid(window, stride, source.height, source.width, source.pixel_scale)
             probabilities, evaluated = scan_tiles(source, grid, given.tile_size, evaluate,

@@ -439,7 +439,7 @@ def read_scene(path: str | PathLike, *, bands: Sequence[int] | Sequence[str] | N
         return source.read(slice(None), slice(None))[0]
 
 
-def open_checked(scene, window, channels, fitted_dtype, *, bands=None, scale=None,
+def open_checked(scene, channels, fitted_dtype, *, bands=None, scale=None,
                  date_pattern=None, reflectance=None):
     """Open ``scene`` (an array or a file) and check that a model can scan it.
 
@@ -447,8 +447,6 @@ def open_checked(scene, window, channels, fitted_dtype, *, bands=None, scale=Non
     ----------
     scene : array-like or path
         As for :func:`open_scene`.
-    window : int
-        The model's window side: the scene must be at least that large.
     channels : int or None
         The model's channels, when it knows them.
     fitted_dtype : numpy.dtype or None
@@ -476,16 +474,11 @@ def open_checked(scene, window, channels, fitted_dtype, *, bands=None, scale=Non
     source = open_scene(scene, bands=bands, scale=scale, date_pattern=date_pattern,
                         reflectance=reflectance)
     try:
-        height, width, depth = source.shape
+        depth = source.shape[2]
         if channels is not None and depth != channels:
             raise ValueError(
                 f"{source.what} has {depth} channels, but the estimator was fitted on "
                 f"chips with {channels}; got a scene of shape {source.shape}."
-            )
-        if height < window or width < window:
-            raise ValueError(
-                f"{source.what} of {height}x{width} pixels is smaller than the "
-                f"{window}x{window} window."
             )
         if fitted_dtype is not None and (
                 (source.dtype == np.uint8) != (fitted_dtype == np.uint8)):

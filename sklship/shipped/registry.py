@@ -271,8 +271,8 @@ def pick_shipped_model(resolution=None, *, channels=None, eight_bit=False,
                  "says this picture's scale" if readable.resolution == meant.resolution
                  else f"only {channels} band(s): {meant.name!r} needs {len(meant.bands)} "
                  f"({', '.join(meant.bands)})")
-        advice = ("its reflectance bands (16-bit or float), or --model with --reflectance"
-                  if readable.resolution == meant.resolution
+        advice = ("its reflectance bands (16-bit or float), or its scale to reflectance "
+                  "(--reflectance SCALE,OFFSET)" if readable.resolution == meant.resolution
                   else f"all {len(meant.bands)} bands")
         warnings.warn(
             f"{what} has {resolution:.3g} m pixels, for which {meant.name!r} is made, but "

@@ -371,3 +371,18 @@ def test_classes_with_the_ship_first_are_refused(bright_centre, ship_scene):
         scan_scene(model, ship_scene[0], stride=4)
     model.classes_ = np.array(["no ship", "ship"])
     assert scan_scene(model, ship_scene[0], stride=4).count == 3
+
+
+def test_the_window_must_fit_the_scene_at_the_models_pixels(book_cnn, scene, tmp_path,
+                                                             write_geotiff):
+    # 24 x 40 pixels of 10 m are 80 x 133 of the model's 3 m: enough for its
+    # 32-px window, though the file is smaller than the window.
+    assert book_cnn.chip_resolution == 3.0
+    coarse = write_geotiff(tmp_path / "coarse.tif",
+                           np.moveaxis(scene[:24, :40], -1, 0), res=10)
+    assert scan_scene(book_cnn, coarse, stride=8).probabilities.shape == (7, 13)
+    # 40 x 40 pixels of 1 m are 13 x 13 of 3 m.
+    fine = write_geotiff(tmp_path / "fine.tif", np.moveaxis(scene[:40, :40], -1, 0), res=1)
+    with pytest.raises(ValueError, match=r"fine.tif of 40x40 pixels \(13x13 at the "
+                       r"model's pixels\) is smaller than the 32x32 window"):
+        scan_scene(book_cnn, fine, stride=8)

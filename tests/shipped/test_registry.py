@@ -107,7 +107,7 @@ def test_an_eight_bit_picture_gets_a_model_that_reads_eight_bits():
     # A 10 m true-colour picture (8 bits): no scale says its reflectance.
     with pytest.warns(UserWarning, match=r"for which 'sentinel2-10m' is made, but 8-bit "
                       r"values: 'sentinel2-10m-rgb' reads surface reflectance.*Scanning "
-                      r"with 'planetscope-3m'.*or --model with --reflectance"):
+                      r"with 'planetscope-3m'.*or its scale to reflectance \(--reflectance "):
         assert pick_shipped_model(10.0, channels=3, eight_bit=True).name == "planetscope-3m"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
