@@ -347,10 +347,12 @@ def reflectance_scaling(explicit, scales, offsets, tags, what, sample=None):
     if found is None:
         raise ValueError(f"{what} does not say the scale of its reflectance; pass "
                          "reflectance=(scale, offset), e.g. (1e-4, -0.1) for ESA L2A "
-                         "from baseline 04.00 or (1/65535, 0) for Sentinel Hub's 16-bit "
-                         "export (reflectance = value * scale + offset; command "
-                         "line: --reflectance 0.0001,-0.1), or set the file's band "
-                         "scales and offsets (e.g. gdal_edit.py -scale, -offset).")
+                         "from baseline 04.00, (1e-4, 0) for Google Earth Engine's "
+                         "COPERNICUS/S2_SR_HARMONIZED or ESA L2A before 04.00, or "
+                         "(1/65535, 0) for Sentinel Hub's 16-bit export (reflectance = "
+                         "value * scale + offset; command line: --reflectance "
+                         "0.0001,-0.1), or set the file's band scales and offsets (e.g. "
+                         "gdal_edit.py -scale, -offset).")
     scale, offset = (np.broadcast_to(np.asarray(v, np.float32), (len(scales),))
                      for v in found)
     return scale, offset, origin

@@ -215,7 +215,8 @@ def test_sentinel_hub_16_bit_values_are_told_by_their_steps(tmp_path, write_geot
     np.testing.assert_allclose(pixels, np.moveaxis(esa, 0, -1) / 1e4, atol=1e-4)
     (tmp_path / "esa").mkdir()
     plain = write_bands(tmp_path / "esa", esa.astype(np.uint16), write_geotiff)
-    with pytest.raises(ValueError, match="does not say the scale of its reflectance"):
+    with pytest.raises(ValueError, match="does not say the scale of its reflectance.*"
+                       r"\(1e-4, 0\) for Google Earth Engine.s COPERNICUS/S2_SR_HARMONIZED"):
         read_scene(plain, bands=NAMES, scale="reflectance")
 
 
