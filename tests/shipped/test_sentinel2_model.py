@@ -39,6 +39,8 @@ def test_files_and_sidecar(stem, sidecar, model):
     assert (SHIPPED / f"{stem}.sklship").stat().st_size < 5e6
     card = (SHIPPED / f"{stem}.md").read_text()
     assert "contains modified Copernicus Sentinel data 2023" in card and "MIT" in card
+    if stem.endswith("_rgb"):  # its detector also learnt from ShipsNet's chips
+        assert "Planet Labs / ShipsNet" in card and "CC BY-SA 4.0" in card
     assert sidecar["name"] == stem.replace("_", "-")
     assert sidecar["sensor"] == "Sentinel-2 L2A"
     assert sidecar["bands"] == MODELS[stem]
