@@ -51,6 +51,7 @@ Run: python scripts/train_sentinel2.py [--data DIR] [--configs NAME ...]
 """
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -143,12 +144,12 @@ CONFIGS = {
 }
 
 
-def read_reflectance(path, bands=BANDS):
-    """A shared GeoTIFF as float32 reflectance (height, width, len(bands))."""
+def read_reflectance(path):
+    """A shared GeoTIFF as float32 reflectance (height, width, 4)."""
     import rasterio
 
     with rasterio.open(path) as dataset:
-        pixels = dataset.read([BANDS.index(band) + 1 for band in bands]).astype(np.float32)
+        pixels = dataset.read().astype(np.float32)
     return np.moveaxis(pixels, 0, -1) / np.float32(SCALE)
 
 
@@ -245,12 +246,18 @@ def shipsnet(ports, keys, config):
     if not config.get("shipsnet"):
         return (np.empty((0, window, window, channels), np.float32), np.empty(0, int),
                 np.empty(0, np.float32))
-    from sklship.datasets import load_shipsnet
-
-    X, y = load_shipsnet(config["shipsnet"], return_X_y=True)
+    X, y = _shipsnet_chips(config["shipsnet"])
     images = shipsnet_chips(X, y, port_levels(ports, keys), window, RESOLUTION)
     weight = np.where(y == 1, 1.0, config.get("background_weight", 0.5))
     return images, y, weight.astype(np.float32)
+
+
+@functools.cache
+def _shipsnet_chips(folder):
+    """ShipsNet's chips and labels, read once per run."""
+    from sklship.datasets import load_shipsnet
+
+    return load_shipsnet(folder, return_X_y=True)
 
 
 def make_model(config, seed=SEED):

@@ -58,7 +58,8 @@ __all__ = ["BAND_ALIASES", "DARK_OBJECT", "DARK_PERCENTILE", "REFLECTANCE",
            "PLANET_ASSET", "PLANET_RGB", "REFLECTANCE_SCALES", "SATURATED", "band_aliases",
            "band_indexes", "default_bands",
            "NAMED_SCALES", "check_band_range", "check_bands", "check_reflectance",
-           "check_reflectance_scale", "is_sentinel_hub_export", "too_few_bands",
+           "check_reflectance_scale", "esa_offset", "is_sentinel_hub_export",
+           "too_few_bands",
            "dark_levels", "is_band_names", "reflectance_scaling"]
 
 #: Other names of the common bands (lower case): Sentinel-2 band ids.
@@ -90,7 +91,6 @@ DARK_PERCENTILE = 1
 SATURATED = {np.dtype(np.uint16): 65535}
 _VALUE_SCALE = re.compile(r"reflectance\s*[*x\u00d7]\s*(\d+(?:\.\d*)?)", re.IGNORECASE)
 _QUANTIFICATION = ("BOA_QUANTIFICATION_VALUE", "QUANTIFICATION_VALUE")
-_ESA_OFFSET = -1000.0  # BOA_ADD_OFFSET from processing baseline 04.00 on
 #: Sentinel Hub's 16-bit reflectance is ESA's value (reflectance x 10,000)
 #: times 6.5535, rounded: only about one integer in 6.55 occurs.
 _SENTINEL_HUB_STEP = 65535 / 10000
@@ -358,6 +358,33 @@ def reflectance_scaling(explicit, scales, offsets, tags, what, sample=None):
     return scale, offset, origin
 
 
+def esa_offset(baseline):
+    """ESA's Level-2A reflectance offset (``BOA_ADD_OFFSET``, in digital numbers)
+    for a product that lists none: -1000 from processing baseline 04.00
+    (January 2022) on, else 0.
+
+    Parameters
+    ----------
+    baseline : str or None
+        ``PROCESSING_BASELINE`` (e.g. ``"05.09"``); None: unknown, 0.
+
+    Returns
+    -------
+    offset : float
+
+    Raises
+    ------
+    ValueError
+        If ``baseline`` is not a number.
+
+    Examples
+    --------
+    >>> esa_offset("05.09"), esa_offset("02.08"), esa_offset(None)
+    (-1000.0, 0.0, 0.0)
+    """
+    return -1000.0 if baseline is not None and float(baseline) >= 4 else 0.0
+
+
 def is_sentinel_hub_export(values):
     """Whether 16-bit values are Sentinel Hub's reflectance x 65535.
 
@@ -409,8 +436,8 @@ def _convention(tags, what):
             offset = np.asarray(band_offsets, float)
         elif len(named) == 1:
             offset = float(named.pop())
-        else:  # ESA added -1000 from processing baseline 04.00 on
-            offset = _ESA_OFFSET if baseline is not None and float(baseline) >= 4 else 0.0
+        else:
+            offset = esa_offset(baseline)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{what} has unreadable reflectance tags ({exc}); pass "
                          "reflectance=(scale, offset).") from None

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .bands import esa_offset
 from .dates import naive_utc
 from .sources import is_remote
 from .stac import StacScene
@@ -43,8 +44,6 @@ __all__ = ["SAFE_BANDS", "as_scene", "is_safe_product", "safe_scene"]
 SAFE_BANDS = (("red", "B04", 3), ("green", "B03", 2), ("blue", "B02", 1), ("nir", "B08", 7))
 #: The product metadata file at the root of a Level-2A (and a Level-1C) product.
 _METADATA = ("MTD_MSIL2A.xml", "MTD_MSIL1C.xml")
-#: ESA's reflectance offset from processing baseline 04.00 on, in digital numbers.
-_ESA_OFFSET = -1000.0
 #: A zip of a product, as the Copernicus Data Space names it.
 _ZIP_NAME = re.compile(r"^S2[A-D]_MSIL(2A|1C)_.*\.zip$", re.IGNORECASE)
 
@@ -180,8 +179,7 @@ def _offsets(root):
     -1000 from processing baseline 04.00 on, else 0."""
     listed = {element.get("band_id"): float(element.text) for element in root.iter()
               if _local(element.tag) == "BOA_ADD_OFFSET" and element.text}
-    baseline = _text(root, "PROCESSING_BASELINE")
-    default = _ESA_OFFSET if baseline is not None and float(baseline) >= 4 else 0.0
+    default = esa_offset(_text(root, "PROCESSING_BASELINE"))
     return lambda band_id: listed.get(str(band_id), default)
 
 

@@ -267,13 +267,15 @@ def pick_shipped_model(resolution=None, *, channels=None, eight_bit=False,
     best, meant, readable = nearest(models), nearest(every), nearest(banded)
     factor = max(resolution / best.resolution, best.resolution / resolution)
     if meant.resolution != best.resolution:
-        lacks = (f"8-bit values: {readable.name!r} reads surface reflectance, and nothing "
-                 "says this picture's scale" if readable.resolution == meant.resolution
-                 else f"only {channels} band(s): {meant.name!r} needs {len(meant.bands)} "
-                 f"({', '.join(meant.bands)})")
-        advice = ("its reflectance bands (16-bit or float), or its scale to reflectance "
-                  "(--reflectance SCALE,OFFSET)" if readable.resolution == meant.resolution
-                  else f"all {len(meant.bands)} bands")
+        if readable.resolution == meant.resolution:  # it has the bands, in 8 bits
+            lacks = (f"8-bit values: {readable.name!r} reads surface reflectance, and "
+                     "nothing says this picture's scale")
+            advice = ("its reflectance bands (16-bit or float), or its scale to "
+                      "reflectance (--reflectance SCALE,OFFSET)")
+        else:
+            lacks = (f"only {channels} band(s): {meant.name!r} needs {len(meant.bands)} "
+                     f"({', '.join(meant.bands)})")
+            advice = f"all {len(meant.bands)} bands"
         warnings.warn(
             f"{what} has {resolution:.3g} m pixels, for which {meant.name!r} is made, but "
             f"{lacks}. Scanning with {best.name!r} ({best.resolution:g} m) instead: expect "
