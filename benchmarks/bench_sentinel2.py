@@ -1,8 +1,9 @@
 """Sentinel-2 at 10 m: the shipped model's protocol over 8 ports, and a full tile's scan.
 
 Ports: leave one port out over the 8 shared sen2ships ports
-(``../shared/data/sentinel2``), with the configuration and threshold of the
-shipped model (``sklship/shipped/sentinel2_10m.json``) and the protocol of
+(``../shared/data/sentinel2``), with the bands, configuration and threshold
+of the shipped model (``sklship/shipped/sentinel2_10m.json``; with ShipsNet's
+chips from ``--shipsnet DIR`` where it adds them) and the protocol of
 ``scripts/train_sentinel2.py`` (chips at 10 m, a fit, hard negatives mined on
 the 7 training ports, a second fit, the held-out port scanned, taken at the
 shipped threshold with ``ScanResult.at_threshold``). A detection
@@ -22,7 +23,8 @@ line per port, ``recall at berth``, ``recall at anchor`` and, last, the
 headline ``sentinel-2 ports: found A/B (recall R), false alarms F (f per
 scene)``.
 
-Run: python benchmarks/bench_sentinel2.py [--data DIR] [--oof FILE] [--quick]
+Run: python benchmarks/bench_sentinel2.py [--data DIR] [--shipsnet DIR] [--oof FILE]
+[--quick]
 ``--oof`` reads the out-of-fold scans that ``scripts/train_sentinel2.py --oof
 FILE`` wrote instead of fitting again;
 ``--quick`` holds out one port, fits 1 epoch without mining and scans a
@@ -194,6 +196,9 @@ def main():
                         default=ROOT.parent / "shared" / "data" / "sentinel2")
     parser.add_argument("--oof", type=Path, default=None,
                         help="out-of-fold scans written by the training script (joblib)")
+    parser.add_argument("--shipsnet", type=Path,
+                        default=ROOT.parent / "shared" / "data" / "shipsnet" / "shipsnet",
+                        help="ShipsNet's chips, if the shipped configuration adds them")
     add_quick_flag(parser)
     parser.add_argument("--tile", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -202,9 +207,10 @@ def main():
 
     script = training_script()
     sidecar = json.loads(SIDECAR.read_text())
-    config = dict(script.CONFIGS[sidecar["config"]])
+    bands = tuple(sidecar["bands"])
+    config = script.configured(sidecar["config"], bands, args.shipsnet)
     threshold = sidecar["scan"]["threshold"]
-    ports = script.load_ports(args.data)
+    ports = script.load_ports(args.data, bands)
     keys = list(ports)
     if args.quick:
         config.update(epochs=1, negatives_per_scene=100, rounds=0, positives_per_ship=1,
@@ -218,7 +224,8 @@ def main():
         found = script.leave_one_port_out(ports, config, keys,
                                           None if args.quick else script.WEIGHTS,
                                           log=lambda line: print(line, flush=True))[1]
-    print(f"ports: {len(found)}, config {sidecar['config']}, threshold {threshold:.2f}")
+    print(f"ports: {len(found)}, bands {','.join(bands)}, config {sidecar['config']}, "
+          f"threshold {threshold:.2f}")
     tile_line(TILE // 10 if args.quick else TILE)
     port_lines(script, ports, found, threshold, args.data)
 

@@ -16,7 +16,8 @@ Protocol (leave one port out, the held-out port never seen):
    complete); fit again from scratch with them;
 3. scan the held-out port at 10 m once, at a low threshold; each threshold
    scored takes what a scan at it finds (``ScanResult.at_threshold``).
-4. with a verifier (``cnn24-neg-verified-saddle``, the default): fit a
+4. with a verifier (``cnn24-neg-verified-saddle``, and the shipped
+   ``cnn24-neg-verified-saddle-shipsnet``): fit a
    MobileNetV2 feature verifier on the 7 ports' chips and, as no-ship chips,
    the false alarms their own out-of-fold detectors proposed at
    ``PROPOSAL``; the cascade's scan of the held-out port is its detector's,
@@ -32,18 +33,15 @@ detection within ``TOLERANCE`` (12) pixels at 10 m of a
 marked big vessel is a hit; near a small vessel it counts neither way.
 Configurations (:data:`CONFIGS`) are compared by the same protocol; the best
 (most hits minus false alarms at its threshold) is fitted on all 8 ports
-(steps 1 and 2) and written into the package:
+(steps 1 and 2) and written into the package as ``sentinel2-10m``:
 ``sklship/shipped/sentinel2_10m.sklship``, its JSON sidecar and model card.
 
-Every configuration measured, and what it found, is recorded in
+The defaults make the shipped model: red, green and blue (``--bands``; nir
+may be added, and measured no better), configuration
+``cnn24-neg-verified-saddle-shipsnet``, which adds ShipsNet's chips at 10 m
+to the detector's (``--shipsnet DIR``; :mod:`sentinel2_shipsnet`). Every
+configuration measured, and what it found, is recorded in
 ``scripts/sentinel2_experiments.md``.
-
-With ``--bands red,green,blue`` the same is done without the near-infrared
-band, for scenes that lack it (true-colour exports): the model
-``sentinel2-10m-rgb`` (``sklship/shipped/sentinel2_10m_rgb.*``), shipped
-with ``--configs cnn24-neg-verified-saddle-shipsnet``, which adds ShipsNet's
-chips at 10 m to the detector's (``--shipsnet DIR``;
-:mod:`sentinel2_shipsnet`).
 
 Run: python scripts/train_sentinel2.py [--data DIR] [--configs NAME ...]
 [--ports NAME ...] [--bands NAME,...] [--shipsnet DIR] [--weights FILE] [--quick]
@@ -92,8 +90,12 @@ WEIGHTS = ROOT.parent / "shared" / "weights" / "mobilenet_v2_1.0_224_quant.tflit
 SHIPPED = ROOT / "sklship" / "shipped"
 SEED = 0
 RESOLUTION = 10.0
+#: The bands the ports hold, and those the shipped model learns from.
 BANDS = ("red", "green", "blue", "nir")
-RGB_BANDS = BANDS[:3]
+SHIPPED_BANDS = BANDS[:3]
+SHIPPED_CONFIG = "cnn24-neg-verified-saddle-shipsnet"
+#: The shipped model's name and file stem.
+NAME = "sentinel2-10m"
 #: Reflectance = stored value / SCALE (Sentinel Hub's 16-bit export).
 SCALE = 65535.0
 TOLERANCE = 12.0
@@ -153,11 +155,22 @@ def read_reflectance(path):
     return np.moveaxis(pixels, 0, -1) / np.float32(SCALE)
 
 
-def model_name(bands):
-    """The shipped model's name for ``bands``: ``sentinel2-10m``, or with a suffix
-    of the bands' initials when it takes fewer (``sentinel2-10m-rgb``)."""
-    suffix = "" if tuple(bands) == BANDS else "-" + "".join(band[0] for band in bands)
-    return "sentinel2-10m" + suffix
+def configured(name, bands, shipsnet=SHIPSNET):
+    """The configuration ``name`` of :data:`CONFIGS` for ``bands``, with ShipsNet's
+    folder where it adds their chips.
+
+    Raises
+    ------
+    ValueError
+        If it adds ShipsNet's chips, which have no nir, and ``bands`` has nir.
+    """
+    config = dict(CONFIGS[name])
+    if config.get("shipsnet"):
+        if "nir" in bands:
+            raise ValueError(f"{name} adds ShipsNet's chips, which have no nir: "
+                             "give --bands red,green,blue")
+        config["shipsnet"] = shipsnet
+    return config
 
 
 def load_ports(folder, bands=BANDS):
@@ -463,7 +476,7 @@ def choose_threshold(found, ports):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=SHARED)
-    parser.add_argument("--configs", nargs="+", default=["cnn24-neg-verified-saddle"],
+    parser.add_argument("--configs", nargs="+", default=[SHIPPED_CONFIG],
                         choices=list(CONFIGS))
     parser.add_argument("--ports", nargs="+", default=None,
                         help="held-out ports to score (default: all 8)")
@@ -471,9 +484,9 @@ def main():
                         help="2 epochs, 2 held-out ports: a smoke run")
     parser.add_argument("--weights", type=Path, default=WEIGHTS,
                         help="ImageNet MobileNetV2 weights for a verifier (TFLite or .h5)")
-    parser.add_argument("--bands", type=lambda text: tuple(text.split(",")), default=BANDS,
-                        help="the bands to learn from, of red,green,blue,nir (default: "
-                        "all four; red,green,blue makes sentinel2-10m-rgb)")
+    parser.add_argument("--bands", type=lambda text: tuple(text.split(",")),
+                        default=SHIPPED_BANDS, help="the bands to learn from: "
+                        "red,green,blue (default) or red,green,blue,nir")
     parser.add_argument("--shipsnet", type=Path, default=SHIPSNET,
                         help="ShipsNet's chips, for configurations that add them")
     parser.add_argument("--no-save", action="store_true")
@@ -493,12 +506,12 @@ def main():
         keys = keys or list(ports)[:2]
     results = {}
     for name in args.configs:
-        config = dict(CONFIGS[name], **({"epochs": 2} if args.quick else {}))
-        if config.get("shipsnet"):
-            if "nir" in args.bands:
-                parser.error(f"{name} adds ShipsNet's chips, which have no nir: "
-                             "give --bands red,green,blue")
-            config["shipsnet"] = args.shipsnet
+        try:
+            config = configured(name, args.bands, args.shipsnet)
+        except ValueError as exc:
+            parser.error(str(exc))
+        if args.quick:
+            config["epochs"] = 2
         print(f"{name}: {config}", flush=True)
         detector, found = leave_one_port_out(ports, config, keys, args.weights,
                                              log=lambda line: print(line, flush=True))
@@ -534,13 +547,12 @@ def main():
     write(model, results[best], best, elapsed, args.bands)
 
 
-def write(model, result, name, elapsed, bands=BANDS):
+def write(model, result, name, elapsed, bands=SHIPPED_BANDS):
     """The model file, its JSON sidecar and its model card, in the package."""
     import subprocess
 
     SHIPPED.mkdir(exist_ok=True)
-    shipped = model_name(bands)
-    stem = shipped.replace("-", "_")
+    shipped, stem = NAME, NAME.replace("-", "_")
     path = save_model(model, SHIPPED / f"{stem}.sklship")
     config, hits, marked = result["config"], result["hits"], result["marked"]
     false, n_ports = result["false_alarms"], len(result["found"])
@@ -575,25 +587,11 @@ def write(model, result, name, elapsed, bands=BANDS):
         paste=PASTE_CARD.format(n=config["paste"]) if config.get("paste") else "",
         ports="\n".join(f"- {key.split('_')[0]}: {s.hits}/{s.n_marked}, {s.false_alarms} "
                         "false alarms" for key, s in result["scores"].items()),
-        bands_section=SADDLE_CARD if tuple(bands) == BANDS else no_nir_card(result),
-        specific_limits=FOUR_BAND_LIMITS if tuple(bands) == BANDS else "",
+        recipe=RECIPE_CARD if config.get("shipsnet") else "",
+        saddle_section=SADDLE_CARD if config.get("saddle") else "",
         **(SHIPSNET_CARD if config.get("shipsnet") else dict.fromkeys(SHIPSNET_CARD, "")),
         **(VERIFIER_CARD if config.get("verifier") else dict.fromkeys(VERIFIER_CARD, ""))))
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB), its sidecar and card")
-
-
-def no_nir_card(result):
-    """The card's section comparing a model without nir with the shipped four-band one."""
-    four = json.loads((SHIPPED / "sentinel2_10m.json").read_text())
-    scores = four["cross_validation"]
-    how, measured = NO_NIR_MEASURED[bool(result["config"].get("shipsnet"))]
-    return NO_NIR_CARD.format(
-        four=four["name"], model=model_name(RGB_BANDS), how=how,
-        measured=measured.format(four=four["name"], model=model_name(RGB_BANDS)),
-        hits=result["hits"], marked=result["marked"],
-        false=result["false_alarms"], threshold=result["threshold"],
-        four_hits=scores["found"], four_false=scores["false_alarms"],
-        four_threshold=four["scan"]["threshold"])
 
 
 SHIPSNET_CARD = {
@@ -703,17 +701,21 @@ Per port at the shipped threshold:
 The threshold was chosen on these same out-of-fold detections (the best
 F1), so the scores at the shipped threshold are optimistic by that one
 choice.
-`benchmarks/bench_sentinel2.py` reports recall at berth and at anchor for
-`sentinel2-10m`.
+`benchmarks/bench_sentinel2.py` reports recall at berth and at anchor.
 
-{bands_section}## Limits
+{recipe}{saddle_section}## Limits
 - Far from issue 31's goal (recall 0.85 with at most one false alarm per
   scene): see the table; the issue's first plain CNN found 0.81 of the big
   vessels at 186 false alarms per scene.
 - 8 scenes of 8 ports in summer 2023: little variety of haze, glint, season
-  and sun angle. The hazy or glinty scenes fail (Algiers, Cartagena: see the
-  ports above); reflectance is not corrected for haze.
-{specific_limits}- Vessels moored side by side or at a quay may be counted as one.
+  and sun angle. The hazy or glinty scenes fail (Cartagena: see the ports
+  above); reflectance is not corrected for haze.
+- Most false alarms are at the water's edge: quays, breakwaters, cranes, and
+  vessels the marks leave out. Land is not masked, as most vessels are at
+  berth. Out of fold, the four-band model's false alarms at 0.8 (at 0.9) by
+  position only: 21 (11) within 240 m of a marked vessel, 50 (15) at the
+  water's edge, 10 (4) on open water, 2 (1) on land.
+- Vessels moored side by side or at a quay may be counted as one.
 
 ## Licence
 Weights trained on sen2ships (MIT licence, Copyright (c) 2023
@@ -729,96 +731,55 @@ ships. With the scan's rule of one detection per ridge of windows above the
 threshold, those rows were counted as one vessel. The saddle (0.95) keeps two
 detections apart when the windows between them dip below 0.95 times the
 weaker one's probability; the windows along a single hull do not dip that
-far. Measured side by side on the same out-of-fold detectors (only the
-verifier refitted on its own proposals), vessels found / false alarms (of
-181 vessels) at the best F1 (F1 in brackets), at 0.8 and at 0.9:
+far. Measured side by side on the same out-of-fold detectors of four bands
+(only the verifier refitted on its own proposals), vessels found / false
+alarms (of 181 vessels) at the best F1 (F1 in brackets), at 0.8 and at 0.9:
 
 | detectors (leave one port out) | saddle 0.95 | no saddle |
 |---|---|---|
-| this configuration (this run) | 83/83 (0.48); 83/83; 64/31 | 76/89 (0.44); 62/52; 51/27 |
+| the verified cascade, four bands | 83/83 (0.48); 83/83; 64/31 | 76/89 (0.44); 62/52; 51/27 |
 | with the haze augmentation | 106/124 (0.52); 85/84; 64/36 | 74/66 (0.46); 67/55; 56/27 |
 | with test-time augmentation | 85/66 (0.51); 88/78; 64/34 | 89/116 (0.46); 68/57; 51/21 |
 
-The model shipped before this one (the same configuration without the
-saddle, code 641a0b1) found 71/181 with 43 false alarms at 0.81 (F1 0.48):
-another draw of the detectors' training, as good at its best F1 as this
-model. Retraining moves the best F1 by about as much as the saddle does, so
-the saddle was chosen on the side-by-side comparisons above, not on the two
-models' figures. `planetscope-3m` keeps no saddle: on the East Asian port it
-added 8 false alarms (28 instead of 20 at 0.3) for no ship.
+Retraining moves the best F1 by about as much as the saddle does, so the
+saddle was chosen on these side-by-side comparisons. `planetscope-3m` keeps
+no saddle: on the East Asian port it added 8 false alarms (28 instead of 20
+at 0.3) for no ship.
 
 """
 
-FOUR_BAND_LIMITS = """- Where the false alarms are, out of fold at 0.80 (at 0.9), by position
-  only, not inspected one by one: 21 (11) within 240 m of a marked vessel
-  (a second detection of a long hull, or of a vessel beside it); 50 (15) at
-  the water's edge (10 to 90 % water, NDWI above 0, within 60 m: quays,
-  breakwaters, cranes, vessels the marks leave out); 10 (4) on open water;
-  2 (1) on land. Land is not masked (most vessels are at berth). Measured
-  2026-12-07 on the out-of-fold scans of `cnn24-neg-verified-x2`: keeping
-  only detections with at least 10 % water (NDWI above 0) within 6 pixels
-  cut the false alarms at 0.3 from 235 to 190 for 2 of 92 vessels, and
-  none from 0.8 up (66/52 and 55/20 at 0.81 and 0.9, as without): the
-  remaining false alarms are at the water's edge, on quays and breakwaters.
-- The verifier is what limits it, and no other verifier measured did
-  better (2026-12-07, on one set of out-of-fold detector scans): MobileNetV2
-  on 48-pixel windows (more context) or in false colour, a small CNN of the
-  4 bands as verifier, other regularisation, more hard negatives, and
-  test-time augmentation in the detector all gave a best F1 of 0.43 to 0.46,
-  against this cascade's 0.48 (figures in `scripts/sentinel2_experiments.md`).
-"""
-
-NO_NIR_CARD = """### Without the near-infrared band
-`{four}` without nir, for scenes that lack it (red, green and blue as
-reflectance, such as a true-colour export of Sentinel Hub's 16-bit values):
-{how} Leave one port out, each at its own threshold (the best F1): this
-model {hits}/{marked} with {false} false alarms at {threshold:.2f}; `{four}`
-(its card) {four_hits}/{marked} with {four_false} at {four_threshold:.2f}.
-`sklship scan` picks this model for a 10 m scene of three bands, and
-`--model {model}` scans a four-band scene with it (its red, green and blue).
-An 8-bit picture says no scale to reflectance, so it gets `planetscope-3m`
-unless `--reflectance SCALE,OFFSET` says it (e.g. 0.00157,0 for Sentinel
-Hub's true colour, 2.5 x reflectance x 255). On the same ports as 8-bit true
-colour, `planetscope-3m` (never trained on them) finds 55/181 with 144 false
-alarms. The saddle: see the card of `{four}`.
-
-{measured}
-"""
-
-#: What the card of a model without nir says of how it differs, by whether it adds
-#: ShipsNet's chips, and what was measured (2026-12-07).
-NO_NIR_MEASURED = {
-    False: ("the same configuration, seed and protocol.",
-            """The two models differ by less than two seeds of `{four}`'s training do
-(best F1 0.478 with seed 0, 0.521 with seed 1;
-`scripts/sentinel2_experiments.md`): on these ports the near-infrared band
-adds nothing measurable.
-"""),
-    True: ("its configuration with ShipsNet's chips added to the detector's\n"
-           "(above), the same protocol.",
-           """Measured with two seeds of each (leave one port out; best F1, then
-vessels found at most 8, 16 and 32 false alarms over the 8 ports, that is
-1, 2 and 4 per scene):
+#: Why the shipped model is red, green and blue with ShipsNet's chips: measured
+#: 2026-12-07 (``scripts/sentinel2_experiments.md``).
+RECIPE_CARD = """### Why red, green and blue, with ShipsNet's chips
+Measured with two seeds where there are two (leave one port out; best F1,
+then vessels found at most 8, 16 and 32 false alarms over the 8 ports, that
+is 1, 2 and 4 per scene):
 
 | detector's training | seed 0 | seed 1 |
 |---|---|---|
-| the 8 ports, four bands (`{four}`) | 0.478; 35, 50, 64 | 0.501; 35, 52, 66 |
+| the 8 ports, four bands (red, green, blue, nir) | 0.478; 35, 50, 64 | 0.501; 35, 52, 66 |
 | the 8 ports, red, green, blue | 0.519; 32, 43, 60 | |
 | with ShipsNet's chips, red, green, blue | 0.522; 42, 55, 69 | 0.573; 51, 67, 77 |
-| the same, this model's run of the script | 0.520; 40, 54, 66 | |
 
-The rows but the last by a harness around the script, which took the two
-levels over all 8 ports (the script: over the 7 training ports of a fold).
+The rows by a harness around this script, which took the two levels over
+all 8 ports (the script: over the 7 training ports of a fold).
 
-ShipsNet's chips halve the detector's own false alarms (alone, at 0.9:
-69/181 vessels with 43 and 73 with 44, against 69 with 103 without them) and
-find 7 and 16 vessels more than the four-band model at one false alarm per
-scene (its seed 1 verified again here: 89/181 with 85 at its best F1). With two seeds
-each, the mean best F1 is 0.548 against the four-band model's 0.490. This
-model is what a scene without nir gets; scanning four-band scenes with it
-too (`--model {model}`) is measured better here, and is not yet the default.
-"""),
-}
+- Without ShipsNet, red, green and blue did as well as four bands: on these
+  ports the near-infrared band adds nothing measurable. A scene's nir, when
+  it has one, is not read.
+- ShipsNet's chips halve the detector's own false alarms (alone, at 0.9:
+  69/181 vessels with 43 and 73 with 44, against 69 with 103 without them)
+  and find 7 and 16 vessels more than four bands at one false alarm per
+  scene. Mean best F1 over two seeds: 0.548 against 0.490. In hazy Algiers,
+  12 and 13 of 27 vessels against 4.
+- The model shipped before this one took four bands, without ShipsNet
+  (code 28a29b7): 83/181 with 83 false alarms at 0.80.
+
+An 8-bit picture says no scale to reflectance, so `sklship scan` gives it
+`planetscope-3m`, unless `--reflectance SCALE,OFFSET` says it (e.g.
+0.00157,0 for Sentinel Hub's true colour, 2.5 x reflectance x 255).
+
+"""
 
 if __name__ == "__main__":
     main()
