@@ -56,7 +56,7 @@ import numpy as np
 
 __all__ = ["BAND_ALIASES", "DARK_OBJECT", "DARK_PERCENTILE", "REFLECTANCE",
            "PLANET_ASSET", "PLANET_RGB", "REFLECTANCE_SCALES", "SATURATED", "band_aliases",
-           "band_indexes", "default_bands",
+           "band_indexes", "default_bands", "described_rgb",
            "NAMED_SCALES", "check_band_range", "check_bands", "check_reflectance",
            "check_reflectance_scale", "esa_offset", "is_sentinel_hub_export",
            "too_few_bands",
@@ -228,16 +228,23 @@ def default_bands(descriptions, name):
     >>> default_bands([None] * 4, "port")
     ((1, 2, 3), None)
     """
-    try:
-        return band_indexes(("red", "green", "blue"), descriptions, ""), \
-            "its band descriptions"
-    except ValueError:
-        pass
+    described = described_rgb(descriptions)
+    if described is not None:
+        return described, "its band descriptions"
     asset = PLANET_ASSET.search(name)
     count = len(descriptions)
     if asset and not asset.group(1).lower().startswith("visual") and count in PLANET_RGB:
         return PLANET_RGB[count], f"Planet's {count}-band analytic order"
     return (1, 2, 3), None
+
+
+def described_rgb(descriptions):
+    """The 1-based bands that ``descriptions`` name red, green and blue (or their
+    :data:`BAND_ALIASES`), or None if they do not name all three."""
+    try:
+        return band_indexes(("red", "green", "blue"), descriptions, "")
+    except ValueError:
+        return None
 
 
 def check_reflectance(reflectance, count):

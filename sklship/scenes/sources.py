@@ -17,7 +17,9 @@ The chips' three channels are chosen with ``bands`` (1-based, in rasterio's
 convention; ``(3, 2, 1)`` for a 4-band PlanetScope analytic scene in blue,
 green, red, NIR order). Without ``bands``, a file gives the bands its
 descriptions call red, green and blue, or a Planet analytic asset's (by its
-file name), else bands 1 to 3 (:func:`~sklship.scenes.bands.default_bands`).
+file name), else bands 1 to 3 (:func:`~sklship.scenes.bands.default_bands`);
+a stack of band files (STAC assets, a Sentinel-2 product's bands) gives those
+described red, green and blue, else every file.
 A scene that is not 8-bit needs an explicit
 ``scale``: ``(low, high)`` maps low..high linearly to 0..255 and clips the
 rest, or ``"percentile"`` takes low and high as the 2nd and 98th percentiles
@@ -60,6 +62,7 @@ from .bands import (
     check_bands,
     check_reflectance_scale,
     default_bands,
+    described_rgb,
     is_band_names,
     too_few_bands,
 )
@@ -139,7 +142,8 @@ def open_scene(scene, *, bands=None, scale=None, date_pattern=None, reflectance=
         file's red, green and blue
         (:func:`~sklship.scenes.bands.default_bands`: by its band
         descriptions, or a Planet analytic asset's order, else bands 1 to
-        3), every file of a stack and every channel of an array.
+        3), a stack's files described red, green and blue (else every
+        file), and every channel of an array.
     scale : (float, float), "percentile", "reflectance", "dark-object" or None, \
             default=None
         How to bring a scene that is not uint8 to 0..255: ``(low, high)``
@@ -316,7 +320,9 @@ class _RasterioSource(_Source):
             if is_band_names(bands):
                 bands = band_indexes(bands, dataset.descriptions, self.what)
             elif bands is None and is_vrt_xml(path):
-                bands = tuple(range(1, dataset.count + 1))  # every file of a stack
+                # A stack: the files described red, green and blue, else every file.
+                bands = (described_rgb(dataset.descriptions)
+                         or tuple(range(1, dataset.count + 1)))
             if bands is None:
                 if dataset.count < 3:
                     raise too_few_bands(dataset.count, self.what)

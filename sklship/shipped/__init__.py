@@ -9,7 +9,7 @@ repository's ``scripts/`` folder on openly licensed data only.
 
 >>> from sklship.shipped import shipped_models
 >>> sorted(shipped_models())  # doctest: +SKIP
-['planetscope-3m', 'sentinel2-10m', 'sentinel2-10m-rgb']
+['planetscope-3m', 'sentinel2-10m']
 """
 
 from .._lazy import lazy_exports

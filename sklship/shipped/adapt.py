@@ -128,8 +128,9 @@ def adapt_model(truth, *, model=None, epochs=EPOCHS,
         ground resolution, bands and tags; PNG and JPEG scenes get
         ``planetscope-3m``, Sentinel-2 GeoTIFFs ``sentinel2-10m``).
         Scenes are read as the shipped model reads them (``sentinel2-10m``:
-        bands red, green, blue, nir by description, as reflectance; a model
-        file: as ``scan_scene`` reads them by default), and georeferenced
+        the bands described red, green and blue, else bands 1, 2, 3, as
+        reflectance; a model file: as ``scan_scene`` reads them by
+        default), and georeferenced
         scenes resampled to the model's ground resolution, for the chips and
         for the scans of the scenes left out.
     epochs : int, default=EPOCHS

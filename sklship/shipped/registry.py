@@ -151,8 +151,7 @@ def shipped_models():
     Returns
     -------
     models : dict of str to ShippedModel
-        In order of ground resolution, finest first; at one resolution, the
-        model taking the most bands first.
+        In order of ground resolution, finest first.
     """
     models = []
     for entry in resources.files(__package__).iterdir():
@@ -167,7 +166,7 @@ def shipped_models():
             training = {key: spec.pop(key) for key in list(spec) if key not in known}
             models.append(ShippedModel(stem=stem, training=training, **spec))
     return {model.name: model
-            for model in sorted(models, key=lambda m: (m.resolution, -len(m.bands)))}
+            for model in sorted(models, key=lambda m: m.resolution)}
 
 
 def load_shipped_model(name):
@@ -246,10 +245,8 @@ def pick_shipped_model(resolution=None, *, channels=None, eight_bit=False,
     Returns
     -------
     model : ShippedModel
-        The model whose resolution is nearest (on a log scale), and of those
-        the one taking the most bands, warning when even that one is more
-        than :data:`RESOLUTION_FACTOR_WARNING` away. A Sentinel-2 scene
-        without its near-infrared band gets ``sentinel2-10m-rgb``.
+        The model whose resolution is nearest (on a log scale), warning when
+        even that one is more than :data:`RESOLUTION_FACTOR_WARNING` away.
     """
     every = list(shipped_models().values())
     banded = [m for m in every if channels is None or len(m.bands) <= channels]
@@ -261,26 +258,18 @@ def pick_shipped_model(resolution=None, *, channels=None, eight_bit=False,
         return models[0]
 
     def nearest(candidates):
-        return min(candidates, key=lambda m: (abs(math.log(resolution / m.resolution)),
-                                              -len(m.bands)))
+        return min(candidates, key=lambda m: abs(math.log(resolution / m.resolution)))
 
-    best, meant, readable = nearest(models), nearest(every), nearest(banded)
+    best, meant = nearest(models), nearest(banded)
     factor = max(resolution / best.resolution, best.resolution / resolution)
-    if meant.resolution != best.resolution:
-        if readable.resolution == meant.resolution:  # it has the bands, in 8 bits
-            lacks = (f"8-bit values: {readable.name!r} reads surface reflectance, and "
-                     "nothing says this picture's scale")
-            advice = ("its reflectance bands (16-bit or float), or its scale to "
-                      "reflectance (--reflectance SCALE,OFFSET)")
-        else:
-            lacks = (f"only {channels} band(s): {meant.name!r} needs {len(meant.bands)} "
-                     f"({', '.join(meant.bands)})")
-            advice = f"all {len(meant.bands)} bands"
+    if meant.resolution != best.resolution:  # it has the bands, in 8 bits
         warnings.warn(
             f"{what} has {resolution:.3g} m pixels, for which {meant.name!r} is made, but "
-            f"{lacks}. Scanning with {best.name!r} ({best.resolution:g} m) instead: expect "
-            f"many false alarms and missed ships; give the scene with {advice}.",
-            UserWarning, stacklevel=2)
+            f"8-bit values: {meant.name!r} reads surface reflectance, and nothing says "
+            f"this picture's scale. Scanning with {best.name!r} ({best.resolution:g} m) "
+            "instead: expect many false alarms and missed ships; give the scene's "
+            "reflectance bands (16-bit or float), or its scale to reflectance "
+            "(--reflectance SCALE,OFFSET).", UserWarning, stacklevel=2)
     elif factor > RESOLUTION_FACTOR_WARNING:
         _warn_far(what, resolution, best, "nearest ")
     return best
@@ -362,7 +351,7 @@ def pick_for_scenes(scenes, bands=None, resolution=None, reflectance=None):
 
 def _scene_facts(scene):
     """(ground metres per pixel or None, band count or None, the shipped models its
-    tags name, most bands first, whether it holds 8-bit pictures) of a scene,
+    tags name, whether it holds 8-bit pictures) of a scene,
     cheaply."""
     from ..scenes.safe import as_scene
     from ..scenes.sources import PILLOW_SUFFIXES
@@ -391,8 +380,7 @@ def _scene_facts(scene):
 def _named_models(tags):
     """The shipped models of the one sensor (the first word of their ``sensor``,
     e.g. ``Sentinel-2``) that the file's tags name, in any case and spelling
-    (``SENTINEL2A``), most bands first; none if the tags name no sensor or
-    several."""
+    (``SENTINEL2A``); none if the tags name no sensor or several."""
     def squeezed(text):
         return re.sub(r"[^a-z0-9]", "", str(text).lower())
 
@@ -401,4 +389,4 @@ def _named_models(tags):
     named = [model for model in shipped_models().values()
              if squeezed(model.sensor.split()[0]) in text]
     sensors = {model.sensor.split()[0] for model in named}
-    return tuple(sorted(named, key=lambda m: -len(m.bands))) if len(sensors) == 1 else ()
+    return tuple(named) if len(sensors) == 1 else ()

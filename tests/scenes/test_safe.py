@@ -16,6 +16,8 @@ from sklship.scenes.sources import open_scene
 from sklship.scenes.survey import ScanSettings, scan_to_folder
 
 BANDS = ("B04", "B03", "B02", "B08")
+#: Their descriptions in the product's stack.
+NAMES = ("red", "green", "blue", "nir")
 START = "2023-06-11T10:05:59.024Z"
 
 
@@ -102,6 +104,8 @@ def test_folder_metadata_file_and_zip_are_one_scene_of_reflectance(tmp_path, ref
         assert scene.datetime == pd.Timestamp("2023-06-11 10:05:59.024")
         assert is_scl(scene.mask) and scene.mask.endswith("_SCL_20m.jp2")
         with open_scene(scene.href, scale="reflectance") as source:
+            assert source.shape == (96, 128, 3)  # by default red, green and blue
+        with open_scene(scene.href, bands=NAMES, scale="reflectance") as source:
             assert source.shape == (96, 128, 4)
             pixels = source.read(slice(24, 25), slice(20, 31))[0][0]
             assert pixels[0].tolist() == pytest.approx([0.03] * 4, abs=1e-4)  # water
@@ -119,7 +123,7 @@ def test_offset_listed_or_implied_by_the_processing_baseline(tmp_path, reflectan
                                                              baseline, listed):
     scene = safe_scene(write_product(tmp_path, reflectance, baseline=baseline,
                                      listed=listed))
-    with open_scene(scene.href, scale="reflectance") as source:
+    with open_scene(scene.href, bands=NAMES, scale="reflectance") as source:
         pixel = source.read(slice(60, 61), slice(90, 91))[0][0, 0]
     assert pixel.tolist() == pytest.approx([0.3, 0.3, 0.3, 0.35], abs=1e-4)
 

@@ -455,5 +455,9 @@ def test_item_without_raster_scale_uses_its_processing_baseline(tmp_path, write_
     assert scene.mask.endswith("SCL.tif") and scene.asset == "red,green,blue,nir"
     with open_scene(scene.href, scale="reflectance") as source:
         assert source.reflectance_from == "ESA L2A tags"
+        # Without bands, the stack's red, green and blue, as a file's by descriptions.
+        assert source.read(slice(24, 25), slice(30, 31))[0][0, 0].tolist() == \
+            pytest.approx([0.3, 0.3, 0.3], abs=1e-4)
+    with open_scene(scene.href, bands=NAMES, scale="reflectance") as source:
         assert source.read(slice(24, 25), slice(30, 31))[0][0, 0].tolist() == \
             pytest.approx([0.3, 0.3, 0.3, 0.35], abs=1e-4)

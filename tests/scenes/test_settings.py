@@ -11,7 +11,7 @@ from sklship.cli import _parser, main
 from sklship.scenes.export import provenance
 from sklship.scenes.scan import scan_scene
 from sklship.scenes.settings import ScanSettings
-from sklship.shipped import load_shipped_model
+from sklship.shipped import load_shipped_model, shipped_models
 
 
 def scan_subparser():
@@ -82,7 +82,7 @@ def test_every_setting_has_a_provenance_entry(bright_centre, tmp_path):
     # A shipped model decides at its own threshold, and is named by the model inside.
     shipped = provenance(load_shipped_model("sentinel2-10m"), ScanSettings())
     assert (shipped["model"], shipped["threshold"], shipped["saddle"]) == (
-        "VerifiedShipClassifier", 0.8, 0.95)
+        "VerifiedShipClassifier", shipped_models()["sentinel2-10m"].scan["threshold"], 0.95)
 
 
 def test_settings_object_and_keywords_scan_alike(bright_centre, ship_scene):

@@ -156,7 +156,7 @@ def test_cli_refuses_an_unknown_base_and_a_pickle_out(tmp_path, port, capsys):
                    "--model", str(tmp_path / "missing.sklship")])
     assert status == 2
     assert "missing.sklship: no such model file, and no shipped model has that name " \
-        "(shipped: planetscope-3m, sentinel2-10m, sentinel2-10m-rgb)" \
+        "(shipped: planetscope-3m, sentinel2-10m)" \
         in capsys.readouterr().err
     status = main(["adapt", str(port / "truth.json"), "--out", str(tmp_path / "o.joblib"),
                    "--model", str(port / "base.sklship")])
@@ -270,21 +270,22 @@ def test_the_sentinel2_model_is_taught_from_reflectance_geotiffs(tmp_path, write
     # pixels alone would be nearer PlanetScope's 3 m).
     result = adapt_model(tmp_path / "truth.json", epochs=1, negatives_per_scene=10)
     assert result.base == "sentinel2-10m"
-    # Chips read as reflectance at 10 m: 5 ships x 8 + 10 per scene, 24 x 24 x 4.
+    # Chips read as reflectance at 10 m: 5 ships x 8 + 10 per scene, 24 x 24 x 3
+    # (the red, green and blue the files' descriptions name).
     assert result.chips == 2 * (5 * 8 + 10)
     assert sorted(result.scores["scene"]) == ["s2_0.tif", "s2_1.tif"]
     # Each acquisition left out and scanned as reflectance: its five hulls found.
     assert (result.scores["found"] == 5).all() and (result.scores["marked"] == 5).all()
-    assert fitted_network(result.model).input_shape_ == (24, 24, 4)
-    scan = scan_scene(result.model, tmp_path / "s2_0.tif", bands=("red", "green", "blue", "nir"),
+    assert fitted_network(result.model).input_shape_ == (24, 24, 3)
+    scan = scan_scene(result.model, tmp_path / "s2_0.tif", bands=("red", "green", "blue"),
                       scale="reflectance")
     assert scan.resolution == 5.0 and scan.pixel_scale == 2.0
     # Its file remembers how its base reads scenes: scanned without bands and
-    # scale, as reflectance of the four named bands, the same detections.
+    # scale, as reflectance of the bands named red, green and blue, the same
+    # detections.
     result.save(tmp_path / "port.sklship")
     saved = load_model(tmp_path / "port.sklship")
-    assert model_read_options(saved) == {"bands": ["red", "green", "blue", "nir"],
-                                         "scale": "reflectance", "saddle": 0.95}
+    assert model_read_options(saved) == {"scale": "reflectance", "saddle": 0.95}
     again = scan_scene(saved, tmp_path / "s2_0.tif")
     assert again.scale == scan.scale and again.bands == scan.bands
     pd.testing.assert_frame_equal(again.detections, scan.detections)
@@ -298,9 +299,9 @@ def test_the_sentinel2_model_is_taught_from_reflectance_geotiffs(tmp_path, write
                        negatives_per_scene=10, cross_validate=False)
     assert once.scores is None
     assert once.model.threshold == shipped_models()["sentinel2-10m"].scan["threshold"]
-    # Given ones win: the first three bands, 8-bit range, fail the 4-channel model.
+    # Given ones win: four bands fail the 3-channel model.
     with pytest.raises(ValueError, match="channel"):
-        scan_scene(saved, tmp_path / "s2_0.tif", bands=(1, 2, 3), scale=(0, 255))
+        scan_scene(saved, tmp_path / "s2_0.tif", bands=(1, 2, 3, 4))
 
 
 def test_cli_without_a_model_starts_from_the_one_scan_picks(tmp_path, port, capsys,
@@ -318,8 +319,9 @@ def test_cli_without_a_model_starts_from_the_one_scan_picks(tmp_path, port, caps
     err = capsys.readouterr().err
     assert "Model: the shipped 'sentinel2-10m' (Sentinel-2 L2A, 10 m), picked for the " \
         "scenes" in err
-    # Its bands are read by their descriptions, which these files lack.
-    assert "no band described as 'red'" in err, err
+    # Its chips are read as reflectance before any training, and these 16-bit
+    # files do not say their scale.
+    assert "s2_0.tif does not say the scale of its reflectance" in err, err
     assert not out.exists()
     # A PNG and a Sentinel-2 file call for different models: told before any work.
     (tmp_path / "port_0.png").write_bytes((port / "port_0.png").read_bytes())

@@ -51,7 +51,7 @@ def test_a_reflectance_model_of_red_green_blue_reads_the_default_bands():
 def test_shipped_models_are_in_order_of_resolution_then_most_bands():
     order = [(m.resolution, -len(m.bands)) for m in shipped_models().values()]
     assert order == sorted(order)
-    assert list(shipped_models()) == ["planetscope-3m", "sentinel2-10m", "sentinel2-10m-rgb"]
+    assert list(shipped_models()) == ["planetscope-3m", "sentinel2-10m"]
 
 
 def test_load_by_name_gives_a_fitted_scanner():
@@ -96,9 +96,9 @@ def test_pick_leaves_out_models_needing_more_bands():
     assert len(pick_shipped_model(3.0, channels=3).bands) <= 3
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        # At 10 m: the model of the four bands, or without nir the one of three.
+        # At 10 m, with or without nir: the model of red, green and blue.
         assert pick_shipped_model(10.0, channels=4).name == "sentinel2-10m"
-        assert pick_shipped_model(10.0, channels=3).name == "sentinel2-10m-rgb"
+        assert pick_shipped_model(10.0, channels=3).name == "sentinel2-10m"
     with pytest.raises(ValueError, match="has 2 band"):
         pick_shipped_model(10.0, channels=2)
 
@@ -106,7 +106,7 @@ def test_pick_leaves_out_models_needing_more_bands():
 def test_an_eight_bit_picture_gets_a_model_that_reads_eight_bits():
     # A 10 m true-colour picture (8 bits): no scale says its reflectance.
     with pytest.warns(UserWarning, match=r"for which 'sentinel2-10m' is made, but 8-bit "
-                      r"values: 'sentinel2-10m-rgb' reads surface reflectance.*Scanning "
+                      r"values: 'sentinel2-10m' reads surface reflectance.*Scanning "
                       r"with 'planetscope-3m'.*or its scale to reflectance \(--reflectance "):
         assert pick_shipped_model(10.0, channels=3, eight_bit=True).name == "planetscope-3m"
     with warnings.catch_warnings():
@@ -123,14 +123,14 @@ def test_pick_for_scenes_reads_the_georeference(tmp_path, write_geotiff):
     Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(png)
     assert pick_for_scenes([sentinel]).name == "sentinel2-10m"
     assert pick_for_scenes([planet, png]).name == "planetscope-3m"
-    # Without nir: the 10 m model of three bands, unless the values are 8-bit,
-    # when only a scale to reflectance given lets a reflectance model read them.
+    # Without nir too, unless the values are 8-bit, when only a scale to
+    # reflectance given lets a reflectance model read them.
     rgb = write_geotiff(tmp_path / "rgb.tif", np.zeros((3, 40, 40), np.uint16), res=10)
     byte = write_geotiff(tmp_path / "byte.tif", np.zeros((3, 40, 40), np.uint8), res=10)
-    assert pick_for_scenes([rgb]).name == "sentinel2-10m-rgb"
+    assert pick_for_scenes([rgb]).name == "sentinel2-10m"
     with pytest.warns(UserWarning, match="8-bit values"):
         assert pick_for_scenes([byte]).name == "planetscope-3m"
-    assert pick_for_scenes([byte], reflectance=(0.4 / 255, 0)).name == "sentinel2-10m-rgb"
+    assert pick_for_scenes([byte], reflectance=(0.4 / 255, 0)).name == "sentinel2-10m"
     with pytest.raises(ValueError, match="call for different shipped models"):
         pick_for_scenes([planet, sentinel])
     with pytest.raises(ValueError, match="cannot read scene file"):
@@ -164,9 +164,9 @@ def test_a_file_naming_its_sensor_gets_that_model_at_any_pixel_size(tmp_path, wr
     with pytest.warns(UserWarning, match=r"30 m pixels, 3\.0 times the 10 m of the "
                       r"shipped model 'sentinel2-10m'"):
         assert pick_for_scenes([coarse]).name == "sentinel2-10m"
-    # Without nir, the named sensor's model of three bands; in 8 bits, by resolution.
+    # Without nir, the named sensor's model too; in 8 bits, by resolution.
     three = write_geotiff(tmp_path / "three.tif", pixels[:3], res=5, tags=tags)
-    assert pick_for_scenes([three]).name == "sentinel2-10m-rgb"
+    assert pick_for_scenes([three]).name == "sentinel2-10m"
     byte = write_geotiff(tmp_path / "byte.tif", pixels[:3].astype(np.uint8), res=5,
                          tags=tags)
     assert pick_for_scenes([byte]).name == "planetscope-3m"
@@ -178,8 +178,9 @@ def test_a_file_naming_its_sensor_gets_that_model_at_any_pixel_size(tmp_path, wr
 def test_a_loaded_shipped_model_records_how_it_reads_scenes():
     from sklship.scenes.defaults import model_read_options
 
+    # Red, green and blue are what a file gives by default: no bands recorded.
     assert model_read_options(load_shipped_model("sentinel2-10m")) == {
-        "bands": ["red", "green", "blue", "nir"], "scale": "reflectance", "saddle": 0.95}
+        "scale": "reflectance", "saddle": 0.95}
     assert model_read_options(shipped_models()["sentinel2-10m"].load(copy=True))["scale"] == (
         "reflectance")
     assert model_read_options(load_shipped_model("planetscope-3m")) == {}

@@ -45,7 +45,7 @@ def test_model_names_and_files_are_told_apart(tmp_path, capsys):
     assert status == 1
     err = capsys.readouterr().err
     assert "--model no-such-model: no such model file" in err
-    assert "(shipped: planetscope-3m, sentinel2-10m, sentinel2-10m-rgb)" in err
+    assert "(shipped: planetscope-3m, sentinel2-10m)" in err
 
 
 def test_an_out_that_is_a_file_is_refused_before_the_model_loads(tmp_path, capsys):
@@ -74,8 +74,8 @@ def test_the_command_writes_its_own_lines_only(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_sentinel2_scene_without_nir_gets_the_three_band_model(tmp_path, capsys,
-                                                                   write_geotiff):
+def test_a_sentinel2_scene_without_nir_gets_the_sentinel2_model(tmp_path, capsys,
+                                                                 write_geotiff):
     # Sentinel Hub's 16-bit true colour of a 10 m port: water, and a 160 m hull.
     # (Its values vary, so that their steps of 6.5535 tell the export.)
     reflectance = np.random.default_rng(0).uniform(0.02, 0.05, (3, 96, 128))
@@ -85,9 +85,9 @@ def test_a_sentinel2_scene_without_nir_gets_the_three_band_model(tmp_path, capsy
     status = main(["scan", str(scene), "--out", str(tmp_path / "out"), "--no-progress"])
     err = capsys.readouterr().err
     assert status == 0, err
-    assert "Model: the shipped 'sentinel2-10m-rgb'" in err
+    assert "Model: the shipped 'sentinel2-10m'" in err
     run = json.loads((tmp_path / "out" / "run.json").read_text())
-    assert run["model_file"] == "sentinel2_10m_rgb.sklship"
+    assert run["model_file"] == "sentinel2_10m.sklship"
     # The same as an 8-bit picture: no scale says its reflectance, unless given.
     picture = write_geotiff(tmp_path / "picture.tif",
                             np.rint(reflectance * 2.5 * 255).astype(np.uint8), res=10,
@@ -95,10 +95,10 @@ def test_a_sentinel2_scene_without_nir_gets_the_three_band_model(tmp_path, capsy
     status = main(["scan", str(picture), "--out", str(tmp_path / "byte"), "--no-progress"])
     err = capsys.readouterr().err
     assert status == 0, err
-    assert "8-bit values: 'sentinel2-10m-rgb' reads surface reflectance" in err
+    assert "8-bit values: 'sentinel2-10m' reads surface reflectance" in err
     assert "Model: the shipped 'planetscope-3m'" in err
     status = main(["scan", str(picture), "--reflectance", "0.00157,0", "--out",
                    str(tmp_path / "given"), "--no-progress"])
     err = capsys.readouterr().err
     assert status == 0, err
-    assert "Model: the shipped 'sentinel2-10m-rgb'" in err
+    assert "Model: the shipped 'sentinel2-10m'" in err

@@ -1,5 +1,4 @@
-"""The shipped Sentinel-2 models (with and without nir): their files, their sidecars,
-and ships found at 10 m."""
+"""The shipped Sentinel-2 model: its files, its sidecar, and ships found at 10 m."""
 
 import json
 from pathlib import Path
@@ -15,41 +14,36 @@ from sklship.scenes.settings import ScanSettings
 
 SHIPPED = Path(sklship.__file__).parent / "shipped"
 SCAN_KEYS = set(ScanSettings.names())
-#: Each model's file stem, and its bands.
-MODELS = {"sentinel2_10m": ["red", "green", "blue", "nir"],
-          "sentinel2_10m_rgb": ["red", "green", "blue"]}
-
-
-@pytest.fixture(scope="module", params=list(MODELS))
-def stem(request):
-    return request.param
+STEM = "sentinel2_10m"
+#: Its bands: red, green and blue measured better than with nir (see its card).
+BANDS = ["red", "green", "blue"]
 
 
 @pytest.fixture(scope="module")
-def sidecar(stem):
-    return json.loads((SHIPPED / f"{stem}.json").read_text())
+def sidecar():
+    return json.loads((SHIPPED / f"{STEM}.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def model(stem):
-    return load_model(SHIPPED / f"{stem}.sklship")
+def model():
+    return load_model(SHIPPED / f"{STEM}.sklship")
 
 
-def test_files_and_sidecar(stem, sidecar, model):
-    assert (SHIPPED / f"{stem}.sklship").stat().st_size < 5e6
-    card = (SHIPPED / f"{stem}.md").read_text()
+def test_files_and_sidecar(sidecar, model):
+    assert (SHIPPED / f"{STEM}.sklship").stat().st_size < 5e6
+    card = (SHIPPED / f"{STEM}.md").read_text()
     assert "contains modified Copernicus Sentinel data 2023" in card and "MIT" in card
-    if stem.endswith("_rgb"):  # its detector also learnt from ShipsNet's chips
-        assert "Planet Labs / ShipsNet" in card and "CC BY-SA 4.0" in card
-    assert sidecar["name"] == stem.replace("_", "-")
+    # Its detector also learnt from ShipsNet's chips: their licence and credit.
+    assert "Planet Labs / ShipsNet" in card and "CC BY-SA 4.0" in card
+    assert sidecar["name"] == "sentinel2-10m"
     assert sidecar["sensor"] == "Sentinel-2 L2A"
-    assert sidecar["bands"] == MODELS[stem]
-    assert sidecar["scan"]["asset"] == ",".join(MODELS[stem])
+    assert sidecar["bands"] == BANDS
+    assert sidecar["scan"]["asset"] == ",".join(BANDS)
     assert sidecar["resolution"] == 10.0 and sidecar["input"] == "reflectance"
     assert set(sidecar["scan"]) <= SCAN_KEYS
     assert 0 < sidecar["scan"]["threshold"] < 1
     window, network = sidecar["window"], fitted_network(model)
-    assert network.input_shape_ == (window, window, len(MODELS[stem]))
+    assert network.input_shape_ == (window, window, len(BANDS))
     assert network.chip_resolution == 10.0
     # A cascade: the CNN proposes, the MobileNetV2 verifier's pipeline keeps only the
     # weights' file name, not the training machine's path.
@@ -62,7 +56,7 @@ SENTINEL2 = Path(__file__).resolve().parents[3] / "shared" / "data" / "sentinel2
 
 
 @pytest.mark.slow
-def test_tells_marked_vessels_from_background(stem, model, sidecar):
+def test_tells_marked_vessels_from_background(model, sidecar):
     if not (SENTINEL2 / "truth.json").exists():
         pytest.skip(f"shared Sentinel-2 ports not found at {SENTINEL2}")
     import rasterio
@@ -71,7 +65,7 @@ def test_tells_marked_vessels_from_background(stem, model, sidecar):
 
     def reflectance(path):
         with rasterio.open(path) as dataset:
-            bands = dataset.read(list(range(1, len(MODELS[stem]) + 1)))
+            bands = dataset.read([1, 2, 3])
             return np.moveaxis(bands, 0, -1).astype(np.float32) / 65535
 
     truth = json.loads((SENTINEL2 / "truth.json").read_text())
