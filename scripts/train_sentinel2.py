@@ -773,10 +773,11 @@ is 1, 2 and 4 per scene):
 | with ShipsNet's chips, red, green, blue | 0.522; 42, 55, 69 | 0.573; 51, 67, 77 |
 
 The rows by a harness around this script, which took the two levels over
-all 8 ports (the script: over the 7 training ports of a fold). Runs of this
-script with the same seed differ too (they are not bit for bit the same;
-the cause is not traced): 0.520; 40, 54, 66 (code 76c6313) and 0.586;
-57, 64, 75 (code a50da73, this model; the Evaluation above).
+all 8 ports (the script: over the 7 training ports of a fold). Two runs of
+the script on one machine give the same detections, but one seed on two
+installs did not: 0.520; 40, 54, 66 (code 76c6313, another session's
+machine) and 0.586; 57, 64, 75 (code a50da73, this model; the Evaluation
+above), a spread as large as two seeds'.
 
 - Without ShipsNet, red, green and blue did as well as four bands: on these
   ports the near-infrared band adds nothing measurable. A scene's nir, when
