@@ -239,8 +239,26 @@ def default_bands(descriptions, name):
 
 
 def described_rgb(descriptions):
-    """The 1-based bands that ``descriptions`` name red, green and blue (or their
-    :data:`BAND_ALIASES`), or None if they do not name all three."""
+    """The bands that ``descriptions`` name red, green and blue, if they name all three.
+
+    Parameters
+    ----------
+    descriptions : sequence of str or None
+        The band descriptions, band 1 first; :data:`BAND_ALIASES` count
+        (``B04`` is red).
+
+    Returns
+    -------
+    bands : tuple of int or None
+        1-based, in the order red, green, blue; None if one is not named.
+
+    Examples
+    --------
+    >>> described_rgb(["B02", "B03", "B04", "B08"])
+    (3, 2, 1)
+    >>> described_rgb([None, None, None]) is None
+    True
+    """
     try:
         return band_indexes(("red", "green", "blue"), descriptions, "")
     except ValueError:
