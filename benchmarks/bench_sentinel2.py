@@ -196,9 +196,9 @@ def main():
                         default=ROOT.parent / "shared" / "data" / "sentinel2")
     parser.add_argument("--oof", type=Path, default=None,
                         help="out-of-fold scans written by the training script (joblib)")
-    parser.add_argument("--shipsnet", type=Path,
-                        default=ROOT.parent / "shared" / "data" / "shipsnet" / "shipsnet",
-                        help="ShipsNet's chips, if the shipped configuration adds them")
+    parser.add_argument("--shipsnet", type=Path, default=None,
+                        help="ShipsNet's chips, if the shipped configuration adds them "
+                        "(default: the training script's)")
     add_quick_flag(parser)
     parser.add_argument("--tile", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -208,7 +208,7 @@ def main():
     script = training_script()
     sidecar = json.loads(SIDECAR.read_text())
     bands = tuple(sidecar["bands"])
-    config = script.configured(sidecar["config"], bands, args.shipsnet)
+    config = script.configured(sidecar["config"], bands, args.shipsnet or script.SHIPSNET)
     threshold = sidecar["scan"]["threshold"]
     ports = script.load_ports(args.data, bands)
     keys = list(ports)

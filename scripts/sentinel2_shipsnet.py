@@ -20,8 +20,8 @@ them. Ship chips go in at weight 1, no-ship chips at the background weight.
 
 import numpy as np
 
-#: ShipsNet's pixels, in metres on the ground.
-SHIPSNET_RESOLUTION = 3.0
+from sklship.scenes.resolution import SHIPSNET_RESOLUTION
+
 #: Rows at the top and bottom of a ship chip taken as its water.
 WATER_ROWS = 6
 #: Side of the centre of a ship chip whose 90th percentile is its hull.

@@ -173,7 +173,7 @@ def configured(name, bands, shipsnet=SHIPSNET):
     return config
 
 
-def load_ports(folder, bands=BANDS):
+def load_ports(folder, bands=SHIPPED_BANDS):
     """Every port at 10 m: {key: dict(grid, marks, factor)}, marks in grid pixels.
 
     The scenes are resampled exactly as :func:`load_marked_scenes` does, so

@@ -165,8 +165,7 @@ def shipped_models():
             known = {f.name for f in fields(ShippedModel)}
             training = {key: spec.pop(key) for key in list(spec) if key not in known}
             models.append(ShippedModel(stem=stem, training=training, **spec))
-    return {model.name: model
-            for model in sorted(models, key=lambda m: m.resolution)}
+    return {model.name: model for model in sorted(models, key=lambda m: m.resolution)}
 
 
 def load_shipped_model(name):
@@ -329,10 +328,8 @@ def pick_for_scenes(scenes, bands=None, resolution=None, reflectance=None):
         channels = channels if bands is None else len(bands)
         eight_bit = eight_bit and reflectance is None
         what = f"scene {getattr(scene, 'name', scene)}"
-        named = next((model for model in named
-                      if (channels is None or len(model.bands) <= channels)
-                      and (not eight_bit or model.input == "uint8")), None)
-        if named is not None:
+        if named is not None and (channels is None or len(named.bands) <= channels) and (
+                not eight_bit or named.input == "uint8"):
             if own is not None and own > named.resolution * RESOLUTION_FACTOR_WARNING:
                 _warn_far(what, own, named)
             picked.setdefault(named.name, what)
@@ -350,17 +347,16 @@ def pick_for_scenes(scenes, bands=None, resolution=None, reflectance=None):
 
 
 def _scene_facts(scene):
-    """(ground metres per pixel or None, band count or None, the shipped models its
-    tags name, whether it holds 8-bit pictures) of a scene,
-    cheaply."""
+    """(ground metres per pixel or None, band count or None, the shipped model its
+    tags name or None, whether it holds 8-bit pictures) of a scene, cheaply."""
     from ..scenes.safe import as_scene
     from ..scenes.sources import PILLOW_SUFFIXES
 
     scene = as_scene(scene)
     if hasattr(scene, "href"):  # a STAC scene or a Sentinel-2 product
-        return scene.resolution, None, (), False
+        return scene.resolution, None, None, False
     if Path(str(scene)).suffix.lower() in PILLOW_SUFFIXES:
-        return None, 3, (), True
+        return None, 3, None, True
     import rasterio
 
     from ..scenes.resolution import scene_resolution
@@ -372,15 +368,14 @@ def _scene_facts(scene):
             eight_bit = (dataset.dtypes[0] == "uint8" and set(dataset.scales) <= {1.0}
                          and set(dataset.offsets) <= {0.0})
             return (scene_resolution(crs, dataset.transform, dataset.shape),
-                    dataset.count, _named_models(tags), eight_bit)
+                    dataset.count, _named_model(tags), eight_bit)
     except rasterio.errors.RasterioIOError as exc:
         raise ValueError(f"cannot read scene file {scene} ({exc}).") from None
 
 
-def _named_models(tags):
-    """The shipped models of the one sensor (the first word of their ``sensor``,
-    e.g. ``Sentinel-2``) that the file's tags name, in any case and spelling
-    (``SENTINEL2A``); none if the tags name no sensor or several."""
+def _named_model(tags):
+    """The one shipped model whose sensor (its first word, e.g. ``Sentinel-2``) the
+    file's tags name, in any case and spelling (``SENTINEL2A``), or None."""
     def squeezed(text):
         return re.sub(r"[^a-z0-9]", "", str(text).lower())
 
@@ -388,5 +383,4 @@ def _named_models(tags):
                              for key, value in group.items()))
     named = [model for model in shipped_models().values()
              if squeezed(model.sensor.split()[0]) in text]
-    sensors = {model.sensor.split()[0] for model in named}
-    return tuple(named) if len(sensors) == 1 else ()
+    return named[0] if len(named) == 1 else None
