@@ -9,7 +9,9 @@ the result does on scenes it has not seen: each acquisition is left out in
 turn, the model is adapted on the others and scans the one left out. Of a
 cascade (:class:`~sklship.estimators.cascade.VerifiedShipClassifier`, such
 as ``planetscope-3m``) the detector is fine-tuned and the verifier's head
-refitted, on the same chips.
+refitted, on the same chips and on the windows that the fine-tuned detector
+proposes in the marked scenes away from every mark (the port's own quays,
+cranes and roofs), as the shipped cascades' verifiers were taught.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ LEARNING_RATE = 2e-4
 #: Background windows per marked scene: with 8 turned copies of each marked
 #: ship, about ten background windows per ship on a 512-pixel image.
 NEGATIVES_PER_SCENE = 100
+#: Weight of the windows the fine-tuned detector proposes away from every mark,
+#: taught to a cascade's verifier as "no ship": unchecked, as the background
+#: windows are, they may hold vessels the marks leave out.
+PROPOSED_WEIGHT = 0.5
 
 
 @dataclass
@@ -120,7 +126,8 @@ def adapt_model(truth, *, model=None, epochs=EPOCHS,
         :func:`sklship.datasets.load_marked_scenes`): ``big`` ships are
         taught as ships, ``small`` marks are left out, and the rest of each
         scene is taught as background at half weight (marks are usually
-        incomplete).
+        incomplete), as are, to a cascade's verifier, the windows its
+        fine-tuned detector proposes clear of every mark.
     model : str, path or None, default=None
         The model to start from: a shipped model's name or a model file;
         None takes the shipped model that ``sklship scan`` picks for the
@@ -184,11 +191,10 @@ def adapt_model(truth, *, model=None, epochs=EPOCHS,
     resolution = network.chip_resolution if resolution is None else resolution
     # Chips as the scan sees the scenes: read as the model reads them, and
     # scenes resampled to its ground resolution.
-    chips = load_marked_scenes(marks, root=truth.parent, window=window,
-                               resolution=network.chip_resolution,
-                               scene_resolution=resolution, reflectance=reflectance,
-                               negatives_per_scene=negatives_per_scene,
-                               random_state=random_state, **reading)
+    cutting = dict(root=truth.parent, window=window, resolution=network.chip_resolution,
+                   scene_resolution=resolution, reflectance=reflectance, **reading)
+    chips = load_marked_scenes(marks, negatives_per_scene=negatives_per_scene,
+                               random_state=random_state, **cutting)
     scans = {**options, "reflectance": reflectance, "resolution": resolution}
     detector, cascade = _split(base)
     features = _verifier_features(cascade, chips.images)
@@ -203,9 +209,10 @@ def adapt_model(truth, *, model=None, epochs=EPOCHS,
     found = []  # (scene, its scan at the lowest threshold tried)
     for group in steps:
         rows = chip_groups != group
-        fitted = _verified(cascade, _fine_tune(detector, chips, rows, epochs,
-                                               learning_rate, random_state),
-                           features, chips, rows)
+        tuned = _fine_tune(detector, chips, rows, epochs, learning_rate, random_state)
+        taught = {name: marks[name] for name in marks if groups[name] != group}
+        fitted = _verified(cascade, tuned, features, chips, rows,
+                           _proposed(tuned, cascade, taught, scans, cutting))
         if group is None:
             break
         found += [(name, _scan(fitted, truth.parent / name, scans))
@@ -303,13 +310,58 @@ def _verifier_features(cascade, images):
     return cascade.verifier_[:frozen].transform(images) if frozen else None
 
 
-def _verified(cascade, detector, features, chips, rows):
+def _proposed(detector, cascade, marks, scans, cutting):
+    """The windows ``detector`` proposes in the scenes of ``marks`` away from every
+    mark, as :func:`~sklship.datasets.load_marked_scenes` cuts them, or None.
+
+    Each scene is scanned as the scenes left out are (``scans``), at the
+    cascade's proposal threshold: the detections are the windows its verifier
+    would judge. Those whose window lies clear of every mark and box, as the
+    background windows do (:func:`~sklship.datasets.load_marked_scenes`), are
+    cut as the training chips are (``cutting``). None without a cascade whose
+    verifier is a pipeline with frozen steps, or without such windows.
+    """
+    from ..datasets.marked_scenes import load_marked_scenes
+    from ..scenes.scan import scan_scene
+
+    frozen = 0 if cascade is None else _frozen_steps(cascade.verifier_)
+    if not frozen:
+        return None
+    window = cutting["window"]
+    truth = {}
+    for name, scene_marks in marks.items():
+        result = scan_scene(detector, cutting["root"] / name,
+                            threshold=cascade.proposal_threshold, **scans)
+        points = result.detections[["col", "row"]].to_numpy()
+        reach = (window / 2 + window // 4) * result.pixel_scale
+        points = points[_clear(points, scene_marks, reach)]
+        if len(points):
+            truth[name] = {"big": [], "small": [], "negatives": points.tolist()}
+    if not truth:
+        return None
+    return load_marked_scenes(truth, negatives_per_scene=0, **cutting)
+
+
+def _clear(points, marks, reach):
+    """Which ``points`` ([col, row]) lie farther than ``reach`` from every big and
+    small mark and every box."""
+    marked = np.concatenate([marks["big"], marks["small"]])
+    boxes = np.concatenate([marks["boxes"], np.hstack([marked, marked])])
+    # Distance from each point to each box (0 inside it).
+    dx = np.maximum(boxes[None, :, 0] - points[:, None, 0], points[:, None, 0] - boxes[None, :, 2])
+    dy = np.maximum(boxes[None, :, 1] - points[:, None, 1], points[:, None, 1] - boxes[None, :, 3])
+    distance = np.hypot(np.maximum(dx, 0), np.maximum(dy, 0))
+    return (distance > reach).all(axis=1)
+
+
+def _verified(cascade, detector, features, chips, rows, proposed=None):
     """The adapted detector, in a cascade with the base's verifier when it was one.
 
     A pipeline verifier keeps its frozen steps (the features, and what prepares
     the chips for them) and has the steps after them refitted on the features of
-    the chips of ``rows``, weighted as the detector's; any other verifier is
-    kept as it is.
+    the chips of ``rows``, weighted as the detector's, and on the windows
+    ``proposed`` (:func:`_proposed`) as no-ship chips of weight
+    :data:`PROPOSED_WEIGHT`; any other verifier is kept as it is.
     """
     from sklearn.base import clone
     from sklearn.frozen import FrozenEstimator
@@ -323,8 +375,13 @@ def _verified(cascade, detector, features, chips, rows):
     if features is not None:
         frozen = _frozen_steps(verifier)
         head = clone(Pipeline(verifier.steps[frozen:]))
-        head.fit(features[rows], chips.target[rows],
-                 **{f"{head.steps[-1][0]}__sample_weight": chips.sample_weight[rows]})
+        X, y, weight = features[rows], chips.target[rows], chips.sample_weight[rows]
+        if proposed is not None:
+            X = np.concatenate([X, verifier[:frozen].transform(proposed.images)])
+            y = np.concatenate([y, np.zeros(len(proposed.images), y.dtype)])
+            weight = np.concatenate([weight, np.full(len(proposed.images),
+                                                     PROPOSED_WEIGHT)])
+        head.fit(X, y, **{f"{head.steps[-1][0]}__sample_weight": weight})
         verifier = Pipeline([*verifier.steps[:frozen], *head.steps])
     both = [int(np.argmin(chips.target)), int(np.argmax(chips.target))]
     return VerifiedShipClassifier(FrozenEstimator(detector), FrozenEstimator(verifier),

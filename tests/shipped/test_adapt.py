@@ -67,13 +67,20 @@ def test_adapt_scores_each_scene_left_out_and_saves_a_scanning_model(port, tmp_p
                                                                    np.uint8)))
 
 
-def test_a_cascade_is_adapted_whole(port, tmp_path):
+@pytest.fixture(scope="module")
+def cascade(port):
+    """A small fitted cascade (a CNN and a logistic verifier), saved in ``port``."""
     chips = make_ships(300, image_size=CHIP, random_state=0)
     detector = CNNShipClassifier(filters=(8, 16), pooling="max", epochs=3, random_state=0)
     base = VerifiedShipClassifier(detector, make_baseline(C=0.1)).fit(chips.images,
                                                                      chips.target)
-    save_model(base, tmp_path / "cascade.sklship")
-    result = adapt_model(port / "truth.json", model=tmp_path / "cascade.sklship", epochs=1,
+    save_model(base, port / "cascade.sklship")
+    return base
+
+
+def test_a_cascade_is_adapted_whole(port, cascade):
+    base = cascade
+    result = adapt_model(port / "truth.json", model=port / "cascade.sklship", epochs=1,
                          negatives_per_scene=10, cross_validate=False)
     # Not cross-validated, it keeps its base's decision threshold.
     assert result.scores is None and result.model.threshold == 0.5
@@ -87,6 +94,47 @@ def test_a_cascade_is_adapted_whole(port, tmp_path):
     verifier = adapted.verifier_.estimator
     assert verifier.steps[0][0] == "flatten"
     assert not np.allclose(verifier[-1].coef_, base.verifier_[-1].coef_)
+
+
+def test_the_verifier_also_learns_the_windows_the_detector_proposes_off_the_marks(
+        port, cascade):
+    from sklship.datasets import read_truth
+    from sklship.shipped.adapt import _clear, _proposed
+
+    marks = read_truth(port / "truth.json")
+    cutting = dict(root=port, window=CHIP, resolution=None, scene_resolution=None,
+                   reflectance=None)
+    proposed = _proposed(cascade.detector_, cascade, marks, {}, cutting)
+    # The windows its verifier would judge (detections from the proposal
+    # threshold), each clear of every mark as a background window is.
+    reach = CHIP / 2 + CHIP // 4
+    expected = 0
+    for name, scene_marks in marks.items():
+        found = scan_scene(cascade.detector_, port / name,
+                           threshold=cascade.proposal_threshold).detections
+        expected += _clear(found[["col", "row"]].to_numpy(), scene_marks, reach).sum()
+        mine = proposed.scene == name
+        assert _clear(np.column_stack([proposed.col[mine], proposed.row[mine]]),
+                      scene_marks, reach).all()
+    assert 0 < len(proposed.images) == expected
+    assert proposed.images.shape[1:] == (CHIP, CHIP, 3)
+    assert (proposed.target == 0).all() and set(proposed.kind) == {"negative"}
+    # Nothing to propose from a model without a verifier to teach.
+    assert _proposed(cascade.detector_, None, marks, {}, cutting) is None
+
+
+def test_points_clear_of_marks_and_boxes():
+    from sklship.shipped.adapt import _clear
+
+    marks = {"big": np.array([[50.0, 50.0]]), "small": np.array([[150.0, 50.0]]),
+             "boxes": np.array([[0.0, 100.0, 40.0, 120.0]])}
+    points = np.array([[50, 59], [50, 61], [141, 50], [45, 110], [20, 110], [100, 100]],
+                      float)
+    # Near the big mark, clear, near the small one, beside the box, inside it, clear.
+    assert _clear(points, marks, 10).tolist() == [False, True, False, False, False, True]
+    assert _clear(points, {**marks, "big": np.empty((0, 2)),
+                           "small": np.empty((0, 2))}, 10).tolist() == [
+        True, True, True, False, False, True]
 
 
 def test_every_member_of_an_averaging_detector_is_fine_tuned(port, tmp_path):
