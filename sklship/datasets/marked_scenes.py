@@ -332,17 +332,39 @@ def _background(shape, marks, window, clearance, n, rng):
     if n == 0 or height < window or width < window:
         return np.empty((0, 2))
     half = window / 2
-    free = np.zeros(shape, bool)
-    free[int(np.ceil(half)):height - int(np.ceil(half)) + 1,
-         int(np.ceil(half)):width - int(np.ceil(half)) + 1] = True
-    points = np.concatenate([marks["big"], marks["small"], marks["negatives"]])
-    boxes = np.concatenate([marks["boxes"], np.hstack([points, points])])
-    reach = half + clearance
-    for x0, y0, x1, y1 in boxes:
-        free[max(0, int(np.floor(y0 - reach))):max(0, int(np.ceil(y1 + reach)) + 1),
-             max(0, int(np.floor(x0 - reach))):max(0, int(np.ceil(x1 + reach)) + 1)] = False
-    candidates = np.flatnonzero(free)
+    inside = np.zeros(shape, bool)
+    inside[int(np.ceil(half)):height - int(np.ceil(half)) + 1,
+           int(np.ceil(half)):width - int(np.ceil(half)) + 1] = True
+    candidates = np.flatnonzero(inside & clear_of_marks(shape, marks, half + clearance))
     picked = rng.choice(candidates, size=min(n, len(candidates)), replace=False) \
         if len(candidates) else candidates
     rows, cols = np.divmod(np.sort(picked), width)
     return np.column_stack([rows, cols]).astype(float)
+
+
+def clear_of_marks(shape, marks, reach):
+    """Which pixels of a scene lie more than ``reach`` pixels, across or down, from
+    every mark and box: the centres of windows clear of them.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        The scene's height and width, in the pixels of ``marks``.
+    marks : dict
+        ``big``, ``small``, ``negatives`` (n, 2) ``[col, row]`` and ``boxes``
+        (n, 4) ``[x0, y0, x1, y1]``, as :func:`~sklship.datasets.read_truth`
+        gives them.
+    reach : float
+        Pixels: half a window plus the clearance wanted between its edge and
+        a mark.
+
+    Returns
+    -------
+    clear : ndarray of shape ``shape``, bool
+    """
+    clear = np.ones(shape, bool)
+    points = np.concatenate([marks["big"], marks["small"], marks["negatives"]])
+    for x0, y0, x1, y1 in np.concatenate([marks["boxes"], np.hstack([points, points])]):
+        clear[max(0, int(np.floor(y0 - reach))):max(0, int(np.ceil(y1 + reach)) + 1),
+              max(0, int(np.floor(x0 - reach))):max(0, int(np.ceil(x1 + reach)) + 1)] = False
+    return clear

@@ -321,7 +321,7 @@ def _proposed(detector, cascade, marks, scans, cutting):
     cut as the training chips are (``cutting``). None without a cascade whose
     verifier is a pipeline with frozen steps, or without such windows.
     """
-    from ..datasets.marked_scenes import load_marked_scenes
+    from ..datasets.marked_scenes import clear_of_marks, load_marked_scenes
     from ..scenes.scan import scan_scene
 
     frozen = 0 if cascade is None else _frozen_steps(cascade.verifier_)
@@ -333,25 +333,14 @@ def _proposed(detector, cascade, marks, scans, cutting):
         result = scan_scene(detector, cutting["root"] / name,
                             threshold=cascade.proposal_threshold, **scans)
         points = result.detections[["col", "row"]].to_numpy()
-        reach = (window / 2 + window // 4) * result.pixel_scale
-        points = points[_clear(points, scene_marks, reach)]
+        clear = clear_of_marks(result.scene_shape[:2], scene_marks,
+                               (window / 2 + window // 4) * result.pixel_scale)
+        points = points[clear[points[:, 1].astype(int), points[:, 0].astype(int)]]
         if len(points):
             truth[name] = {"big": [], "small": [], "negatives": points.tolist()}
     if not truth:
         return None
     return load_marked_scenes(truth, negatives_per_scene=0, **cutting)
-
-
-def _clear(points, marks, reach):
-    """Which ``points`` ([col, row]) lie farther than ``reach`` from every big and
-    small mark and every box."""
-    marked = np.concatenate([marks["big"], marks["small"]])
-    boxes = np.concatenate([marks["boxes"], np.hstack([marked, marked])])
-    # Distance from each point to each box (0 inside it).
-    dx = np.maximum(boxes[None, :, 0] - points[:, None, 0], points[:, None, 0] - boxes[None, :, 2])
-    dy = np.maximum(boxes[None, :, 1] - points[:, None, 1], points[:, None, 1] - boxes[None, :, 3])
-    distance = np.hypot(np.maximum(dx, 0), np.maximum(dy, 0))
-    return (distance > reach).all(axis=1)
 
 
 def _verified(cascade, detector, features, chips, rows, proposed=None):

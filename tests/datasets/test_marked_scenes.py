@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from sklship.datasets import load_marked_scenes
+from sklship.datasets.marked_scenes import clear_of_marks
 
 WINDOW = 16
 
@@ -163,3 +164,18 @@ def test_bad_files(tmp_path):
         load_marked_scenes(path, read=lambda p: np.zeros(5))
     with pytest.raises(ValueError, match="window"):
         load_marked_scenes(path, window=2)
+
+
+def test_points_clear_of_marks_and_boxes():
+    marks = {"big": np.array([[50.0, 50.0]]), "small": np.array([[150.0, 50.0]]),
+             "negatives": np.empty((0, 2)), "boxes": np.array([[0.0, 100.0, 40.0, 120.0]])}
+    cols, rows = np.array([[50, 59], [50, 61], [141, 50], [45, 110], [20, 110],
+                           [100, 100]]).T
+
+    def clear(marks):
+        return clear_of_marks((200, 200), marks, 10)[rows, cols].tolist()
+
+    # Near the big mark, clear, near the small one, beside the box, inside it, clear.
+    assert clear(marks) == [False, True, False, False, False, True]
+    assert clear({**marks, "big": np.empty((0, 2)), "small": np.empty((0, 2))}) == [
+        True, True, True, False, False, True]

@@ -99,7 +99,8 @@ def test_a_cascade_is_adapted_whole(port, cascade):
 def test_the_verifier_also_learns_the_windows_the_detector_proposes_off_the_marks(
         port, cascade):
     from sklship.datasets import read_truth
-    from sklship.shipped.adapt import _clear, _proposed
+    from sklship.datasets.marked_scenes import clear_of_marks
+    from sklship.shipped.adapt import _proposed
 
     marks = read_truth(port / "truth.json")
     cutting = dict(root=port, window=CHIP, resolution=None, scene_resolution=None,
@@ -110,31 +111,18 @@ def test_the_verifier_also_learns_the_windows_the_detector_proposes_off_the_mark
     reach = CHIP / 2 + CHIP // 4
     expected = 0
     for name, scene_marks in marks.items():
-        found = scan_scene(cascade.detector_, port / name,
-                           threshold=cascade.proposal_threshold).detections
-        expected += _clear(found[["col", "row"]].to_numpy(), scene_marks, reach).sum()
+        scan = scan_scene(cascade.detector_, port / name,
+                          threshold=cascade.proposal_threshold)
+        clear = clear_of_marks(scan.scene_shape[:2], scene_marks, reach)
+        found = scan.detections
+        expected += clear[found["row"].astype(int), found["col"].astype(int)].sum()
         mine = proposed.scene == name
-        assert _clear(np.column_stack([proposed.col[mine], proposed.row[mine]]),
-                      scene_marks, reach).all()
+        assert clear[proposed.row[mine].astype(int), proposed.col[mine].astype(int)].all()
     assert 0 < len(proposed.images) == expected
     assert proposed.images.shape[1:] == (CHIP, CHIP, 3)
     assert (proposed.target == 0).all() and set(proposed.kind) == {"negative"}
     # Nothing to propose from a model without a verifier to teach.
     assert _proposed(cascade.detector_, None, marks, {}, cutting) is None
-
-
-def test_points_clear_of_marks_and_boxes():
-    from sklship.shipped.adapt import _clear
-
-    marks = {"big": np.array([[50.0, 50.0]]), "small": np.array([[150.0, 50.0]]),
-             "boxes": np.array([[0.0, 100.0, 40.0, 120.0]])}
-    points = np.array([[50, 59], [50, 61], [141, 50], [45, 110], [20, 110], [100, 100]],
-                      float)
-    # Near the big mark, clear, near the small one, beside the box, inside it, clear.
-    assert _clear(points, marks, 10).tolist() == [False, True, False, False, False, True]
-    assert _clear(points, {**marks, "big": np.empty((0, 2)),
-                           "small": np.empty((0, 2))}, 10).tolist() == [
-        True, True, True, False, False, True]
 
 
 def test_every_member_of_an_averaging_detector_is_fine_tuned(port, tmp_path):
